@@ -1,0 +1,120 @@
+#include "engine/dist/communicator.h"
+
+#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+
+#include <chrono>
+#include <exception>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+
+namespace pipebench {
+namespace {
+
+std::chrono::milliseconds ToChrono(absl::Duration d) {
+  return std::chrono::milliseconds(absl::ToInt64Milliseconds(d));
+}
+
+// c10d signals timeouts and lost peers with exceptions whose text is the only distinction.
+absl::Status FromException(const std::exception& e, const std::string& context) {
+  const std::string what = e.what();
+  const std::string message = absl::StrCat(context, ": ", what.substr(0, what.find('\n')));
+  if (absl::StrContains(what, "imed out") || absl::StrContains(what, "imeout")) {
+    return absl::DeadlineExceededError(message);
+  }
+  if (absl::StrContains(what, "ddress already in use")) {
+    return absl::FailedPreconditionError(message);
+  }
+  return absl::UnavailableError(message);
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Communicator>> Communicator::Connect(
+    const CommunicatorOptions& options) {
+  if (options.world_size < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("world_size must be >= 1, got ", options.world_size));
+  }
+  if (options.rank < 0 || options.rank >= options.world_size) {
+    return absl::InvalidArgumentError(absl::StrCat("rank must be in [0, world_size=",
+                                                   options.world_size, "), got ", options.rank));
+  }
+  if (options.master_port < 1 || options.master_port > 65535) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("master_port must be in [1, 65535], got ", options.master_port));
+  }
+  const std::string where = absl::StrCat("rank ", options.rank, " of ", options.world_size,
+                                         " at ", options.master_addr, ":", options.master_port);
+  c10::intrusive_ptr<c10d::Store> store;
+  try {
+    c10d::TCPStoreOptions store_options;
+    store_options.port = static_cast<std::uint16_t>(options.master_port);
+    store_options.isServer = options.rank == 0;
+    store_options.numWorkers = options.world_size;
+    store_options.waitWorkers = true;
+    store_options.timeout = ToChrono(options.timeout);
+    store = c10::make_intrusive<c10d::TCPStore>(options.master_addr, store_options);
+  } catch (const std::exception& e) {
+    return FromException(e, absl::StrCat("TCPStore rendezvous failed for ", where));
+  }
+  c10::intrusive_ptr<c10d::ProcessGroup> group;
+  try {
+    auto gloo_options = c10d::ProcessGroupGloo::Options::create(ToChrono(options.timeout));
+    gloo_options->devices.push_back(
+        c10d::ProcessGroupGloo::createDeviceForHostname(options.master_addr));
+    group = c10::make_intrusive<c10d::ProcessGroupGloo>(store, options.rank, options.world_size,
+                                                        gloo_options);
+  } catch (const std::exception& e) {
+    return FromException(e, absl::StrCat("Gloo process group setup failed for ", where));
+  }
+  return std::unique_ptr<Communicator>(
+      new Communicator(options, std::move(store), std::move(group)));
+}
+
+Communicator::Communicator(CommunicatorOptions options, c10::intrusive_ptr<c10d::Store> store,
+                           c10::intrusive_ptr<c10d::ProcessGroup> group)
+    : options_(std::move(options)), store_(std::move(store)), group_(std::move(group)) {}
+
+Communicator::~Communicator() = default;
+
+absl::Status Communicator::CheckPeer(int peer, const char* role) const {
+  if (peer < 0 || peer >= options_.world_size || peer == options_.rank) {
+    return absl::InvalidArgumentError(absl::StrCat("rank ", options_.rank, ": ", role, " rank ",
+                                                   peer, " is not another rank of ",
+                                                   options_.world_size));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Communicator::Send(const torch::Tensor& tensor, int dst, int tag) {
+  if (absl::Status s = CheckPeer(dst, "destination"); !s.ok()) return s;
+  try {
+    std::vector<at::Tensor> tensors = {tensor.contiguous()};
+    group_->send(tensors, dst, tag)->wait(ToChrono(options_.timeout));
+  } catch (const std::exception& e) {
+    return FromException(e, absl::StrCat("rank ", options_.rank, ": send to rank ", dst,
+                                         " (tag ", tag, ") failed"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Communicator::Recv(torch::Tensor& tensor, int src, int tag) {
+  if (absl::Status s = CheckPeer(src, "source"); !s.ok()) return s;
+  if (!tensor.is_contiguous()) {
+    return absl::InvalidArgumentError("Recv needs a contiguous destination tensor");
+  }
+  try {
+    std::vector<at::Tensor> tensors = {tensor};
+    group_->recv(tensors, src, tag)->wait(ToChrono(options_.timeout));
+  } catch (const std::exception& e) {
+    return FromException(e, absl::StrCat("rank ", options_.rank, ": receive from rank ", src,
+                                         " (tag ", tag, ") failed"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace pipebench

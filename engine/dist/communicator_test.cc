@@ -1,0 +1,81 @@
+#include "engine/dist/communicator.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <thread>
+
+#include "gtest/gtest.h"
+
+namespace pipebench {
+namespace {
+
+// Asks the kernel for a free loopback port. Another process could take it before the store binds,
+// which on a test machine is rare enough not to matter.
+int UnusedPort() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  address.sin_port = 0;
+  bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address));
+  socklen_t length = sizeof(address);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+  close(fd);
+  return ntohs(address.sin_port);
+}
+
+CommunicatorOptions Options(int rank, int world_size, int port) {
+  CommunicatorOptions options;
+  options.rank = rank;
+  options.world_size = world_size;
+  options.master_port = port;
+  options.timeout = absl::Seconds(20);
+  return options;
+}
+
+TEST(CommunicatorTest, TwoRanksExchangeTensorsOverGloo) {
+  const int port = UnusedPort();
+  torch::Tensor received = torch::zeros({3, 4});
+  torch::Tensor echoed = torch::zeros({3, 4});
+  absl::Status rank1_status;
+  std::thread rank1([&] {
+    auto comm = Communicator::Connect(Options(1, 2, port));
+    if (!comm.ok()) {
+      rank1_status = comm.status();
+      return;
+    }
+    rank1_status = (*comm)->Recv(received, /*src=*/0, /*tag=*/7);
+    if (rank1_status.ok()) rank1_status = (*comm)->Send(received * 2, /*dst=*/0, /*tag=*/8);
+  });
+  auto comm = Communicator::Connect(Options(0, 2, port));
+  ASSERT_TRUE(comm.ok()) << comm.status();
+  const torch::Tensor sent = torch::arange(12, torch::kFloat32).reshape({3, 4});
+  EXPECT_TRUE((*comm)->Send(sent, /*dst=*/1, /*tag=*/7).ok());
+  EXPECT_TRUE((*comm)->Recv(echoed, /*src=*/1, /*tag=*/8).ok());
+  rank1.join();
+  ASSERT_TRUE(rank1_status.ok()) << rank1_status;
+  EXPECT_TRUE(torch::equal(received, sent));
+  EXPECT_TRUE(torch::equal(echoed, sent * 2));
+}
+
+TEST(CommunicatorTest, MissingPeerIsADeadlineErrorNotAHang) {
+  CommunicatorOptions options = Options(0, 2, UnusedPort());
+  options.timeout = absl::Seconds(1);
+  auto comm = Communicator::Connect(options);
+  ASSERT_FALSE(comm.ok());
+  EXPECT_EQ(comm.status().code(), absl::StatusCode::kDeadlineExceeded) << comm.status();
+  EXPECT_NE(comm.status().message().find("rank 0 of 2"), absl::string_view::npos);
+}
+
+TEST(CommunicatorTest, RejectsImpossibleRanks) {
+  EXPECT_EQ(Communicator::Connect(Options(2, 2, 29500)).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Communicator::Connect(Options(0, 0, 29500)).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace pipebench
