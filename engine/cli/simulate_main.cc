@@ -1,0 +1,162 @@
+// Simulates one pipeline schedule and prints its summary.
+//
+//   bazel run //engine:simulate -- --schedule=paci --stages=8 --microbatches=8 --batches=16
+//   bazel run //engine:simulate -- --schedule=zb_h1 --stages=4 --microbatches=8 --format=text
+//   bazel run //engine:simulate -- --schedule_file=my_schedule.txt --trace=/tmp/trace.json
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <sstream>
+#include <string>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "engine/schedule/custom_schedule.h"
+#include "engine/schedule/registry.h"
+#include "engine/sim/cost_model.h"
+#include "engine/sim/report.h"
+#include "engine/sim/simulator.h"
+#include "engine/util/status_macros.h"
+
+ABSL_FLAG(std::string, schedule, "1f1b_flush", "Registered schedule name (see --list).");
+ABSL_FLAG(std::string, schedule_file, "",
+          "Run a hand-written schedule from this file instead (engine/schedule/custom_schedule.h).");
+ABSL_FLAG(bool, list, false, "Print the registered schedules and exit.");
+ABSL_FLAG(int, stages, 4, "Pipeline ranks p.");
+ABSL_FLAG(int, microbatches, 8, "Micro-batches per mini-batch m.");
+ABSL_FLAG(int, batches, 1, "Mini-batches N.");
+ABSL_FLAG(int, accumulation, 0, "PACI's backwards per optimizer step a (0: equal to m).");
+ABSL_FLAG(int, chunks, 1, "Virtual chunks per rank v (interleaved_1f1b).");
+ABSL_FLAG(double, fwd_cost, 1.0, "Forward time per micro-batch per model stage.");
+ABSL_FLAG(double, bwd_cost, 1.0,
+          "Input-gradient time per micro-batch per model stage; an unsplit backward costs "
+          "--bwd_cost + --wgrad_cost.");
+ABSL_FLAG(double, wgrad_cost, 1.0, "Weight-gradient time per micro-batch per model stage.");
+ABSL_FLAG(double, optimizer_cost, 0.0, "Optimizer step time per model stage.");
+ABSL_FLAG(double, latency, 0.0, "Point-to-point latency per message.");
+ABSL_FLAG(double, bandwidth, 0.0, "Point-to-point bandwidth in bytes per time unit (0: unlimited).");
+ABSL_FLAG(double, activation_bytes, 0.0, "Bytes sent between stages per micro-batch.");
+ABSL_FLAG(int64_t, param_bytes, 0, "Parameter bytes per model stage (memory model).");
+ABSL_FLAG(int64_t, optimizer_state_bytes, 0, "Optimizer-state bytes per model stage.");
+ABSL_FLAG(int64_t, activation_memory_bytes, 0,
+          "Activation bytes held per in-flight micro-batch per model stage.");
+ABSL_FLAG(std::string, costs, "",
+          "JSON cost file (engine/sim/cost_model.h); replaces every cost and memory flag.");
+ABSL_FLAG(std::string, trace, "", "Write a Chrome/Perfetto trace of the timeline here.");
+ABSL_FLAG(std::string, format, "json", "json: one JSON object; text: summary plus a timeline grid.");
+
+namespace pipebench {
+namespace {
+
+absl::Status NonNegative(const char* flag, double value) {
+  if (!(value >= 0)) {
+    return absl::InvalidArgumentError(absl::StrCat("--", flag, " must be >= 0, got ", value));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<CostModel> CostsFromFlags() {
+  if (!absl::GetFlag(FLAGS_costs).empty()) return LoadCostModel(absl::GetFlag(FLAGS_costs));
+  for (const auto& [flag, value] :
+       {std::pair<const char*, double>{"fwd_cost", absl::GetFlag(FLAGS_fwd_cost)},
+        {"bwd_cost", absl::GetFlag(FLAGS_bwd_cost)},
+        {"wgrad_cost", absl::GetFlag(FLAGS_wgrad_cost)},
+        {"optimizer_cost", absl::GetFlag(FLAGS_optimizer_cost)},
+        {"latency", absl::GetFlag(FLAGS_latency)},
+        {"bandwidth", absl::GetFlag(FLAGS_bandwidth)},
+        {"activation_bytes", absl::GetFlag(FLAGS_activation_bytes)},
+        {"param_bytes", static_cast<double>(absl::GetFlag(FLAGS_param_bytes))},
+        {"optimizer_state_bytes", static_cast<double>(absl::GetFlag(FLAGS_optimizer_state_bytes))},
+        {"activation_memory_bytes",
+         static_cast<double>(absl::GetFlag(FLAGS_activation_memory_bytes))}}) {
+    PB_RETURN_IF_ERROR(NonNegative(flag, value));
+  }
+  CostModel costs;
+  costs.stages = {{absl::GetFlag(FLAGS_fwd_cost), absl::GetFlag(FLAGS_bwd_cost),
+                   absl::GetFlag(FLAGS_wgrad_cost), absl::GetFlag(FLAGS_optimizer_cost),
+                   absl::GetFlag(FLAGS_activation_bytes)}};
+  costs.memory = {{absl::GetFlag(FLAGS_param_bytes), absl::GetFlag(FLAGS_optimizer_state_bytes),
+                   absl::GetFlag(FLAGS_activation_memory_bytes)}};
+  costs.p2p_latency = absl::GetFlag(FLAGS_latency);
+  costs.p2p_bandwidth = absl::GetFlag(FLAGS_bandwidth);
+  return costs;
+}
+
+absl::StatusOr<std::unique_ptr<Schedule>> ScheduleFromFlags() {
+  const std::string file = absl::GetFlag(FLAGS_schedule_file);
+  if (!file.empty()) {
+    std::ifstream in(file);
+    if (!in) return absl::NotFoundError(absl::StrCat("cannot open --schedule_file '", file, "'"));
+    std::stringstream text;
+    text << in.rdbuf();
+    return ParseCustomSchedule(text.str());
+  }
+  ScheduleParams params;
+  params.stages = absl::GetFlag(FLAGS_stages);
+  params.microbatches = absl::GetFlag(FLAGS_microbatches);
+  params.batches = absl::GetFlag(FLAGS_batches);
+  params.accumulation = absl::GetFlag(FLAGS_accumulation);
+  params.chunks = absl::GetFlag(FLAGS_chunks);
+  return MakeSchedule(absl::GetFlag(FLAGS_schedule), params);
+}
+
+std::string TextSummary(const SimulationResult& r) {
+  std::string text = absl::StrCat(r.schedule, " ", DescribeParams(r.params), "\n",
+                                  "makespan ", r.makespan, "  throughput ", r.throughput,
+                                  " mb/unit  bubble ", r.bubble_fraction, "  max drift ",
+                                  r.max_drift, "\n");
+  absl::StrAppend(&text, "stage  bubble  peak_inflight  weight_copies  max_drift/bound  "
+                         "peak_memory_bytes\n");
+  for (size_t s = 0; s < r.stages.size(); ++s) {
+    const StageStats& st = r.stages[s];
+    absl::StrAppend(&text, absl::StrFormat("%5d  %6.3f  %13d  %13d  %9d/%-5d  %17d\n", s,
+                                           st.bubble_fraction, st.peak_inflight, st.weight_copies,
+                                           st.max_drift, st.drift_bound, st.peak_memory_bytes));
+  }
+  return text;
+}
+
+absl::Status Run() {
+  if (absl::GetFlag(FLAGS_list)) {
+    std::cout << absl::StrJoin(RegisteredSchedules(), "\n") << "\n";
+    return absl::OkStatus();
+  }
+  const std::string format = absl::GetFlag(FLAGS_format);
+  if (format != "json" && format != "text") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--format must be json or text, got '", format, "'"));
+  }
+  PB_ASSIGN_OR_RETURN(std::unique_ptr<Schedule> schedule, ScheduleFromFlags());
+  PB_ASSIGN_OR_RETURN(CostModel costs, CostsFromFlags());
+  const std::string trace = absl::GetFlag(FLAGS_trace);
+  SimulationOptions options;
+  options.record_timeline = !trace.empty() || format == "text";
+  PB_ASSIGN_OR_RETURN(SimulationResult result, Simulate(*schedule, costs, options));
+  if (!trace.empty()) PB_RETURN_IF_ERROR(WriteChromeTrace(result, trace));
+  if (format == "json") {
+    std::cout << SimulationToJson(result).dump() << "\n";
+  } else {
+    std::cout << TextSummary(result) << "\n" << TimelineGrid(result);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+}  // namespace pipebench
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage("Simulates a pipeline schedule on a cost model.");
+  absl::ParseCommandLine(argc, argv);
+  const absl::Status status = pipebench::Run();
+  if (!status.ok()) {
+    std::fprintf(stderr, "simulate: error: %s\n", std::string(status.message()).c_str());
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,63 @@
+// The unit of every pipeline schedule: one action a rank performs.
+//
+// The simulator, the single-process executor and the distributed runtime all consume the same
+// actions. Schedules emit compute actions and optimizer steps; the communication between stages
+// follows from the data dependencies and is recorded by whoever runs the schedule.
+#ifndef PIPEBENCH_ENGINE_SCHEDULE_ACTION_H_
+#define PIPEBENCH_ENGINE_SCHEDULE_ACTION_H_
+
+#include <cstdint>
+#include <string>
+
+namespace pipebench {
+
+enum class ActionType : std::uint8_t {
+  kForward,
+  kBackward,        // input and weight gradients together
+  kBackwardInput,   // input gradient only (zero-bubble "B")
+  kBackwardWeight,  // weight gradient only (zero-bubble "W")
+  kOptimizerStep,   // steps every chunk this rank holds
+  kSendActivation,
+  kSendGradient,
+};
+
+// True for the actions that run the model: forward and the three backward kinds.
+bool IsCompute(ActionType type);
+bool IsBackwardPass(ActionType type);  // kBackward or kBackwardInput
+
+struct Action {
+  ActionType type = ActionType::kForward;
+  // Local virtual chunk on the rank, 0 <= chunk < chunks. Global model stage = chunk * p + rank.
+  std::int32_t chunk = 0;
+  // Global micro-batch index (batch * m + index within the batch); -1 for optimizer steps.
+  std::int32_t microbatch = -1;
+
+  static Action Forward(int microbatch, int chunk = 0) {
+    return {ActionType::kForward, chunk, microbatch};
+  }
+  static Action Backward(int microbatch, int chunk = 0) {
+    return {ActionType::kBackward, chunk, microbatch};
+  }
+  static Action BackwardInput(int microbatch, int chunk = 0) {
+    return {ActionType::kBackwardInput, chunk, microbatch};
+  }
+  static Action BackwardWeight(int microbatch, int chunk = 0) {
+    return {ActionType::kBackwardWeight, chunk, microbatch};
+  }
+  static Action OptimizerStep() { return {ActionType::kOptimizerStep, 0, -1}; }
+
+  friend bool operator==(const Action& a, const Action& b) {
+    return a.type == b.type && a.chunk == b.chunk && a.microbatch == b.microbatch;
+  }
+  friend bool operator!=(const Action& a, const Action& b) { return !(a == b); }
+};
+
+// One letter per type, as in the zero-bubble papers: F, B, I (input grad), W, U (update), S, G.
+char ActionLetter(ActionType type);
+
+// "F3", "B3", "F3.1" (chunk 1), "U".
+std::string ToString(const Action& action);
+
+}  // namespace pipebench
+
+#endif  // PIPEBENCH_ENGINE_SCHEDULE_ACTION_H_

@@ -1,0 +1,57 @@
+#include "engine/schedule/custom_schedule.h"
+
+#include "engine/schedule/static_program.h"
+#include "gtest/gtest.h"
+
+namespace pipebench {
+namespace {
+
+class NothingReady : public RankView {
+ public:
+  bool ForwardInputReady(int, int) const override { return false; }
+  bool BackwardInputReady(int, int) const override { return false; }
+};
+
+std::vector<Action> ActionsOf(const Schedule& schedule, int rank) {
+  auto program = schedule.MakeProgram(rank);
+  NothingReady view;
+  std::vector<Action> actions;
+  for (Decision d = program->Next(view); d.kind == Decision::Kind::kRun; d = program->Next(view)) {
+    actions.push_back(d.action);
+    program->Started(d.action);
+  }
+  return actions;
+}
+
+TEST(CustomScheduleTest, ParsesRanksActionsAndShape) {
+  auto schedule = ParseCustomSchedule(
+      "# two ranks\n"
+      "rank 0: F0 F1 B0 B1 U\n"
+      "rank 1: F0 I0 W0 F1.1 B1.1 U   # trailing comment\n");
+  ASSERT_TRUE(schedule.ok()) << schedule.status();
+  EXPECT_EQ((*schedule)->params().stages, 2);
+  EXPECT_EQ((*schedule)->params().microbatches, 2);
+  EXPECT_EQ((*schedule)->params().chunks, 2);
+  EXPECT_TRUE((*schedule)->splits_backward());
+  const std::vector<Action> rank1 = ActionsOf(**schedule, 1);
+  ASSERT_EQ(rank1.size(), 6u);
+  EXPECT_EQ(rank1[1], Action::BackwardInput(0));
+  EXPECT_EQ(rank1[3], Action::Forward(1, 1));
+  EXPECT_EQ(rank1[5], Action::OptimizerStep());
+}
+
+TEST(CustomScheduleTest, NamesTheBadTokenAndLine) {
+  auto schedule = ParseCustomSchedule("rank 0: F0 B0\nrank 1: F0 X3\n");
+  ASSERT_FALSE(schedule.ok());
+  EXPECT_NE(schedule.status().message().find("line 2, token 'X3'"), std::string::npos)
+      << schedule.status();
+}
+
+TEST(CustomScheduleTest, RejectsRanksOutOfOrder) {
+  auto schedule = ParseCustomSchedule("rank 1: F0 B0\n");
+  ASSERT_FALSE(schedule.ok());
+  EXPECT_NE(schedule.status().message().find("expected rank 0"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace pipebench

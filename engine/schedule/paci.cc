@@ -1,0 +1,88 @@
+// PACI (Elam et al., "Breaking the Bubble", 2026): asynchronous 1F1B with no flush and local
+// gradient accumulation. Each rank decides for itself, in this order:
+//  1. after every `a` of its own backwards, step its optimizer (no cross-stage barrier);
+//  2. run the oldest backward whose gradient has arrived (backward has priority);
+//  3. run the next forward, but only while fewer than p-s micro-batches are in flight, which
+//     keeps 1F1B's activation memory.
+// One weight copy; a backward runs on the rank's current weights. Backwards are FIFO, so at most
+// p-s-1 other backwards - hence ceil((p-s-1)/a) updates - fall between a micro-batch's forward and
+// its backward at stage s.
+#include <memory>
+
+#include "engine/schedule/registry.h"
+#include "engine/schedule/schedule_spec.h"
+#include "engine/util/status_macros.h"
+
+namespace pipebench {
+namespace {
+
+class PaciProgram : public RankProgram {
+ public:
+  PaciProgram(const ScheduleParams& params, int rank)
+      : total_(params.total_microbatches()),
+        accumulation_(params.effective_accumulation()),
+        inflight_cap_(params.stages - rank) {}
+
+  Decision Next(const RankView& view) override {
+    const bool drained = backwards_ == total_;
+    if (backwards_since_step_ == accumulation_ || (drained && backwards_since_step_ > 0)) {
+      return Decision::Run(Action::OptimizerStep());
+    }
+    if (drained) return Decision::Done();
+    if (backwards_ < forwards_ && view.BackwardInputReady(0, backwards_)) {
+      return Decision::Run(Action::Backward(backwards_));
+    }
+    if (forwards_ < total_ && forwards_ - backwards_ < inflight_cap_ &&
+        view.ForwardInputReady(0, forwards_)) {
+      return Decision::Run(Action::Forward(forwards_));
+    }
+    return Decision::Wait();
+  }
+
+  void Started(const Action& action) override {
+    switch (action.type) {
+      case ActionType::kForward:
+        ++forwards_;
+        break;
+      case ActionType::kBackward:
+        ++backwards_;
+        ++backwards_since_step_;
+        break;
+      case ActionType::kOptimizerStep:
+        backwards_since_step_ = 0;
+        break;
+      default:
+        break;
+    }
+  }
+
+ private:
+  const int total_;
+  const int accumulation_;
+  const int inflight_cap_;
+  int forwards_ = 0;
+  int backwards_ = 0;
+  int backwards_since_step_ = 0;
+};
+
+int CeilDiv(int a, int b) { return (a + b - 1) / b; }
+
+absl::StatusOr<std::unique_ptr<Schedule>> MakePaci(const ScheduleParams& params) {
+  PB_RETURN_IF_ERROR(RequireSingleChunk("paci", params));
+  return MakeScheduleFromSpec(
+      params, {.name = "paci",
+               .weight_semantics = WeightSemantics::kCurrent,
+               .synchronous = false,
+               .drift_bound = [](const ScheduleParams& p, int rank) {
+                 return CeilDiv(p.stages - rank - 1, p.effective_accumulation());
+               },
+               .make_program = [](const ScheduleParams& p, int rank) {
+                 return std::make_unique<PaciProgram>(p, rank);
+               }});
+}
+
+}  // namespace
+
+PIPEBENCH_REGISTER_SCHEDULE("paci", MakePaci);
+
+}  // namespace pipebench

@@ -1,0 +1,45 @@
+#include "engine/schedule/params.h"
+
+#include <cstdint>
+#include <limits>
+
+#include "absl/strings/str_cat.h"
+
+namespace pipebench {
+namespace {
+
+absl::Status AtLeastOne(const char* name, int value) {
+  if (value < 1) {
+    return absl::InvalidArgumentError(absl::StrCat(name, " must be >= 1, got ", value));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status ValidateCommonParams(const ScheduleParams& params) {
+  for (absl::Status status :
+       {AtLeastOne("stages", params.stages), AtLeastOne("microbatches", params.microbatches),
+        AtLeastOne("batches", params.batches), AtLeastOne("chunks", params.chunks)}) {
+    if (!status.ok()) return status;
+  }
+  if (params.accumulation < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("accumulation must be >= 1 (or 0 for 'equal to microbatches'), got ",
+                     params.accumulation));
+  }
+  const std::int64_t total = static_cast<std::int64_t>(params.microbatches) * params.batches;
+  if (total > std::numeric_limits<std::int32_t>::max() / 2) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("microbatches * batches = ", total, " is too large"));
+  }
+  return absl::OkStatus();
+}
+
+std::string DescribeParams(const ScheduleParams& params) {
+  return absl::StrCat("p=", params.stages, " m=", params.microbatches, " batches=",
+                      params.batches, " a=", params.effective_accumulation(),
+                      " v=", params.chunks);
+}
+
+}  // namespace pipebench

@@ -1,0 +1,55 @@
+#include "engine/schedule/schedule_spec.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+
+namespace pipebench {
+namespace {
+
+class SpecSchedule : public Schedule {
+ public:
+  SpecSchedule(const ScheduleParams& params, ScheduleSpec spec)
+      : Schedule(params), spec_(std::move(spec)) {}
+
+  std::string name() const override { return spec_.name; }
+  WeightSemantics weight_semantics() const override { return spec_.weight_semantics; }
+  bool splits_backward() const override { return spec_.splits_backward; }
+  bool synchronous() const override { return spec_.synchronous; }
+  int DriftBound(int rank) const override {
+    return spec_.drift_bound ? spec_.drift_bound(params(), rank) : 0;
+  }
+  std::unique_ptr<RankProgram> MakeProgram(int rank) const override {
+    return spec_.make_program(params(), rank);
+  }
+
+ private:
+  ScheduleSpec spec_;
+};
+
+}  // namespace
+
+std::unique_ptr<Schedule> MakeScheduleFromSpec(const ScheduleParams& params, ScheduleSpec spec) {
+  return std::make_unique<SpecSchedule>(params, std::move(spec));
+}
+
+absl::Status RequireSingleChunk(const std::string& schedule, const ScheduleParams& params) {
+  if (params.chunks != 1) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        schedule, ": chunks must be 1 (virtual chunks need interleaved_1f1b), got ",
+        params.chunks));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RequireMicrobatchesAtLeastStages(const std::string& schedule,
+                                              const ScheduleParams& params) {
+  if (params.microbatches < params.stages) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(schedule, ": microbatches (", params.microbatches,
+                     ") must be >= stages (", params.stages, ")"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace pipebench

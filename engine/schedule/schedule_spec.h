@@ -1,0 +1,41 @@
+// Declares a schedule as data, so that a schedule's file holds only its rules:
+//
+//   absl::StatusOr<std::unique_ptr<Schedule>> MakeGPipe(const ScheduleParams& params) {
+//     return MakeScheduleFromSpec(params, {.name = "gpipe", ..., .make_program = GPipeProgram});
+//   }
+#ifndef PIPEBENCH_ENGINE_SCHEDULE_SCHEDULE_SPEC_H_
+#define PIPEBENCH_ENGINE_SCHEDULE_SCHEDULE_SPEC_H_
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "engine/schedule/params.h"
+#include "engine/schedule/rank_program.h"
+#include "engine/schedule/schedule.h"
+
+namespace pipebench {
+
+struct ScheduleSpec {
+  std::string name;
+  WeightSemantics weight_semantics = WeightSemantics::kCurrent;
+  bool synchronous = true;
+  bool splits_backward = false;
+  // Updates a micro-batch may cross between forward and backward at `rank`.
+  std::function<int(const ScheduleParams&, int rank)> drift_bound;
+  std::function<std::unique_ptr<RankProgram>(const ScheduleParams&, int rank)> make_program;
+};
+
+std::unique_ptr<Schedule> MakeScheduleFromSpec(const ScheduleParams& params, ScheduleSpec spec);
+
+// InvalidArgument unless params.chunks == 1: only interleaved schedules use virtual chunks.
+absl::Status RequireSingleChunk(const std::string& schedule, const ScheduleParams& params);
+
+// InvalidArgument unless m >= p, for schedules whose steady state needs a full pipeline per batch.
+absl::Status RequireMicrobatchesAtLeastStages(const std::string& schedule,
+                                              const ScheduleParams& params);
+
+}  // namespace pipebench
+
+#endif  // PIPEBENCH_ENGINE_SCHEDULE_SCHEDULE_SPEC_H_

@@ -1,0 +1,132 @@
+#include "engine/sim/report.h"
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <limits>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+
+namespace pipebench {
+
+using nlohmann::json;
+
+json SimulationToJson(const SimulationResult& result) {
+  json stages = json::array();
+  for (size_t rank = 0; rank < result.stages.size(); ++rank) {
+    const StageStats& s = result.stages[rank];
+    stages.push_back({{"rank", rank},
+                      {"busy_time", s.busy_time},
+                      {"bubble_fraction", s.bubble_fraction},
+                      {"peak_inflight", s.peak_inflight},
+                      {"peak_memory_bytes", s.peak_memory_bytes},
+                      {"weight_copies", s.weight_copies},
+                      {"max_version_drift", s.max_drift},
+                      {"drift_bound", s.drift_bound},
+                      {"drift_histogram", s.drift_histogram},
+                      {"optimizer_steps", s.optimizer_steps}});
+  }
+  const ScheduleParams& p = result.params;
+  return {{"schedule", result.schedule},
+          {"params",
+           {{"stages", p.stages},
+            {"microbatches", p.microbatches},
+            {"batches", p.batches},
+            {"accumulation", p.effective_accumulation()},
+            {"chunks", p.chunks}}},
+          {"weight_semantics", WeightSemanticsName(result.weight_semantics)},
+          {"makespan", result.makespan},
+          {"throughput", result.throughput},
+          {"bubble_fraction", result.bubble_fraction},
+          {"max_version_drift", result.max_drift},
+          {"actions", result.actions},
+          {"stages", stages}};
+}
+
+std::string ChromeTrace(const SimulationResult& result, double seconds_per_unit) {
+  const double to_us = seconds_per_unit * 1e6;
+  json events = json::array();
+  for (size_t rank = 0; rank < result.stages.size(); ++rank) {
+    events.push_back({{"name", "thread_name"}, {"ph", "M"}, {"pid", 0}, {"tid", rank},
+                      {"args", {{"name", absl::StrCat("stage ", rank)}}}});
+    events.push_back({{"name", "thread_name"}, {"ph", "M"}, {"pid", 1}, {"tid", rank},
+                      {"args", {{"name", absl::StrCat("sends from stage ", rank)}}}});
+  }
+  events.push_back({{"name", "process_name"}, {"ph", "M"}, {"pid", 0},
+                    {"args", {{"name", absl::StrCat(result.schedule, " compute")}}}});
+  events.push_back({{"name", "process_name"}, {"ph", "M"}, {"pid", 1},
+                    {"args", {{"name", "communication"}}}});
+  for (const TimelineEvent& e : result.timeline) {
+    const bool send = !IsCompute(e.type) && e.type != ActionType::kOptimizerStep;
+    json args = {{"microbatch", e.microbatch}, {"chunk", e.chunk}};
+    if (send) {
+      args["to_rank"] = e.peer;
+    } else {
+      args["weight_version"] = e.weight_version;
+      if (IsBackwardPass(e.type)) args["updates_crossed"] = e.updates_crossed;
+    }
+    events.push_back({{"name", ToString({e.type, e.chunk, e.microbatch})},
+                      {"cat", std::string(1, ActionLetter(e.type))},
+                      {"ph", "X"},
+                      {"pid", send ? 1 : 0},
+                      {"tid", e.rank},
+                      {"ts", e.start * to_us},
+                      {"dur", (e.end - e.start) * to_us},
+                      {"args", args}});
+  }
+  json trace = {{"traceEvents", events},
+                {"displayTimeUnit", "ms"},
+                {"otherData", SimulationToJson(result)}};
+  trace["otherData"].erase("stages");
+  return trace.dump();
+}
+
+absl::Status WriteChromeTrace(const SimulationResult& result, const std::string& path,
+                              double seconds_per_unit) {
+  std::ofstream out(path);
+  if (!out) return absl::NotFoundError(absl::StrCat("cannot write trace file '", path, "'"));
+  out << ChromeTrace(result, seconds_per_unit);
+  return out ? absl::OkStatus()
+             : absl::DataLossError(absl::StrCat("failed writing trace file '", path, "'"));
+}
+
+std::string TimelineGrid(const SimulationResult& result, int max_columns) {
+  double step = std::numeric_limits<double>::infinity();
+  for (const TimelineEvent& e : result.timeline) {
+    if (IsCompute(e.type) && e.end > e.start) step = std::min(step, e.end - e.start);
+  }
+  if (!std::isfinite(step) || result.makespan <= 0) return "(empty timeline)\n";
+  const int columns = static_cast<int>(std::ceil(result.makespan / step - 1e-9));
+  const int shown = std::min(columns, max_columns);
+  const size_t ranks = result.stages.size();
+  std::vector<std::vector<std::string>> cells(ranks, std::vector<std::string>(shown, "."));
+  for (const TimelineEvent& e : result.timeline) {
+    // Sends overlap compute, and zero-cost steps would hide the action after them.
+    if ((!IsCompute(e.type) && e.type != ActionType::kOptimizerStep) || e.end <= e.start) continue;
+    const int first = static_cast<int>(std::floor(e.start / step + 1e-9));
+    const int last = std::max(first + 1, static_cast<int>(std::ceil(e.end / step - 1e-9)));
+    const std::string label = ToString({e.type, e.chunk, e.microbatch});
+    for (int c = first; c < std::min(last, shown); ++c) cells[e.rank][c] = label;
+  }
+  size_t width = 1;
+  for (const auto& row : cells) {
+    for (const std::string& cell : row) width = std::max(width, cell.size());
+  }
+  std::string grid = absl::StrFormat("%s  (one column = %g time units)\n", result.schedule, step);
+  for (size_t rank = 0; rank < ranks; ++rank) {
+    absl::StrAppendFormat(&grid, "stage %*d |", ranks > 10 ? 3 : 1, rank);
+    for (const std::string& cell : cells[rank]) {
+      absl::StrAppend(&grid, " ", cell, std::string(width - cell.size(), ' '));
+    }
+    absl::StrAppend(&grid, "\n");
+  }
+  if (shown < columns) {
+    absl::StrAppendFormat(&grid, "(cut at %d of %d columns; write --trace for the full timeline)\n",
+                          shown, columns);
+  }
+  return grid;
+}
+
+}  // namespace pipebench

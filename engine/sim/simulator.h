@@ -1,0 +1,80 @@
+// Discrete-event simulation of a pipeline schedule on a cost model.
+//
+// Each rank runs its schedule program (see engine/schedule/rank_program.h): when idle it asks for
+// the next action and starts it as soon as the action's input is there. A finished forward sends
+// its activation downstream and a finished input-gradient sends the gradient upstream, over
+// per-direction links with latency and bandwidth (sends overlap compute). Every action that touches
+// weights records the rank's weight version, so each micro-batch's drift - optimizer updates
+// between its forward and its backward - is known exactly.
+//
+// The run also checks the schedule: a micro-batch out of range, a backward before its forward, an
+// action run twice, a micro-batch never finished, or a deadlock is an InvalidArgument error that
+// names the rank and the action; it never hangs.
+#ifndef PIPEBENCH_ENGINE_SIM_SIMULATOR_H_
+#define PIPEBENCH_ENGINE_SIM_SIMULATOR_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "engine/schedule/action.h"
+#include "engine/schedule/schedule.h"
+#include "engine/sim/cost_model.h"
+
+namespace pipebench {
+
+struct TimelineEvent {
+  ActionType type;
+  std::int32_t rank;
+  std::int32_t chunk;
+  std::int32_t microbatch;  // -1 for optimizer steps
+  double start;
+  double end;               // sends: arrival time at the peer
+  std::int32_t weight_version;   // version the pass ran on; for U, the version it produced
+  std::int32_t updates_crossed;  // backward passes: updates since the forward; else 0
+  std::int32_t peer;             // sends: destination rank; else -1
+};
+
+struct StageStats {
+  double busy_time = 0;
+  double bubble_fraction = 0;
+  int peak_inflight = 0;
+  std::int64_t peak_memory_bytes = 0;
+  int weight_copies = 1;  // peak number of weight versions held at once
+  int max_drift = 0;
+  int drift_bound = 0;    // the schedule's promise; -1 when it makes none
+  std::vector<std::int64_t> drift_histogram;  // [k] = backward passes that crossed k updates
+  int optimizer_steps = 0;
+};
+
+struct SimulationResult {
+  std::string schedule;
+  ScheduleParams params;
+  WeightSemantics weight_semantics = WeightSemantics::kCurrent;
+  double makespan = 0;
+  double throughput = 0;  // micro-batches per unit time
+  double bubble_fraction = 0;
+  int max_drift = 0;
+  std::int64_t actions = 0;  // compute, optimizer and send actions simulated
+  std::vector<StageStats> stages;
+  // [model_stage * total_microbatches + microbatch] = updates crossed by that backward.
+  std::vector<std::int32_t> updates_crossed;
+  std::vector<TimelineEvent> timeline;  // ordered by start time; only with record_timeline
+
+  int UpdatesCrossed(int model_stage, int microbatch) const {
+    return updates_crossed[static_cast<std::size_t>(model_stage) * params.total_microbatches() +
+                           microbatch];
+  }
+};
+
+struct SimulationOptions {
+  bool record_timeline = false;
+};
+
+absl::StatusOr<SimulationResult> Simulate(const Schedule& schedule, const CostModel& costs,
+                                          const SimulationOptions& options = {});
+
+}  // namespace pipebench
+
+#endif  // PIPEBENCH_ENGINE_SIM_SIMULATOR_H_

@@ -1,0 +1,310 @@
+#include "engine/sim/simulator.h"
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+#include "absl/random/random.h"
+#include "engine/schedule/custom_schedule.h"
+#include "engine/schedule/registry.h"
+#include "gtest/gtest.h"
+
+namespace pipebench {
+namespace {
+
+ScheduleParams Params(int p, int m, int batches = 1, int a = 0, int v = 1) {
+  ScheduleParams params;
+  params.stages = p;
+  params.microbatches = m;
+  params.batches = batches;
+  params.accumulation = a;
+  params.chunks = v;
+  return params;
+}
+
+CostModel Uniform(double forward, double backward_input, double backward_weight) {
+  CostModel costs;
+  costs.stages = {{forward, backward_input, backward_weight, 0.0, 0.0}};
+  return costs;
+}
+
+SimulationResult MustSimulate(const std::string& name, const ScheduleParams& params,
+                              const CostModel& costs, bool timeline = false) {
+  auto schedule = MakeSchedule(name, params);
+  EXPECT_TRUE(schedule.ok()) << schedule.status();
+  auto result = Simulate(**schedule, costs, {.record_timeline = timeline});
+  EXPECT_TRUE(result.ok()) << name << " " << DescribeParams(params) << ": " << result.status();
+  return result.ok() ? *std::move(result) : SimulationResult();
+}
+
+absl::Status SimulateText(const std::string& text) {
+  auto schedule = ParseCustomSchedule(text);
+  if (!schedule.ok()) return schedule.status();
+  return Simulate(**schedule, Uniform(1, 1, 1)).status();
+}
+
+TEST(SimulatorTest, FlushSchedulesMatchTheClosedFormBubble) {
+  absl::BitGen gen;
+  for (int trial = 0; trial < 200; ++trial) {
+    const int p = absl::Uniform(gen, 1, 13);
+    const int m = absl::Uniform(gen, 1, 25);
+    const int batches = absl::Uniform(gen, 1, 4);
+    const double f = absl::Uniform(gen, 0.1, 3.0);
+    const double b = absl::Uniform(gen, 0.1, 3.0);
+    const double w = absl::Uniform(gen, 0.0, 3.0);
+    for (const char* name : {"gpipe", "1f1b_flush"}) {
+      SCOPED_TRACE(::testing::Message() << name << " p=" << p << " m=" << m << " N=" << batches
+                                        << " F=" << f << " B=" << b << " W=" << w);
+      const SimulationResult r = MustSimulate(name, Params(p, m, batches), Uniform(f, b, w));
+      EXPECT_NEAR(r.makespan, batches * (m + p - 1) * (f + b + w), 1e-6 * r.makespan);
+      EXPECT_NEAR(r.bubble_fraction, double(p - 1) / (m + p - 1), 1e-9);
+      EXPECT_EQ(r.max_drift, 0);
+    }
+  }
+}
+
+TEST(SimulatorTest, InflightIsMinOfDepthAndMicrobatchesFor1F1BAndMForGPipe) {
+  for (int p : {1, 2, 4, 7}) {
+    for (int m : {1, 3, 8, 16}) {
+      const SimulationResult flush = MustSimulate("1f1b_flush", Params(p, m, 2), Uniform(1, 1, 1));
+      const SimulationResult gpipe = MustSimulate("gpipe", Params(p, m, 2), Uniform(1, 1, 1));
+      for (int s = 0; s < p; ++s) {
+        EXPECT_EQ(flush.stages[s].peak_inflight, std::min(p - s, m)) << "p=" << p << " m=" << m;
+        EXPECT_EQ(gpipe.stages[s].peak_inflight, m);
+      }
+    }
+  }
+}
+
+TEST(SimulatorTest, InterleavingShrinksTheBubble) {
+  for (int p : {2, 4, 8}) {
+    double previous = 1.0;
+    for (int v : {1, 2, 4}) {
+      // Same model split into more, proportionally cheaper chunks.
+      const double chunk = 1.0 / v;
+      const SimulationResult r = MustSimulate("interleaved_1f1b", Params(p, 2 * p, 1, 0, v),
+                                              Uniform(chunk, chunk, chunk));
+      EXPECT_LT(r.bubble_fraction, previous) << "p=" << p << " v=" << v;
+      // Narayanan et al.: bubble time is (p-1)/v forward+backward slots.
+      const double expected = (p - 1.0) / v / (2 * p + (p - 1.0) / v);
+      EXPECT_NEAR(r.bubble_fraction, expected, 0.02) << "p=" << p << " v=" << v;
+      previous = r.bubble_fraction;
+    }
+  }
+}
+
+TEST(SimulatorTest, ZeroBubbleH1IsNearAThirdOf1F1BsBubbleAndH2Lower) {
+  for (int p : {2, 4, 8}) {
+    for (int m : {p, 2 * p, 4 * p}) {
+      const ScheduleParams params = Params(p, m);
+      const SimulationResult h1 = MustSimulate("zb_h1", params, Uniform(1, 1, 1));
+      const SimulationResult h2 = MustSimulate("zb_h2", params, Uniform(1, 1, 1));
+      const SimulationResult flush = MustSimulate("1f1b_flush", params, Uniform(1, 1, 1));
+      SCOPED_TRACE(::testing::Message() << "p=" << p << " m=" << m);
+      // Bubble (p-1)(F+I-W) = p-1 per rank against 3m of work.
+      EXPECT_NEAR(h1.bubble_fraction, (p - 1.0) / (3 * m + p - 1), 1e-9);
+      EXPECT_LE(h2.bubble_fraction, h1.bubble_fraction + 1e-12);
+      EXPECT_LT(h1.bubble_fraction, flush.bubble_fraction);
+      for (int s = 0; s < p; ++s) {
+        EXPECT_LE(h1.stages[s].peak_inflight, std::min(p, m));  // 1F1B's peak (its stage 0)
+        EXPECT_LE(h2.stages[s].peak_inflight, std::min(2 * p - 1, m));
+      }
+      EXPECT_EQ(h1.stages[0].peak_inflight, flush.stages[0].peak_inflight);
+      EXPECT_EQ(h1.max_drift, 0);
+      EXPECT_EQ(h2.max_drift, 0);
+    }
+  }
+}
+
+TEST(SimulatorTest, ZeroBubbleH2HasNoBubbleInSteadyState) {
+  // Across many batches only the first fill and the last drain remain.
+  const SimulationResult one = MustSimulate("zb_h2", Params(4, 8, 1), Uniform(1, 1, 1));
+  const SimulationResult many = MustSimulate("zb_h2", Params(4, 8, 32), Uniform(1, 1, 1));
+  EXPECT_LT(many.bubble_fraction, one.bubble_fraction / 8);
+}
+
+TEST(SimulatorTest, PipeDreamStashesUpToDepthCopiesAnd2BWExactlyTwo) {
+  for (int p : {2, 4, 8}) {
+    const SimulationResult pipedream = MustSimulate("pipedream", Params(p, p, 4), Uniform(1, 1, 1));
+    const SimulationResult two_bw = MustSimulate("pipedream_2bw", Params(p, p, 4), Uniform(1, 1, 1));
+    for (int s = 0; s < p; ++s) {
+      EXPECT_EQ(pipedream.stages[s].weight_copies, p - s) << "p=" << p << " s=" << s;
+      EXPECT_EQ(two_bw.stages[s].weight_copies, s == p - 1 ? 1 : 2) << "p=" << p << " s=" << s;
+      EXPECT_LE(two_bw.stages[s].max_drift, 1);
+    }
+  }
+}
+
+TEST(SimulatorTest, StashedCopiesShowUpInPeakMemory) {
+  CostModel costs = Uniform(1, 1, 1);
+  costs.memory = {{/*parameter_bytes=*/1000, /*optimizer_state_bytes=*/2000,
+                   /*activation_bytes=*/10}};
+  const SimulationResult pipedream = MustSimulate("pipedream", Params(4, 4, 4), costs);
+  const SimulationResult paci = MustSimulate("paci", Params(4, 4, 4), costs);
+  const SimulationResult flush = MustSimulate("1f1b_flush", Params(4, 4, 4), costs);
+  // Stage 0: 4 in flight; PipeDream also holds 3 extra weight copies.
+  EXPECT_EQ(flush.stages[0].peak_memory_bytes, 3000 + 4 * 10);
+  EXPECT_EQ(paci.stages[0].peak_memory_bytes, flush.stages[0].peak_memory_bytes);
+  EXPECT_EQ(pipedream.stages[0].peak_memory_bytes, 3000 + 3 * 1000 + 4 * 10);
+  EXPECT_EQ(paci.stages[0].weight_copies, 1);
+}
+
+TEST(SimulatorTest, PaciDriftStaysWithinItsBoundOverRandomConfigs) {
+  absl::BitGen gen;
+  for (int trial = 0; trial < 150; ++trial) {
+    const int p = absl::Uniform(gen, 1, 11);
+    const int m = absl::Uniform(gen, 1, 17);
+    const int a = absl::Uniform(gen, 1, 17);
+    const int batches = absl::Uniform(gen, 1, 6);
+    CostModel costs;
+    costs.stages.clear();
+    for (int s = 0; s < p; ++s) {
+      costs.stages.push_back({absl::Uniform(gen, 0.2, 2.0), absl::Uniform(gen, 0.2, 2.0),
+                              absl::Uniform(gen, 0.0, 2.0), absl::Uniform(gen, 0.0, 0.3), 0.0});
+    }
+    costs.p2p_latency = absl::Uniform(gen, 0.0, 0.5);
+    SCOPED_TRACE(::testing::Message() << "p=" << p << " m=" << m << " a=" << a << " N=" << batches);
+    const SimulationResult r = MustSimulate("paci", Params(p, m, batches, a), costs);
+    for (int s = 0; s < p; ++s) {
+      const int bound = (p - s - 1 + a - 1) / a;
+      EXPECT_EQ(r.stages[s].drift_bound, bound);
+      EXPECT_LE(r.stages[s].max_drift, bound) << "stage " << s;
+      EXPECT_LE(r.stages[s].peak_inflight, p - s);
+    }
+  }
+}
+
+TEST(SimulatorTest, PaciDriftReachesItsBound) {
+  for (int p : {2, 4, 8}) {
+    for (int a : {1, 2, 3, p}) {
+      const SimulationResult r = MustSimulate("paci", Params(p, a, 8, a), Uniform(1, 1, 1));
+      for (int s = 0; s < p; ++s) {
+        EXPECT_EQ(r.stages[s].max_drift, (p - s - 1 + a - 1) / a)
+            << "p=" << p << " a=" << a << " s=" << s;
+      }
+    }
+  }
+}
+
+TEST(SimulatorTest, PaciBubbleVanishesAsBatchesGrow) {
+  double previous = 1.0;
+  for (int batches : {1, 4, 16, 64}) {
+    const SimulationResult r = MustSimulate("paci", Params(8, 8, batches, 8), Uniform(1, 1, 1));
+    EXPECT_LT(r.bubble_fraction, previous);
+    previous = r.bubble_fraction;
+  }
+  EXPECT_LT(previous, 0.02);
+  // At the same m, the flush schedule keeps its (p-1)/(m+p-1) bubble.
+  const SimulationResult flush = MustSimulate("1f1b_flush", Params(8, 8, 64), Uniform(1, 1, 1));
+  EXPECT_NEAR(flush.bubble_fraction, 7.0 / 15.0, 1e-9);
+}
+
+TEST(SimulatorTest, EveryScheduleRunsEveryMicrobatchOncePerStageWithinItsDriftBound) {
+  absl::BitGen gen;
+  for (const std::string& name : RegisteredSchedules()) {
+    for (int trial = 0; trial < 25; ++trial) {
+      const int p = absl::Uniform(gen, 1, 9);
+      const int v = name == "interleaved_1f1b" ? absl::Uniform(gen, 1, 4) : 1;
+      const int m = name == "interleaved_1f1b" ? p * absl::Uniform(gen, 1, 4)
+                                               : absl::Uniform(gen, p, 3 * p + 1);
+      const int batches = absl::Uniform(gen, 1, 4);
+      const ScheduleParams params = Params(p, m, batches, absl::Uniform(gen, 1, 9), v);
+      CostModel costs;
+      costs.stages.clear();
+      for (int g = 0; g < p * v; ++g) {
+        costs.stages.push_back({absl::Uniform(gen, 0.1, 2.0), absl::Uniform(gen, 0.1, 2.0),
+                                absl::Uniform(gen, 0.1, 2.0), 0.0, 0.0});
+      }
+      SCOPED_TRACE(::testing::Message() << name << " " << DescribeParams(params));
+      const SimulationResult r = MustSimulate(name, params, costs, /*timeline=*/true);
+      std::vector<int> forwards(p * v * params.total_microbatches(), 0);
+      std::vector<int> backwards(forwards.size(), 0);
+      for (const TimelineEvent& e : r.timeline) {
+        const size_t cell = static_cast<size_t>(e.chunk * p + e.rank) * params.total_microbatches() +
+                            e.microbatch;
+        if (e.type == ActionType::kForward) ++forwards[cell];
+        if (IsBackwardPass(e.type)) ++backwards[cell];
+      }
+      EXPECT_TRUE(std::all_of(forwards.begin(), forwards.end(), [](int n) { return n == 1; }));
+      EXPECT_TRUE(std::all_of(backwards.begin(), backwards.end(), [](int n) { return n == 1; }));
+      for (int s = 0; s < p; ++s) EXPECT_LE(r.stages[s].max_drift, r.stages[s].drift_bound);
+    }
+  }
+}
+
+TEST(SimulatorTest, LatencyAddsOneHopPerBoundaryEachWay) {
+  CostModel costs = Uniform(1, 1, 1);
+  costs.p2p_latency = 0.25;
+  const SimulationResult r = MustSimulate("gpipe", Params(4, 6), costs);
+  EXPECT_NEAR(r.makespan, (6 + 3) * 3 + 2 * 3 * 0.25, 1e-9);
+}
+
+TEST(SimulatorTest, LinkBandwidthSerializesBackToBackSends) {
+  CostModel costs;
+  // Forward takes 1; each activation needs 2 on the link, so the link, not compute, paces stage 1.
+  costs.stages = {{1.0, 1.0, 0.0, 0.0, /*activation_bytes=*/200.0}};
+  costs.p2p_bandwidth = 100.0;
+  const SimulationResult r = MustSimulate("gpipe", Params(2, 4), costs, /*timeline=*/true);
+  std::vector<double> arrivals;
+  for (const TimelineEvent& e : r.timeline) {
+    if (e.type == ActionType::kSendActivation) arrivals.push_back(e.end);
+  }
+  EXPECT_EQ(arrivals, (std::vector<double>{3, 5, 7, 9}));
+}
+
+TEST(SimulatorTest, RunsAreDeterministic) {
+  CostModel costs = Uniform(1, 1, 1);
+  costs.p2p_latency = 0.5;
+  const SimulationResult a = MustSimulate("paci", Params(6, 6, 5, 3), costs, true);
+  const SimulationResult b = MustSimulate("paci", Params(6, 6, 5, 3), costs, true);
+  ASSERT_EQ(a.timeline.size(), b.timeline.size());
+  for (size_t i = 0; i < a.timeline.size(); ++i) {
+    EXPECT_EQ(a.timeline[i].start, b.timeline[i].start);
+    EXPECT_EQ(a.timeline[i].rank, b.timeline[i].rank);
+    EXPECT_EQ(a.timeline[i].microbatch, b.timeline[i].microbatch);
+  }
+  EXPECT_EQ(a.updates_crossed, b.updates_crossed);
+}
+
+TEST(SimulatorTest, DeadlockNamesEachBlockedAction) {
+  const absl::Status status = SimulateText("rank 0: F0 B0 F1 B1\nrank 1: F1 B1 F0 B0\n");
+  ASSERT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(status.message().find("deadlocks"), std::string::npos) << status;
+  EXPECT_NE(status.message().find("rank 0 action #1 'B0'"), std::string::npos) << status;
+  EXPECT_NE(status.message().find("rank 1 action #0 'F1'"), std::string::npos) << status;
+}
+
+TEST(SimulatorTest, InvalidCustomSchedulesNameTheFirstBadAction) {
+  EXPECT_NE(SimulateText("rank 0: B0 F0\n").message().find("rank 0 action #0 'B0'"),
+            std::string::npos);
+  EXPECT_NE(SimulateText("rank 0: F0 F0 B0\n").message().find("forward runs a second time"),
+            std::string::npos);
+  EXPECT_NE(SimulateText("rank 0: F0 W0 B0\n").message().find("weight gradient before"),
+            std::string::npos);
+  EXPECT_NE(SimulateText("rank 0: F0 F1 B0 B1\nrank 1: F0 B0\n")
+                .message()
+                .find("rank 0 action #3 'B1' (stage 0, micro-batch 1) waits for the gradient "
+                      "from stage 1"),
+            std::string::npos);
+  EXPECT_NE(SimulateText("rank 0: F0 B0 F1\n")
+                .message()
+                .find("micro-batch 1 never ran its backward at stage 0"),
+            std::string::npos);
+  EXPECT_NE(SimulateText("rank 0: F0 I0\n").message().find("never ran its weight gradient"),
+            std::string::npos);
+}
+
+TEST(SimulatorTest, CostModelErrorsNameTheField) {
+  auto schedule = MakeSchedule("gpipe", Params(2, 2));
+  ASSERT_TRUE(schedule.ok());
+  CostModel negative = Uniform(-1, 1, 1);
+  EXPECT_NE(Simulate(**schedule, negative).status().message().find("stage 0 forward cost"),
+            std::string::npos);
+  CostModel wrong_size = Uniform(1, 1, 1);
+  wrong_size.stages.resize(3);
+  EXPECT_NE(Simulate(**schedule, wrong_size).status().message().find("3 stages entries"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace pipebench
