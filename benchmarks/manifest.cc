@@ -1,0 +1,67 @@
+#include "benchmarks/manifest.h"
+
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <string>
+
+#include "absl/strings/match.h"
+#include "absl/strings/strip.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+
+namespace pipebench {
+namespace {
+
+// Runs a shell command and returns its trimmed standard output, or "unknown".
+std::string CommandOutput(const std::string& command) {
+  FILE* pipe = popen((command + " 2>/dev/null").c_str(), "r");
+  if (pipe == nullptr) return "unknown";
+  std::string output;
+  std::array<char, 256> buffer;
+  while (fgets(buffer.data(), buffer.size(), pipe) != nullptr) output += buffer.data();
+  const int status = pclose(pipe);
+  const std::string trimmed(absl::StripAsciiWhitespace(output));
+  return status == 0 ? trimmed : "unknown";
+}
+
+std::string CpuModel() {
+  std::ifstream cpuinfo("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(cpuinfo, line)) {
+    if (absl::StartsWith(line, "model name")) {
+      return std::string(absl::StripAsciiWhitespace(line.substr(line.find(':') + 1)));
+    }
+  }
+  return "unknown";
+}
+
+}  // namespace
+
+std::string WorkspaceRoot() {
+  const char* workspace = std::getenv("BUILD_WORKSPACE_DIRECTORY");
+  return workspace != nullptr ? workspace : ".";
+}
+
+nlohmann::json MakeManifest(const std::string& workspace, const nlohmann::json& config) {
+  const std::string git = "git -C '" + workspace + "' ";
+  const std::string commit = CommandOutput(git + "rev-parse HEAD");
+  const std::string status = CommandOutput(git + "status --porcelain --untracked-files=no");
+  utsname machine{};
+  uname(&machine);
+  return {{"git_commit", commit},
+          {"git_dirty", commit == "unknown" ? "unknown" : (status.empty() ? "false" : "true")},
+          {"created_utc", absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::Now(), absl::UTCTimeZone())},
+          {"compiler", __VERSION__},
+          {"os", std::string(machine.sysname) + " " + machine.release},
+          {"machine", machine.machine},
+          {"cpu_model", CpuModel()},
+          {"cpu_count", sysconf(_SC_NPROCESSORS_ONLN)},
+          {"config", config}};
+}
+
+}  // namespace pipebench
