@@ -1,0 +1,65 @@
+// Character-level token streams for language-model training: TinyShakespeare read from disk (its
+// checksum verified) or a synthetic language generated from a seed for fast tests.
+//
+// Micro-batch j of a run is a pure function of (seed, j), so every schedule trains on exactly the
+// same micro-batches in the same order.
+#ifndef PIPEBENCH_ENGINE_MODEL_DATASET_H_
+#define PIPEBENCH_ENGINE_MODEL_DATASET_H_
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace pipebench {
+
+// Published checksum of TinyShakespeare's input.txt (1,115,394 bytes).
+inline constexpr char kTinyShakespeareSha256[] =
+    "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed";
+
+// Default location, relative to the repository root.
+inline constexpr char kTinyShakespearePath[] = "../shared/data/tinyshakespeare/input.txt";
+
+struct TokenBatch {
+  torch::Tensor inputs;   // [batch, context] int64
+  torch::Tensor targets;  // [batch, context] int64, inputs shifted by one
+};
+
+class TokenDataset {
+ public:
+  // Reads a text file as characters; the vocabulary is its sorted distinct bytes. The first 90% is
+  // the training split, the rest validation. With `expected_sha256` empty no checksum is checked.
+  static absl::StatusOr<TokenDataset> FromTextFile(const std::string& path,
+                                                   const std::string& expected_sha256);
+
+  // A learnable synthetic language: an order-2 Markov chain over `vocab_size` symbols whose every
+  // context has a few likely successors, drawn from `seed`.
+  static TokenDataset Synthetic(int vocab_size, int length, std::uint64_t seed);
+
+  int vocab_size() const { return vocab_size_; }
+  std::int64_t train_size() const { return static_cast<std::int64_t>(train_.size()); }
+  std::int64_t validation_size() const { return static_cast<std::int64_t>(validation_.size()); }
+  const std::string& name() const { return name_; }
+
+  // `batch` random windows of `context` + 1 tokens from the training split, chosen by
+  // (seed, index) alone.
+  TokenBatch TrainBatch(int batch, int context, std::uint64_t seed, std::int64_t index) const;
+  // Like TrainBatch, from the validation split.
+  TokenBatch ValidationBatch(int batch, int context, std::uint64_t seed, std::int64_t index) const;
+
+ private:
+  TokenBatch Sample(const std::vector<std::int64_t>& tokens, int batch, int context,
+                    std::uint64_t seed, std::int64_t index) const;
+
+  std::string name_;
+  int vocab_size_ = 0;
+  std::vector<std::int64_t> train_;
+  std::vector<std::int64_t> validation_;
+};
+
+}  // namespace pipebench
+
+#endif  // PIPEBENCH_ENGINE_MODEL_DATASET_H_

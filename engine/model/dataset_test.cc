@@ -1,0 +1,43 @@
+#include "engine/model/dataset.h"
+
+#include <fstream>
+#include <string>
+
+#include "engine/util/sha256.h"
+#include "gtest/gtest.h"
+
+namespace pipebench {
+namespace {
+
+TEST(DatasetTest, SyntheticLanguageIsDeterministicAndSplit) {
+  const TokenDataset a = TokenDataset::Synthetic(16, 10000, 42);
+  const TokenDataset b = TokenDataset::Synthetic(16, 10000, 42);
+  EXPECT_EQ(a.vocab_size(), 16);
+  EXPECT_EQ(a.train_size(), 9000);
+  EXPECT_EQ(a.validation_size(), 1000);
+  const TokenBatch x = a.TrainBatch(4, 8, /*seed=*/1, /*index=*/3);
+  const TokenBatch y = b.TrainBatch(4, 8, 1, 3);
+  EXPECT_TRUE(torch::equal(x.inputs, y.inputs));
+  EXPECT_EQ(x.inputs.sizes(), (std::vector<int64_t>{4, 8}));
+  // Targets are the inputs shifted by one token.
+  EXPECT_TRUE(torch::equal(x.inputs.narrow(1, 1, 7), x.targets.narrow(1, 0, 7)));
+  EXPECT_FALSE(torch::equal(x.inputs, a.TrainBatch(4, 8, 1, 4).inputs));
+}
+
+TEST(DatasetTest, ReadsTextVerifiesChecksumAndNamesMissingFiles) {
+  const std::string path = ::testing::TempDir() + "/text.txt";
+  std::string text;
+  for (int i = 0; i < 200; ++i) text += "to be or not to be. ";
+  std::ofstream(path) << text;
+  auto dataset = TokenDataset::FromTextFile(path, Sha256Hex(text));
+  ASSERT_TRUE(dataset.ok()) << dataset.status();
+  EXPECT_EQ(dataset->vocab_size(), 8);  // space . b e n o r t
+  EXPECT_EQ(TokenDataset::FromTextFile(path, std::string(64, '0')).status().code(),
+            absl::StatusCode::kDataLoss);
+  const absl::Status missing = TokenDataset::FromTextFile("/nonexistent/input.txt", "").status();
+  EXPECT_EQ(missing.code(), absl::StatusCode::kNotFound);
+  EXPECT_NE(missing.message().find("--data"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace pipebench

@@ -1,0 +1,83 @@
+#include "engine/model/gpt.h"
+
+#include "engine/model/partition.h"
+#include "gtest/gtest.h"
+
+namespace pipebench {
+namespace {
+
+GptConfig Tiny() {
+  GptConfig config;
+  config.vocab_size = 11;
+  config.layers = 4;
+  config.embed = 16;
+  config.heads = 2;
+  config.context = 8;
+  return config;
+}
+
+TEST(GptTest, ShapesAndParameterCount) {
+  const GptConfig config = Tiny();
+  const UnitRange all{0, config.units()};
+  const auto weights = InitWeights(config, all, 1);
+  const torch::Tensor tokens = torch::randint(0, 11, {3, 8}, torch::kInt64);
+  EXPECT_EQ(ForwardUnits(config, all, weights, tokens).sizes(), (std::vector<int64_t>{3, 8, 11}));
+  // Embeddings 11*16 + 8*16, four blocks of 12*16^2 + 13*16, final norm 2*16, head 11*16.
+  EXPECT_EQ(ParameterCount(weights), 176 + 128 + 4 * (12 * 256 + 13 * 16) + 32 + 176);
+}
+
+TEST(GptTest, StagedForwardEqualsWholeModelWhateverThePartition) {
+  const GptConfig config = Tiny();
+  const torch::Tensor tokens = torch::randint(0, 11, {2, 8}, torch::kInt64);
+  const UnitRange all{0, config.units()};
+  const torch::Tensor whole = ForwardUnits(config, all, InitWeights(config, all, 7), tokens);
+  for (int stages : {2, 3, 4}) {
+    auto ranges = PartitionByLayers(config, stages);
+    ASSERT_TRUE(ranges.ok());
+    torch::Tensor x = tokens;
+    for (const UnitRange& range : *ranges) {
+      x = ForwardUnits(config, range, InitWeights(config, range, 7), x);
+    }
+    EXPECT_TRUE(torch::equal(x, whole)) << stages << " stages";
+  }
+}
+
+TEST(GptTest, AttentionIsCausal) {
+  const GptConfig config = Tiny();
+  const UnitRange all{0, config.units()};
+  const auto weights = InitWeights(config, all, 3);
+  torch::Tensor tokens = torch::randint(0, 11, {1, 8}, torch::kInt64);
+  const torch::Tensor before = ForwardUnits(config, all, weights, tokens);
+  tokens[0][7] = (tokens[0][7].item<int64_t>() + 1) % 11;  // change only the last token
+  const torch::Tensor after = ForwardUnits(config, all, weights, tokens);
+  EXPECT_TRUE(torch::allclose(before.narrow(1, 0, 7), after.narrow(1, 0, 7)));
+  EXPECT_FALSE(torch::allclose(before.narrow(1, 7, 1), after.narrow(1, 7, 1)));
+}
+
+TEST(GptTest, InitialLossIsNearUniform) {
+  const GptConfig config = Tiny();
+  const UnitRange all{0, config.units()};
+  const torch::Tensor tokens = torch::randint(0, 11, {4, 8}, torch::kInt64);
+  const torch::Tensor loss =
+      LanguageModelLoss(ForwardUnits(config, all, InitWeights(config, all, 5), tokens), tokens);
+  EXPECT_NEAR(loss.item<double>(), std::log(11.0), 0.1);
+}
+
+TEST(GptTest, ValidateNamesTheField) {
+  GptConfig config = Tiny();
+  config.heads = 3;
+  EXPECT_NE(config.Validate().message().find("divisible by heads"), std::string::npos);
+  config = Tiny();
+  config.layers = 0;
+  EXPECT_NE(config.Validate().message().find("layers must be >= 1"), std::string::npos);
+}
+
+TEST(GptTest, DecayMaskSkipsBiasesAndNorms) {
+  const GptConfig config = Tiny();
+  const std::vector<bool> mask = WeightDecayMask(config, {1, 2});  // one block
+  EXPECT_EQ(mask, (std::vector<bool>{false, false, true, false, true, false, false, false, true,
+                                     false, true, false}));
+}
+
+}  // namespace
+}  // namespace pipebench
