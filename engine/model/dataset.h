@@ -35,8 +35,8 @@ class TokenDataset {
   static absl::StatusOr<TokenDataset> FromTextFile(const std::string& path,
                                                    const std::string& expected_sha256);
 
-  // A learnable synthetic language: an order-2 Markov chain over `vocab_size` symbols whose every
-  // context has a few likely successors, drawn from `seed`.
+  // A quickly learnable synthetic language: a Markov chain over `vocab_size` symbols in which
+  // every symbol has three likely successors, drawn from `seed`.
   static TokenDataset Synthetic(int vocab_size, int length, std::uint64_t seed);
 
   int vocab_size() const { return vocab_size_; }

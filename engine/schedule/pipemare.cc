@@ -19,6 +19,7 @@ absl::StatusOr<std::unique_ptr<Schedule>> MakePipeMare(const ScheduleParams& par
       params, {.name = "pipemare",
                .weight_semantics = WeightSemantics::kCurrent,
                .synchronous = false,
+               .compensates_delay = true,
                .drift_bound = [](const ScheduleParams& p, int rank) { return p.stages - rank - 1; },
                .make_program = [](const ScheduleParams& p, int rank) {
                  return ContinuousOneFOneB(p, rank, /*update_every=*/1);

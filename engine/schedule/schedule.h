@@ -41,6 +41,10 @@ class Schedule {
   virtual bool splits_backward() const { return false; }
   // True when all micro-batches of a mini-batch see one weight version (a flush per batch).
   virtual bool synchronous() const = 0;
+  // True when the optimizer should correct for each stage's delay DriftBound(rank), PipeMare's
+  // way: a learning-rate warmup stretched by the delay, and backward weights extrapolated back
+  // toward the forward's along the recent update direction.
+  virtual bool compensates_delay() const { return false; }
   virtual int DriftBound(int rank) const = 0;
   virtual std::unique_ptr<RankProgram> MakeProgram(int rank) const = 0;
 

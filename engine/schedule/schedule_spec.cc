@@ -16,6 +16,7 @@ class SpecSchedule : public Schedule {
   WeightSemantics weight_semantics() const override { return spec_.weight_semantics; }
   bool splits_backward() const override { return spec_.splits_backward; }
   bool synchronous() const override { return spec_.synchronous; }
+  bool compensates_delay() const override { return spec_.compensates_delay; }
   int DriftBound(int rank) const override {
     return spec_.drift_bound ? spec_.drift_bound(params(), rank) : 0;
   }

@@ -22,6 +22,7 @@ struct ScheduleSpec {
   WeightSemantics weight_semantics = WeightSemantics::kCurrent;
   bool synchronous = true;
   bool splits_backward = false;
+  bool compensates_delay = false;
   // Updates a micro-batch may cross between forward and backward at `rank`.
   std::function<int(const ScheduleParams&, int rank)> drift_bound;
   std::function<std::unique_ptr<RankProgram>(const ScheduleParams&, int rank)> make_program;

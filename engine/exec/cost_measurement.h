@@ -1,0 +1,32 @@
+// Measures the real per-stage costs of the GPT on this machine and returns them as a cost model,
+// so the simulator, the executor's clock and the time-to-accuracy numbers use measured costs.
+#ifndef PIPEBENCH_ENGINE_EXEC_COST_MEASUREMENT_H_
+#define PIPEBENCH_ENGINE_EXEC_COST_MEASUREMENT_H_
+
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "engine/exec/optimizer.h"
+#include "engine/model/gpt.h"
+#include "engine/sim/cost_model.h"
+
+namespace pipebench {
+
+struct MeasurementOptions {
+  int micro_batch_size = 8;
+  int warmup = 2;   // untimed repetitions first
+  int repeats = 5;  // the median of these is kept
+};
+
+// Per stage: forward, input-gradient, weight-gradient and AdamW-step seconds (median), bytes sent
+// downstream per micro-batch, parameter and optimizer-state bytes, and live activation bytes per
+// in-flight micro-batch (the tensors autograd saves, estimated as in Korthikanti et al. 2022 for
+// fp32: context * batch * embed * (34 + 5 * heads * context / embed) * 2 bytes per block).
+// Point-to-point fields are left at zero; measure the link separately.
+absl::StatusOr<CostModel> MeasureStageCosts(const GptConfig& model,
+                                            const std::vector<UnitRange>& partition,
+                                            const MeasurementOptions& options);
+
+}  // namespace pipebench
+
+#endif  // PIPEBENCH_ENGINE_EXEC_COST_MEASUREMENT_H_

@@ -1,0 +1,221 @@
+#include "engine/exec/executor.h"
+
+#include <cmath>
+#include <string>
+
+#include "engine/model/partition.h"
+#include "engine/schedule/registry.h"
+#include "gtest/gtest.h"
+
+namespace pipebench {
+namespace {
+
+GptConfig TinyModel(int layers = 4) {
+  GptConfig model;
+  model.vocab_size = 16;
+  model.layers = layers;
+  model.embed = 16;
+  model.heads = 2;
+  model.mlp_ratio = 2;
+  model.context = 8;
+  return model;
+}
+
+ExecutorOptions Options(const GptConfig& model) {
+  ExecutorOptions options;
+  options.model = model;
+  options.micro_batch_size = 4;
+  options.seed = 3;
+  options.optimizer.learning_rate = 3e-3;
+  options.optimizer.warmup_steps = 2;
+  options.optimizer.total_steps = 100;
+  options.eval_batches = 2;
+  return options;
+}
+
+const TokenDataset& Data() {
+  static const TokenDataset* data = new TokenDataset(TokenDataset::Synthetic(16, 20000, 11));
+  return *data;
+}
+
+ScheduleParams Params(int p, int m, int batches, int a = 0) {
+  ScheduleParams params;
+  params.stages = p;
+  params.microbatches = m;
+  params.batches = batches;
+  params.accumulation = a;
+  return params;
+}
+
+ExecutorResult MustRun(const std::string& name, const ScheduleParams& params,
+                       const ExecutorOptions& options, const CostModel& costs = CostModel()) {
+  auto schedule = MakeSchedule(name, params);
+  EXPECT_TRUE(schedule.ok()) << schedule.status();
+  auto partition = PartitionByLayers(options.model, params.stages);
+  EXPECT_TRUE(partition.ok()) << partition.status();
+  auto result = RunPipeline(**schedule, costs, *partition, Data(), options);
+  EXPECT_TRUE(result.ok()) << name << ": " << result.status();
+  return result.ok() ? *std::move(result) : ExecutorResult();
+}
+
+// Plain training: the whole model, gradients averaged over each batch's m micro-batches.
+std::vector<torch::Tensor> ReferenceTraining(const ExecutorOptions& options, int m, int batches) {
+  const GptConfig& model = options.model;
+  const UnitRange all{0, model.units()};
+  std::vector<torch::Tensor> weights = InitWeights(model, all, options.seed);
+  AdamW adam(options.optimizer, WeightDecayMask(model, all));
+  for (int batch = 0; batch < batches; ++batch) {
+    std::vector<torch::Tensor> sum(weights.size());
+    for (int i = 0; i < m; ++i) {
+      const TokenBatch data =
+          Data().TrainBatch(options.micro_batch_size, model.context, options.seed, batch * m + i);
+      const torch::Tensor loss =
+          LanguageModelLoss(ForwardUnits(model, all, weights, data.inputs), data.targets);
+      std::vector<torch::Tensor> grads = torch::autograd::grad({loss}, weights);
+      for (size_t k = 0; k < grads.size(); ++k) sum[k] = sum[k].defined() ? sum[k] + grads[k] : grads[k];
+    }
+    std::vector<torch::Tensor> data;
+    for (size_t k = 0; k < weights.size(); ++k) {
+      data.push_back(weights[k].data());
+      sum[k] = sum[k] / m;
+    }
+    adam.Step(data, sum, LearningRate(options.optimizer, batch));
+  }
+  return weights;
+}
+
+TEST(ExecutorTest, FlushSchedulesMatchPlainGradientAccumulation) {
+  const ExecutorOptions options = Options(TinyModel());
+  const int m = 4;
+  const int batches = 3;
+  const std::vector<torch::Tensor> expected = ReferenceTraining(options, m, batches);
+  for (const char* name : {"gpipe", "1f1b_flush", "zb_h1"}) {
+    for (int p : {1, 2, 4}) {
+      const ExecutorResult r = MustRun(name, Params(p, m, batches), options);
+      std::vector<torch::Tensor> flat;
+      for (const auto& stage : r.final_weights) flat.insert(flat.end(), stage.begin(), stage.end());
+      ASSERT_EQ(flat.size(), expected.size());
+      for (size_t k = 0; k < flat.size(); ++k) {
+        EXPECT_TRUE(torch::allclose(flat[k], expected[k], /*rtol=*/1e-5, /*atol=*/1e-6))
+            << name << " p=" << p << " tensor " << k << " max diff "
+            << (flat[k] - expected[k]).abs().max().item<float>();
+      }
+      for (int drift : r.max_drift) EXPECT_EQ(drift, 0);
+    }
+  }
+}
+
+TEST(ExecutorTest, PipeDreamBackwardRunsOnTheStashedForwardVersion) {
+  const ExecutorResult r = MustRun("pipedream", Params(4, 4, 3), Options(TinyModel()));
+  for (size_t mb = 0; mb < r.microbatches.size(); ++mb) {
+    for (int s = 0; s < 4; ++s) {
+      EXPECT_EQ(r.microbatches[mb].backward_version[s], r.microbatches[mb].forward_version[s]);
+    }
+  }
+  EXPECT_EQ(r.max_drift[0], 3);  // p - s - 1 updates crossed, all on the stash
+  EXPECT_EQ(r.max_live_versions, (std::vector<int>{4, 3, 2, 1}));
+}
+
+TEST(ExecutorTest, PipeDream2BWNeverHoldsMoreThanTwoVersions) {
+  const ExecutorResult r = MustRun("pipedream_2bw", Params(4, 4, 4), Options(TinyModel()));
+  EXPECT_EQ(r.max_live_versions, (std::vector<int>{2, 2, 2, 1}));
+  for (int drift : r.max_drift) EXPECT_LE(drift, 1);
+}
+
+TEST(ExecutorTest, PaciDriftMatchesTheSimulatorAndItsBound) {
+  for (int a : {1, 2, 4}) {
+    CostModel costs;  // uneven stages, so the timeline is not the textbook one
+    costs.stages = {{1.0, 1.0, 1.0, 0.1, 0}, {1.5, 1.2, 1.2, 0.1, 0}, {0.7, 0.9, 0.9, 0.1, 0},
+                    {1.1, 1.0, 1.0, 0.1, 0}};
+    const ScheduleParams params = Params(4, 4, 4, a);
+    const ExecutorResult r = MustRun("paci", params, Options(TinyModel()), costs);
+    for (int s = 0; s < 4; ++s) {
+      EXPECT_LE(r.max_drift[s], (4 - s - 1 + a - 1) / a) << "a=" << a << " s=" << s;
+      EXPECT_EQ(r.max_live_versions[s], 1);
+      for (int mb = 0; mb < params.total_microbatches(); ++mb) {
+        EXPECT_EQ(r.microbatches[mb].updates_crossed[s], r.simulation.UpdatesCrossed(s, mb))
+            << "a=" << a << " s=" << s << " mb=" << mb;
+      }
+    }
+    EXPECT_EQ(r.max_drift[0], (3 + a - 1) / a);
+  }
+}
+
+// The mechanism PACI's executor relies on: updating a parameter through `.data()` while a graph
+// that saved it is alive neither trips autograd's version check nor hides the update: the
+// backward's input gradient uses the new weights, its weight gradient the forward's input.
+TEST(ExecutorTest, InPlaceUpdateThroughDataAliasMakesBackwardUseCurrentWeights) {
+  torch::Tensor weight = torch::randn({3, 5}).set_requires_grad(true);
+  torch::Tensor input = torch::randn({2, 5}).set_requires_grad(true);
+  const torch::Tensor old_weight = weight.detach().clone();
+  torch::Tensor output = torch::linear(input, weight);
+  const torch::Tensor delta = torch::randn({3, 5});
+  weight.data().add_(delta);  // the optimizer step, between forward and backward
+  const torch::Tensor grad_output = torch::randn({2, 3});
+  output.backward(grad_output);
+  EXPECT_TRUE(torch::allclose(input.grad(), grad_output.matmul(old_weight + delta)));
+  EXPECT_FALSE(torch::allclose(input.grad(), grad_output.matmul(old_weight)));
+  EXPECT_TRUE(torch::allclose(weight.grad(), grad_output.t().matmul(input.detach())));
+
+  // Without the alias, the same update is refused: this is why PACI needed a patched PyTorch.
+  torch::Tensor w2 = torch::randn({3, 5}).set_requires_grad(true);
+  torch::Tensor out2 = torch::linear(input, w2);
+  {
+    torch::NoGradGuard no_grad;
+    w2.add_(delta);
+  }
+  EXPECT_THROW(out2.backward(grad_output), c10::Error);
+}
+
+TEST(ExecutorTest, EveryScheduleLowersTheLossOnTheSyntheticLanguage) {
+  ExecutorOptions options = Options(TinyModel(2));
+  options.optimizer.learning_rate = 1e-2;
+  options.optimizer.total_steps = 200;
+  for (const std::string& name : RegisteredSchedules()) {
+    ScheduleParams params = Params(2, 4, 40, 4);
+    if (name == "interleaved_1f1b") params.chunks = 1;
+    const ExecutorResult r = MustRun(name, params, options);
+    ASSERT_EQ(r.batches.size(), 40u) << name;
+    const double first = (r.batches[0].train_loss + r.batches[1].train_loss) / 2;
+    const double last = (r.batches[38].train_loss + r.batches[39].train_loss) / 2;
+    EXPECT_LT(last, first - 0.5) << name << ": " << first << " -> " << last;
+    EXPECT_LT(r.final_validation_loss, std::log(16.0) - 0.5) << name;
+  }
+}
+
+TEST(ExecutorTest, RunsAreDeterministic) {
+  const ExecutorResult a = MustRun("paci", Params(2, 4, 3, 2), Options(TinyModel()));
+  const ExecutorResult b = MustRun("paci", Params(2, 4, 3, 2), Options(TinyModel()));
+  for (size_t g = 0; g < a.final_weights.size(); ++g) {
+    for (size_t k = 0; k < a.final_weights[g].size(); ++k) {
+      EXPECT_TRUE(torch::equal(a.final_weights[g][k], b.final_weights[g][k]));
+    }
+  }
+}
+
+TEST(ExecutorTest, DivergenceNamesTheStageAndBatch) {
+  ExecutorOptions options = Options(TinyModel());
+  options.optimizer.learning_rate = 1e9;
+  options.optimizer.warmup_steps = 0;
+  options.optimizer.weight_decay = 0;
+  auto schedule = MakeSchedule("1f1b_flush", Params(2, 2, 20));
+  auto partition = PartitionByLayers(options.model, 2);
+  auto result = RunPipeline(**schedule, CostModel(), *partition, Data(), options);
+  ASSERT_FALSE(result.ok());
+  EXPECT_NE(result.status().message().find("non-finite"), std::string::npos) << result.status();
+  EXPECT_NE(result.status().message().find("stage"), std::string::npos) << result.status();
+}
+
+TEST(ExecutorTest, PartitionMustMatchTheSchedule) {
+  const ExecutorOptions options = Options(TinyModel());
+  auto schedule = MakeSchedule("gpipe", Params(2, 2, 1));
+  auto three = PartitionByLayers(options.model, 3);
+  auto result = RunPipeline(**schedule, CostModel(), *three, Data(), options);
+  EXPECT_NE(result.status().message().find("partition has 3 stages"), std::string::npos);
+  std::vector<UnitRange> gap = {{0, 2}, {3, 6}};
+  result = RunPipeline(**schedule, CostModel(), gap, Data(), options);
+  EXPECT_NE(result.status().message().find("partition stage 1"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace pipebench

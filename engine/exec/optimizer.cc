@@ -1,0 +1,40 @@
+#include "engine/exec/optimizer.h"
+
+#include <cmath>
+
+namespace pipebench {
+
+double LearningRate(const OptimizerConfig& config, int step) {
+  if (config.warmup_steps > 0 && step < config.warmup_steps) {
+    return config.learning_rate * (step + 1) / config.warmup_steps;
+  }
+  const int decay_steps = std::max(1, config.total_steps - config.warmup_steps);
+  const double progress = std::min(1.0, double(step - config.warmup_steps) / decay_steps);
+  const double cosine = 0.5 * (1.0 + std::cos(M_PI * progress));
+  return config.learning_rate * (config.min_lr_ratio + (1.0 - config.min_lr_ratio) * cosine);
+}
+
+void AdamW::Step(const std::vector<torch::Tensor>& values, const std::vector<torch::Tensor>& grads,
+                 double lr) {
+  torch::NoGradGuard no_grad;
+  if (first_moment_.empty()) {
+    for (const torch::Tensor& v : values) {
+      first_moment_.push_back(torch::zeros_like(v));
+      second_moment_.push_back(torch::zeros_like(v));
+    }
+  }
+  ++steps_;
+  const double bias1 = 1.0 - std::pow(config_.beta1, steps_);
+  const double bias2 = 1.0 - std::pow(config_.beta2, steps_);
+  for (size_t i = 0; i < values.size(); ++i) {
+    torch::Tensor value = values[i];
+    if (decay_mask_[i] && config_.weight_decay > 0) value.mul_(1.0 - lr * config_.weight_decay);
+    first_moment_[i].mul_(config_.beta1).add_(grads[i], 1.0 - config_.beta1);
+    second_moment_[i].mul_(config_.beta2).addcmul_(grads[i], grads[i], 1.0 - config_.beta2);
+    const torch::Tensor denominator =
+        (second_moment_[i] / bias2).sqrt_().add_(config_.epsilon);
+    value.addcdiv_(first_moment_[i], denominator, -lr / bias1);
+  }
+}
+
+}  // namespace pipebench

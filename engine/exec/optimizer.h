@@ -1,0 +1,48 @@
+// AdamW with decoupled weight decay and a warmup + cosine learning-rate schedule, over explicit
+// tensors. Each pipeline stage owns one, stepped on the stage's own clock (PACI steps its schedule
+// per local optimizer step).
+#ifndef PIPEBENCH_ENGINE_EXEC_OPTIMIZER_H_
+#define PIPEBENCH_ENGINE_EXEC_OPTIMIZER_H_
+
+#include <torch/torch.h>
+
+#include <vector>
+
+namespace pipebench {
+
+struct OptimizerConfig {
+  double learning_rate = 1e-3;
+  double beta1 = 0.9;
+  double beta2 = 0.95;
+  double epsilon = 1e-8;
+  double weight_decay = 0.1;
+  int warmup_steps = 10;
+  int total_steps = 1000;   // cosine reaches min_lr_ratio * learning_rate here
+  double min_lr_ratio = 0.1;
+};
+
+// Linear warmup to the peak over warmup_steps, then cosine decay to min_lr_ratio of it.
+double LearningRate(const OptimizerConfig& config, int step);
+
+class AdamW {
+ public:
+  AdamW(const OptimizerConfig& config, std::vector<bool> decay_mask)
+      : config_(config), decay_mask_(std::move(decay_mask)) {}
+
+  // Updates `values` in place (plain tensors: no autograd history) from `grads` at `lr`.
+  void Step(const std::vector<torch::Tensor>& values, const std::vector<torch::Tensor>& grads,
+            double lr);
+
+  int steps() const { return steps_; }
+
+ private:
+  OptimizerConfig config_;
+  std::vector<bool> decay_mask_;
+  std::vector<torch::Tensor> first_moment_;
+  std::vector<torch::Tensor> second_moment_;
+  int steps_ = 0;
+};
+
+}  // namespace pipebench
+
+#endif  // PIPEBENCH_ENGINE_EXEC_OPTIMIZER_H_

@@ -1,0 +1,48 @@
+#include "engine/exec/optimizer.h"
+
+#include <cmath>
+
+#include "gtest/gtest.h"
+
+namespace pipebench {
+namespace {
+
+TEST(LearningRateTest, WarmupThenCosineToTheFloor) {
+  OptimizerConfig config;
+  config.learning_rate = 1.0;
+  config.warmup_steps = 4;
+  config.total_steps = 14;
+  config.min_lr_ratio = 0.1;
+  EXPECT_DOUBLE_EQ(LearningRate(config, 0), 0.25);
+  EXPECT_DOUBLE_EQ(LearningRate(config, 3), 1.0);
+  EXPECT_DOUBLE_EQ(LearningRate(config, 4), 1.0);
+  EXPECT_NEAR(LearningRate(config, 9), 0.55, 1e-12);  // halfway down the cosine
+  EXPECT_NEAR(LearningRate(config, 14), 0.1, 1e-12);
+  EXPECT_NEAR(LearningRate(config, 100), 0.1, 1e-12);
+}
+
+TEST(AdamWTest, FirstStepMovesEachWeightByTheLearningRate) {
+  OptimizerConfig config;
+  config.weight_decay = 0.5;
+  AdamW adam(config, {true, false});
+  torch::Tensor decayed = torch::full({2}, 2.0);
+  torch::Tensor plain = torch::full({2}, 2.0);
+  adam.Step({decayed, plain}, {torch::tensor({1.0f, -3.0f}), torch::tensor({1.0f, -3.0f})}, 0.1);
+  // Bias-corrected Adam's first step is lr * sign(g); decay shrinks by (1 - lr * wd) first.
+  EXPECT_NEAR(decayed[0].item<float>(), 2.0 * 0.95 - 0.1, 1e-5);
+  EXPECT_NEAR(decayed[1].item<float>(), 2.0 * 0.95 + 0.1, 1e-5);
+  EXPECT_NEAR(plain[0].item<float>(), 1.9, 1e-5);
+  EXPECT_EQ(adam.steps(), 1);
+}
+
+TEST(AdamWTest, MinimisesAQuadratic) {
+  OptimizerConfig config;
+  config.weight_decay = 0;
+  AdamW adam(config, {false});
+  torch::Tensor x = torch::full({3}, 5.0);
+  for (int i = 0; i < 2000; ++i) adam.Step({x}, {2 * (x - 1)}, 0.05);
+  EXPECT_TRUE(torch::allclose(x, torch::ones({3}), 1e-2, 1e-2)) << x;
+}
+
+}  // namespace
+}  // namespace pipebench
