@@ -42,11 +42,6 @@ std::string CpuModel() {
 
 }  // namespace
 
-std::string WorkspaceRoot() {
-  const char* workspace = std::getenv("BUILD_WORKSPACE_DIRECTORY");
-  return workspace != nullptr ? workspace : ".";
-}
-
 nlohmann::json MakeManifest(const std::string& workspace, const nlohmann::json& config) {
   const std::string git = "git -C '" + workspace + "' ";
   const std::string commit = CommandOutput(git + "rev-parse HEAD");

@@ -8,10 +8,6 @@
 
 namespace pipebench {
 
-// Root of the source tree: $BUILD_WORKSPACE_DIRECTORY under `bazel run`, else the current
-// directory.
-std::string WorkspaceRoot();
-
 // git commit and dirty flag of `workspace`, compiler, OS, CPU count and model, time (UTC), and
 // `config` verbatim. Fields that cannot be read say "unknown" rather than failing the report.
 nlohmann::json MakeManifest(const std::string& workspace, const nlohmann::json& config);

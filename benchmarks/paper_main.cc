@@ -26,6 +26,7 @@
 #include "engine/sim/report.h"
 #include "engine/sim/simulator.h"
 #include "engine/util/status_macros.h"
+#include "engine/util/workspace.h"
 #include "nlohmann/json.hpp"
 
 ABSL_FLAG(std::string, config, "configs/paper.json", "Experiment config, relative to the repo.");

@@ -30,6 +30,7 @@ struct StageState {
   UnitRange units;
   int rank = 0;
   int delay = 0;  // the schedule's drift bound, PipeMare's tau
+  OptimizerConfig optimizer_config;
   std::shared_ptr<WeightVersion> current;
   std::unique_ptr<AdamW> optimizer;
   std::vector<torch::Tensor> grad_sum;
@@ -233,9 +234,9 @@ absl::Status Executor::OptimizerStep(int stage) {
                                                      ", optimizer step ", step));
     }
   }
-  double lr = LearningRate(options_.optimizer, step);
+  double lr = LearningRate(st.optimizer_config, step);
   if (schedule_.compensates_delay()) {
-    lr *= DelayWarmupFactor(st.delay, step, options_.optimizer.warmup_steps);
+    lr *= DelayWarmupFactor(st.delay, step, st.optimizer_config.warmup_steps);
   }
   std::vector<torch::Tensor> before;
   if (schedule_.compensates_delay()) {
@@ -328,7 +329,11 @@ absl::StatusOr<ExecutorResult> Executor::Run(const CostModel& costs,
     st.delay = std::max(0, schedule_.DriftBound(st.rank));
     st.current = std::make_shared<WeightVersion>();
     st.current->leaves = InitWeights(options_.model, st.units, options_.seed);
-    st.optimizer = std::make_unique<AdamW>(options_.optimizer,
+    st.optimizer_config = options_.optimizer;
+    if (st.optimizer_config.total_steps <= 0) {
+      st.optimizer_config.total_steps = result_.simulation.stages[st.rank].optimizer_steps;
+    }
+    st.optimizer = std::make_unique<AdamW>(st.optimizer_config,
                                            WeightDecayMask(options_.model, st.units));
     st.grad_sum.resize(st.current->leaves.size());
   }

@@ -17,7 +17,9 @@ struct OptimizerConfig {
   double epsilon = 1e-8;
   double weight_decay = 0.1;
   int warmup_steps = 10;
-  int total_steps = 1000;   // cosine reaches min_lr_ratio * learning_rate here
+  // Cosine reaches min_lr_ratio * learning_rate here. The executor reads 0 as "the number of
+  // optimizer steps this stage takes in the run", which differs by schedule (and for PACI by a).
+  int total_steps = 1000;
   double min_lr_ratio = 0.1;
 };
 

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# End-to-end checks of the train CLI on the synthetic language: JSON lines and summary, and a clear
+# error with a non-zero exit for bad input.
+set -uo pipefail
+train="$1"
+failures=0
+tiny=(--data=synthetic --model=layers=2,embed=16,heads=2,context=8 --micro_batch_size=2)
+
+expect_error() {  # expect_error "<text the error must contain>" flags...
+  local want="$1"; shift
+  local output
+  output=$("$train" "${tiny[@]}" "$@" 2>&1)
+  local status=$?
+  if [[ $status -eq 0 ]]; then
+    echo "FAIL: '$*' exited 0"; failures=$((failures + 1))
+  elif [[ "$output" != *"$want"* ]]; then
+    echo "FAIL: '$*' printed '$output', expected '$want'"; failures=$((failures + 1))
+  fi
+}
+
+expect_error "stages (3) > layers (2)" --stages=3 --microbatches=4
+expect_error "leaves stage 1 without layers" --stages=2 --partition=2,0
+expect_error "unknown schedule 'nope'" --schedule=nope
+expect_error "microbatches (1) must be >= stages (2)" --schedule=pipedream_2bw --microbatches=1
+expect_error "not found" --data=/nonexistent/input.txt
+expect_error "unknown key 'depth'" --model=depth=3
+expect_error "divisible by heads" --model=layers=2,embed=10,heads=4
+expect_error "non-finite" --lr=1e12 --warmup=0 --weight_decay=0 --steps=30
+
+out="$TEST_TMPDIR/run.jsonl"
+if ! "$train" "${tiny[@]}" --schedule=paci --stages=2 --microbatches=2 --steps=6 --eval_every=3 \
+     --out="$out"; then
+  echo "FAIL: a valid run failed"; failures=$((failures + 1))
+fi
+if [[ $(grep -c '"step"' "$out") -ne 6 ]] || ! grep -q '"val_loss"' "$out" ||
+   ! tail -1 "$out" | grep -q '"summary"'; then
+  echo "FAIL: expected 6 step lines, a val_loss and a summary:"; cat "$out"; failures=$((failures + 1))
+fi
+
+echo "$failures failures"
+[[ $failures -eq 0 ]]

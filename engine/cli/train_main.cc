@@ -1,0 +1,229 @@
+// Trains the GPT under one pipeline schedule in a single process and writes one JSON line per
+// finished mini-batch (step, train loss, simulated time, tokens, validation loss when evaluated)
+// and a closing summary line.
+//
+//   bazel run //engine:train -- --schedule=paci --stages=4 --microbatches=4 --steps=200
+//   bazel run //engine:train -- --schedule=1f1b_flush --data=synthetic --steps=50 --out=/tmp/run.jsonl
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/status/status.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "engine/exec/cost_measurement.h"
+#include "engine/exec/executor.h"
+#include "engine/model/dataset.h"
+#include "engine/model/gpt.h"
+#include "engine/model/partition.h"
+#include "engine/platform/blas_info.h"
+#include "engine/schedule/registry.h"
+#include "engine/sim/cost_model.h"
+#include "engine/util/status_macros.h"
+#include "engine/util/workspace.h"
+#include "nlohmann/json.hpp"
+
+ABSL_FLAG(std::string, schedule, "1f1b_flush", "Registered schedule name.");
+ABSL_FLAG(int, stages, 2, "Pipeline ranks p.");
+ABSL_FLAG(int, microbatches, 4, "Micro-batches per mini-batch m.");
+ABSL_FLAG(int, accumulation, 0, "PACI's backwards per optimizer step a (0: equal to m).");
+ABSL_FLAG(int, chunks, 1, "Virtual chunks per rank v (interleaved_1f1b).");
+ABSL_FLAG(int, steps, 100, "Mini-batches to train.");
+ABSL_FLAG(std::string, model, "layers=4,embed=128,heads=4,mlp_ratio=4,context=64",
+          "GPT shape as key=value pairs: layers, embed, heads, mlp_ratio, context.");
+ABSL_FLAG(int, micro_batch_size, 8, "Sequences per micro-batch.");
+ABSL_FLAG(double, lr, 1e-3, "Peak learning rate.");
+ABSL_FLAG(int, warmup, 10, "Warmup optimizer steps.");
+ABSL_FLAG(double, weight_decay, 0.1, "AdamW weight decay (matrices and embeddings only).");
+ABSL_FLAG(double, min_lr_ratio, 0.1, "Cosine floor as a fraction of the peak rate.");
+ABSL_FLAG(uint64_t, seed, 0, "Seed for initialisation and data order.");
+ABSL_FLAG(std::string, data, "../shared/data/tinyshakespeare/input.txt",
+          "Text file (TinyShakespeare's checksum is verified), or 'synthetic'.");
+ABSL_FLAG(std::string, partition, "equal",
+          "equal (by layer count), cost (balance measured layer costs), or blocks per stage, "
+          "e.g. 2,1,1.");
+ABSL_FLAG(std::string, costs, "",
+          "Cost file for the simulated clock; empty: measure this machine's stage costs.");
+ABSL_FLAG(std::string, write_costs, "", "Also write the measured stage costs to this file.");
+ABSL_FLAG(int, eval_every, 10, "Validation loss every this many mini-batches (0: at the end).");
+ABSL_FLAG(int, eval_batches, 8, "Validation micro-batches per evaluation.");
+ABSL_FLAG(std::string, out, "", "Write the JSON lines here instead of standard output.");
+
+namespace pipebench {
+namespace {
+
+using nlohmann::json;
+
+absl::StatusOr<GptConfig> ParseModel(const std::string& text, int vocab_size) {
+  GptConfig model;
+  model.vocab_size = vocab_size;
+  for (absl::string_view pair : absl::StrSplit(text, ',', absl::SkipEmpty())) {
+    std::vector<std::string> kv = absl::StrSplit(pair, '=');
+    int value = 0;
+    if (kv.size() != 2 || !absl::SimpleAtoi(kv[1], &value)) {
+      return absl::InvalidArgumentError(absl::StrCat("--model: expected key=value, got '", pair, "'"));
+    }
+    if (kv[0] == "layers") {
+      model.layers = value;
+    } else if (kv[0] == "embed") {
+      model.embed = value;
+    } else if (kv[0] == "heads") {
+      model.heads = value;
+    } else if (kv[0] == "mlp_ratio") {
+      model.mlp_ratio = value;
+    } else if (kv[0] == "context") {
+      model.context = value;
+    } else {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--model: unknown key '", kv[0], "' (known: layers, embed, heads, mlp_ratio, context)"));
+    }
+  }
+  PB_RETURN_IF_ERROR(model.Validate());
+  return model;
+}
+
+absl::StatusOr<TokenDataset> LoadData(const std::string& data) {
+  if (data == "synthetic") return TokenDataset::Synthetic(16, 200000, 1);
+  const std::string path = ResolvePath(data);
+  const bool tiny_shakespeare = data == kTinyShakespearePath ||
+                                path.size() >= 30 && path.substr(path.size() - 30) ==
+                                                         "tinyshakespeare/input.txt";
+  return TokenDataset::FromTextFile(path, tiny_shakespeare ? kTinyShakespeareSha256 : "");
+}
+
+absl::StatusOr<std::vector<UnitRange>> MakePartition(const GptConfig& model, int model_stages,
+                                                     int micro_batch_size) {
+  const std::string spec = absl::GetFlag(FLAGS_partition);
+  if (spec == "equal") return PartitionByLayers(model, model_stages);
+  if (spec == "cost") {
+    // One unit per "stage" gives per-unit costs to balance.
+    std::vector<UnitRange> units;
+    for (int u = 0; u < model.units(); ++u) units.push_back({u, u + 1});
+    PB_ASSIGN_OR_RETURN(CostModel unit_costs,
+                        MeasureStageCosts(model, units, {.micro_batch_size = micro_batch_size}));
+    std::vector<double> per_unit;
+    for (const StageCost& c : unit_costs.stages) per_unit.push_back(c.forward + c.backward());
+    return PartitionByCost(model, per_unit, model_stages);
+  }
+  std::vector<int> blocks;
+  for (absl::string_view count : absl::StrSplit(spec, ',')) {
+    int value = 0;
+    if (!absl::SimpleAtoi(count, &value)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--partition must be equal, cost or a list like 2,1,1; got '", spec, "'"));
+    }
+    blocks.push_back(value);
+  }
+  if (static_cast<int>(blocks.size()) != model_stages) {
+    return absl::InvalidArgumentError(absl::StrCat("--partition lists ", blocks.size(),
+                                                   " stages, the schedule has ", model_stages));
+  }
+  return PartitionFromBlockCounts(model, blocks);
+}
+
+absl::Status Run() {
+  (void)WarnIfSlowBlas();
+  ScheduleParams params;
+  params.stages = absl::GetFlag(FLAGS_stages);
+  params.microbatches = absl::GetFlag(FLAGS_microbatches);
+  params.batches = absl::GetFlag(FLAGS_steps);
+  params.accumulation = absl::GetFlag(FLAGS_accumulation);
+  params.chunks = absl::GetFlag(FLAGS_chunks);
+  PB_ASSIGN_OR_RETURN(std::unique_ptr<Schedule> schedule,
+                      MakeSchedule(absl::GetFlag(FLAGS_schedule), params));
+  PB_ASSIGN_OR_RETURN(TokenDataset data, LoadData(absl::GetFlag(FLAGS_data)));
+  PB_ASSIGN_OR_RETURN(GptConfig model, ParseModel(absl::GetFlag(FLAGS_model), data.vocab_size()));
+  const int micro_batch_size = absl::GetFlag(FLAGS_micro_batch_size);
+  if (micro_batch_size < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--micro_batch_size must be >= 1, got ", micro_batch_size));
+  }
+  PB_ASSIGN_OR_RETURN(std::vector<UnitRange> partition,
+                      MakePartition(model, params.model_stages(), micro_batch_size));
+  CostModel costs;
+  if (!absl::GetFlag(FLAGS_costs).empty()) {
+    PB_ASSIGN_OR_RETURN(costs, LoadCostModel(ResolvePath(absl::GetFlag(FLAGS_costs))));
+  } else {
+    PB_ASSIGN_OR_RETURN(costs, MeasureStageCosts(model, partition,
+                                                 {.micro_batch_size = micro_batch_size}));
+  }
+  if (!absl::GetFlag(FLAGS_write_costs).empty()) {
+    const std::string path = ResolvePath(absl::GetFlag(FLAGS_write_costs));
+    std::ofstream out(path);
+    if (!out) return absl::NotFoundError(absl::StrCat("cannot write '", path, "'"));
+    out << CostModelToJson(costs);
+  }
+
+  ExecutorOptions options;
+  options.model = model;
+  options.micro_batch_size = micro_batch_size;
+  options.seed = absl::GetFlag(FLAGS_seed);
+  options.eval_every_batches = absl::GetFlag(FLAGS_eval_every);
+  options.eval_batches = absl::GetFlag(FLAGS_eval_batches);
+  options.optimizer.learning_rate = absl::GetFlag(FLAGS_lr);
+  options.optimizer.warmup_steps = absl::GetFlag(FLAGS_warmup);
+  options.optimizer.weight_decay = absl::GetFlag(FLAGS_weight_decay);
+  options.optimizer.min_lr_ratio = absl::GetFlag(FLAGS_min_lr_ratio);
+  options.optimizer.total_steps = 0;  // each stage's cosine spans its own optimizer steps
+
+  std::ofstream file;
+  if (!absl::GetFlag(FLAGS_out).empty()) {
+    file.open(ResolvePath(absl::GetFlag(FLAGS_out)));
+    if (!file) return absl::NotFoundError(absl::StrCat("cannot write --out '", absl::GetFlag(FLAGS_out), "'"));
+  }
+  std::ostream& out = file.is_open() ? file : std::cout;
+  const auto start = std::chrono::steady_clock::now();
+  PB_ASSIGN_OR_RETURN(
+      ExecutorResult result,
+      RunPipeline(*schedule, costs, partition, data, options, [&](const BatchRecord& r) {
+        json line = {{"step", r.batch + 1},
+                     {"train_loss", r.train_loss},
+                     {"sim_time", r.simulated_time},
+                     {"tokens", r.tokens}};
+        if (r.validation_loss) line["val_loss"] = *r.validation_loss;
+        out << line.dump() << "\n" << std::flush;
+      }));
+  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::vector<int> bounds;
+  for (int rank = 0; rank < params.stages; ++rank) bounds.push_back(schedule->DriftBound(rank));
+  const std::int64_t tokens = result.batches.empty() ? 0 : result.batches.back().tokens;
+  json summary = {{"schedule", schedule->name()},
+                  {"stages", params.stages},
+                  {"microbatches", params.microbatches},
+                  {"accumulation", params.effective_accumulation()},
+                  {"steps", params.batches},
+                  {"model", model.Describe()},
+                  {"data", data.name()},
+                  {"final_val_loss", result.final_validation_loss},
+                  {"sim_time", result.simulation.makespan},
+                  {"wall_seconds", wall},
+                  {"tokens", tokens},
+                  {"tokens_per_second", wall > 0 ? tokens / wall : 0.0},
+                  {"max_drift", result.max_drift},
+                  {"drift_bound", bounds},
+                  {"max_live_weight_versions", result.max_live_versions}};
+  out << json{{"summary", summary}}.dump() << "\n";
+  return absl::OkStatus();
+}
+
+}  // namespace
+}  // namespace pipebench
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage("Trains a GPT under a pipeline schedule in one process.");
+  absl::ParseCommandLine(argc, argv);
+  const absl::Status status = pipebench::Run();
+  if (!status.ok()) {
+    std::fprintf(stderr, "train: error: %s\n", std::string(status.message()).c_str());
+    return 1;
+  }
+  return 0;
+}
