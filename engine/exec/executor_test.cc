@@ -51,7 +51,7 @@ ExecutorResult MustRun(const std::string& name, const ScheduleParams& params,
                        const ExecutorOptions& options, const CostModel& costs = CostModel()) {
   auto schedule = MakeSchedule(name, params);
   EXPECT_TRUE(schedule.ok()) << schedule.status();
-  auto partition = PartitionByLayers(options.model, params.stages);
+  auto partition = PartitionByLayers(options.model, params.model_stages());
   EXPECT_TRUE(partition.ok()) << partition.status();
   auto result = RunPipeline(**schedule, costs, *partition, Data(), options);
   EXPECT_TRUE(result.ok()) << name << ": " << result.status();
@@ -103,6 +103,34 @@ TEST(ExecutorTest, FlushSchedulesMatchPlainGradientAccumulation) {
       for (int drift : r.max_drift) EXPECT_EQ(drift, 0);
     }
   }
+}
+
+TEST(ExecutorTest, InterleavedChunksMatchPlainGradientAccumulation) {
+  const ExecutorOptions options = Options(TinyModel());
+  const std::vector<torch::Tensor> expected = ReferenceTraining(options, 4, 2);
+  ScheduleParams params = Params(2, 4, 2);
+  params.chunks = 2;  // 4 model stages of one block each, two per rank
+  const ExecutorResult r = MustRun("interleaved_1f1b", params, options);
+  std::vector<torch::Tensor> flat;
+  for (const auto& stage : r.final_weights) flat.insert(flat.end(), stage.begin(), stage.end());
+  ASSERT_EQ(flat.size(), expected.size());
+  for (size_t k = 0; k < flat.size(); ++k) {
+    EXPECT_TRUE(torch::allclose(flat[k], expected[k], 1e-5, 1e-6)) << "tensor " << k;
+  }
+}
+
+TEST(ExecutorTest, PipeMareCorrectsOnlyWhenThereIsDelay) {
+  const ExecutorOptions options = Options(TinyModel());
+  // One stage: no delay, so PipeMare is exactly naive async.
+  const ExecutorResult naive1 = MustRun("async_naive", Params(1, 4, 4), options);
+  const ExecutorResult pipemare1 = MustRun("pipemare", Params(1, 4, 4), options);
+  for (size_t k = 0; k < naive1.final_weights[0].size(); ++k) {
+    EXPECT_TRUE(torch::equal(naive1.final_weights[0][k], pipemare1.final_weights[0][k])) << k;
+  }
+  // Two stages: stage 0 has delay 1, so its rate and backward weights are corrected.
+  const ExecutorResult naive2 = MustRun("async_naive", Params(2, 4, 4), options);
+  const ExecutorResult pipemare2 = MustRun("pipemare", Params(2, 4, 4), options);
+  EXPECT_FALSE(torch::allclose(naive2.final_weights[0][0], pipemare2.final_weights[0][0]));
 }
 
 TEST(ExecutorTest, PipeDreamBackwardRunsOnTheStashedForwardVersion) {
