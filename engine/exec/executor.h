@@ -1,19 +1,10 @@
 // Single-process pipeline executor: trains the GPT under any schedule, with exactly the weight
-// versions the schedule implies.
+// versions the schedule implies (see stage_worker.h for how each version rule is realised).
 //
 // The schedule is first simulated on the cost model; the executor then replays every compute and
-// optimizer action in the simulated timeline's order. A run is therefore deterministic for a given
-// seed and cost model, and its simulated clock gives time-to-accuracy from measured costs.
-//
-// Weight versions, per the schedule's WeightSemantics:
-//  - kCurrent: one copy per stage, updated in place through each parameter's `.data()` alias.
-//    That alias has its own autograd version counter, so a micro-batch whose forward ran before an
-//    update still back-propagates - on the updated weights (PACI, PipeMare, naive async). Stock
-//    LibTorch, no patch. Synchronous schedules never update mid-batch, so they see one version.
-//  - kStashed / kDoubleBuffered: an update creates a new version; a micro-batch's graph keeps the
-//    version its forward used, so its backward runs on that version (PipeDream, 2BW). Old versions
-//    are freed when their last micro-batch finishes.
-// Gradients are averaged over the backward passes since the stage's last step.
+// optimizer action in the simulated timeline's order, handing activations and gradients between
+// the stages' workers directly. A run is therefore deterministic for a given seed and cost model,
+// and its simulated clock gives time-to-accuracy from measured costs.
 #ifndef PIPEBENCH_ENGINE_EXEC_EXECUTOR_H_
 #define PIPEBENCH_ENGINE_EXEC_EXECUTOR_H_
 
@@ -80,6 +71,10 @@ absl::StatusOr<ExecutorResult> RunPipeline(const Schedule& schedule, const CostM
                                            const TokenDataset& data,
                                            const ExecutorOptions& options,
                                            const BatchCallback& on_batch = nullptr);
+
+// OK when `partition` has `model_stages` non-empty ranges that chain over every unit of `model`.
+absl::Status ValidatePartition(const GptConfig& model, const std::vector<UnitRange>& partition,
+                               int model_stages);
 
 // Mean validation loss of a model given by per-stage weights.
 double ValidationLoss(const GptConfig& model, const std::vector<UnitRange>& partition,

@@ -1,0 +1,204 @@
+#include "engine/exec/stage_worker.h"
+
+#include <algorithm>
+#include <cmath>
+#include <set>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+
+namespace pipebench {
+namespace {
+
+// PipeMare's learning-rate rescheduling, as this project reads it: a stage with delay tau starts
+// at 1/(tau+1) of the scheduled rate and ramps linearly to the full rate over the warmup steps.
+double DelayWarmupFactor(int delay, int step, int warmup_steps) {
+  if (delay == 0 || warmup_steps <= 0) return 1.0;
+  const double start = 1.0 / (delay + 1);
+  return start + (1.0 - start) * std::min(1.0, double(step) / warmup_steps);
+}
+
+constexpr double kVelocityDecay = 0.9;
+
+}  // namespace
+
+StageWorkerOptions WorkerOptionsFor(const Schedule& schedule, int model_stage,
+                                    const std::vector<UnitRange>& partition,
+                                    const GptConfig& model, const OptimizerConfig& optimizer,
+                                    std::uint64_t seed, int optimizer_steps) {
+  StageWorkerOptions options;
+  options.model = model;
+  options.units = partition[model_stage];
+  options.stage = model_stage;
+  options.num_stages = static_cast<int>(partition.size());
+  options.weight_semantics = schedule.weight_semantics();
+  options.compensate_delay = schedule.compensates_delay();
+  options.delay = std::max(0, schedule.DriftBound(schedule.RankOfStage(model_stage)));
+  options.optimizer = optimizer;
+  if (options.optimizer.total_steps <= 0) options.optimizer.total_steps = optimizer_steps;
+  options.seed = seed;
+  return options;
+}
+
+StageWorker::StageWorker(StageWorkerOptions options)
+    : options_(std::move(options)),
+      current_(std::make_shared<WeightVersion>()),
+      optimizer_(options_.optimizer, WeightDecayMask(options_.model, options_.units)) {
+  current_->leaves = InitWeights(options_.model, options_.units, options_.seed);
+  grad_sum_.resize(current_->leaves.size());
+}
+
+absl::StatusOr<ForwardResult> StageWorker::Forward(int microbatch, const torch::Tensor& input,
+                                                   const torch::Tensor& targets) {
+  InFlight f;
+  f.input = options_.stage == 0 ? input : input.detach().requires_grad_(true);
+  f.weights = current_;
+  f.forward_version = version_;
+  torch::Tensor out = ForwardUnits(options_.model, options_.units, f.weights->leaves, f.input);
+  ForwardResult result;
+  result.weight_version = version_;
+  if (last()) {
+    out = LanguageModelLoss(out, targets);
+    result.loss = out.item<double>();
+    if (!std::isfinite(result.loss)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("non-finite loss (", result.loss, ") at stage ", options_.stage,
+                       ", micro-batch ", microbatch, " after ", optimizer_.steps(),
+                       " optimizer steps; lower the learning rate or check the data"));
+    }
+  } else {
+    if (!torch::isfinite(out).all().item<bool>()) {
+      return absl::InvalidArgumentError(absl::StrCat("non-finite activations leaving stage ",
+                                                     options_.stage, ", micro-batch ", microbatch,
+                                                     " after ", optimizer_.steps(),
+                                                     " optimizer steps"));
+    }
+    result.activation = out.detach();
+  }
+  f.output = out;
+  inflight_.emplace(microbatch, std::move(f));
+  NoteLiveVersions();
+  return result;
+}
+
+void StageWorker::NoteLiveVersions() {
+  if (options_.weight_semantics == WeightSemantics::kCurrent) return;
+  std::set<int> live = {current_->id};
+  for (const auto& [mb, f] : inflight_) live.insert(f.weights->id);
+  max_live_versions_ = std::max(max_live_versions_, static_cast<int>(live.size()));
+}
+
+void StageWorker::Accumulate(const std::vector<torch::Tensor>& grads) {
+  torch::NoGradGuard no_grad;
+  for (size_t i = 0; i < grads.size(); ++i) {
+    if (!grads[i].defined()) continue;
+    if (grad_sum_[i].defined()) {
+      grad_sum_[i].add_(grads[i]);
+    } else {
+      grad_sum_[i] = grads[i].clone();
+    }
+  }
+  ++backwards_since_step_;
+}
+
+BackwardResult StageWorker::Backward(int microbatch, const torch::Tensor& grad_output,
+                                     bool input_only) {
+  InFlight& f = inflight_.at(microbatch);
+  f.grad_output = grad_output;
+  BackwardResult result;
+  result.updates_crossed = version_ - f.forward_version;
+  result.weight_version =
+      options_.weight_semantics == WeightSemantics::kCurrent ? version_ : f.weights->id;
+  max_drift_ = std::max(max_drift_, result.updates_crossed);
+
+  std::vector<torch::Tensor> restore;
+  if (options_.compensate_delay && options_.delay > 0 && !update_velocity_.empty()) {
+    torch::NoGradGuard no_grad;
+    for (size_t i = 0; i < f.weights->leaves.size(); ++i) {
+      torch::Tensor data = f.weights->leaves[i].data();
+      restore.push_back(data.clone());
+      data.sub_(update_velocity_[i], options_.delay);
+    }
+  }
+  std::vector<torch::Tensor> grad_outputs;
+  if (grad_output.defined()) grad_outputs.push_back(grad_output);
+  const bool needs_input_grad = options_.stage > 0;
+  if (!input_only) {
+    std::vector<torch::Tensor> inputs = f.weights->leaves;
+    if (needs_input_grad) inputs.push_back(f.input);
+    std::vector<torch::Tensor> grads =
+        torch::autograd::grad({f.output}, inputs, grad_outputs, /*retain_graph=*/false,
+                              /*create_graph=*/false, /*allow_unused=*/true);
+    if (needs_input_grad) {
+      result.input_gradient = grads.back();
+      grads.pop_back();
+    }
+    Accumulate(grads);
+  } else if (needs_input_grad) {
+    result.input_gradient =
+        torch::autograd::grad({f.output}, {f.input}, grad_outputs, /*retain_graph=*/true)[0];
+  }
+  for (size_t i = 0; i < restore.size(); ++i) f.weights->leaves[i].data().copy_(restore[i]);
+  if (!input_only) inflight_.erase(microbatch);
+  return result;
+}
+
+void StageWorker::WeightGradient(int microbatch) {
+  InFlight& f = inflight_.at(microbatch);
+  std::vector<torch::Tensor> grad_outputs;
+  if (f.grad_output.defined()) grad_outputs.push_back(f.grad_output);
+  Accumulate(torch::autograd::grad({f.output}, f.weights->leaves, grad_outputs,
+                                   /*retain_graph=*/false, /*create_graph=*/false,
+                                   /*allow_unused=*/true));
+  inflight_.erase(microbatch);
+}
+
+absl::Status StageWorker::OptimizerStep() {
+  const int step = optimizer_.steps();
+  ++version_;
+  if (backwards_since_step_ == 0) return absl::OkStatus();
+  torch::NoGradGuard no_grad;
+  std::vector<torch::Tensor> grads;
+  for (torch::Tensor& g : grad_sum_) {
+    grads.push_back(g.div_(backwards_since_step_));
+    if (!torch::isfinite(g).all().item<bool>()) {
+      return absl::InvalidArgumentError(absl::StrCat("non-finite gradient at stage ",
+                                                     options_.stage, ", optimizer step ", step));
+    }
+  }
+  double lr = LearningRate(options_.optimizer, step);
+  std::vector<torch::Tensor> before;
+  if (options_.compensate_delay) {
+    lr *= DelayWarmupFactor(options_.delay, step, options_.optimizer.warmup_steps);
+    for (const torch::Tensor& w : current_->leaves) before.push_back(w.detach().clone());
+  }
+  if (options_.weight_semantics == WeightSemantics::kCurrent) {
+    std::vector<torch::Tensor> data;
+    for (const torch::Tensor& w : current_->leaves) data.push_back(w.data());
+    optimizer_.Step(data, grads, lr);
+    current_->id = version_;
+  } else {
+    // A new version; in-flight micro-batches keep theirs through their graphs.
+    auto next = std::make_shared<WeightVersion>();
+    next->id = version_;
+    for (const torch::Tensor& w : current_->leaves) next->leaves.push_back(w.detach().clone());
+    optimizer_.Step(next->leaves, grads, lr);
+    for (torch::Tensor& w : next->leaves) w.set_requires_grad(true);
+    current_ = std::move(next);
+  }
+  if (!before.empty()) {
+    if (update_velocity_.empty()) {
+      for (const torch::Tensor& w : before) update_velocity_.push_back(torch::zeros_like(w));
+    }
+    for (size_t i = 0; i < before.size(); ++i) {
+      update_velocity_[i].mul_(kVelocityDecay).add_(current_->leaves[i].detach() - before[i],
+                                                    1.0 - kVelocityDecay);
+    }
+  }
+  for (torch::Tensor& g : grad_sum_) g = torch::Tensor();
+  backwards_since_step_ = 0;
+  NoteLiveVersions();
+  return absl::OkStatus();
+}
+
+}  // namespace pipebench

@@ -1,0 +1,118 @@
+// One model stage's share of training: its weights (every live version), its optimizer, and the
+// autograd graphs of its in-flight micro-batches. Every backend runs a schedule's actions through
+// this class; backends differ only in how activations and gradients travel between stages
+// (handed over in one process, sent over c10d between processes).
+//
+// Weight versions, per WeightSemantics:
+//  - kCurrent: one copy, updated in place through each parameter's `.data()` alias. The alias has
+//    its own autograd version counter, so a micro-batch whose forward ran before an update still
+//    back-propagates - on the updated weights (PACI, PipeMare, naive async) - on stock LibTorch.
+//    Synchronous schedules never update mid-batch, so they see one version.
+//  - kStashed / kDoubleBuffered: an update makes a new version; a micro-batch's graph keeps the
+//    version its forward used, so its backward runs on it (PipeDream, 2BW). A version is freed
+//    when its last micro-batch finishes.
+// Gradients are averaged over the backward passes since the last step.
+#ifndef PIPEBENCH_ENGINE_EXEC_STAGE_WORKER_H_
+#define PIPEBENCH_ENGINE_EXEC_STAGE_WORKER_H_
+
+#include <torch/torch.h>
+
+#include <memory>
+#include <unordered_map>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "engine/exec/optimizer.h"
+#include "engine/model/gpt.h"
+#include "engine/schedule/schedule.h"
+
+namespace pipebench {
+
+struct StageWorkerOptions {
+  GptConfig model;
+  UnitRange units;
+  int stage = 0;       // model stage index
+  int num_stages = 1;  // model stages in the pipeline
+  WeightSemantics weight_semantics = WeightSemantics::kCurrent;
+  // PipeMare's corrections for a stage whose updates lag by `delay` steps: the learning rate
+  // starts at 1/(delay+1) and ramps to full over the warmup, and backward weights are pulled back
+  // `delay` steps along the recent update direction.
+  bool compensate_delay = false;
+  int delay = 0;
+  OptimizerConfig optimizer;
+  std::uint64_t seed = 0;
+};
+
+struct ForwardResult {
+  torch::Tensor activation;  // to send downstream; undefined on the last stage
+  double loss = 0;           // last stage only
+  int weight_version = 0;
+};
+
+struct BackwardResult {
+  torch::Tensor input_gradient;  // to send upstream; undefined on stage 0
+  int weight_version = 0;        // the version the backward ran on
+  int updates_crossed = 0;       // optimizer steps since this micro-batch's forward
+};
+
+// The worker options a schedule implies for `model_stage`. A cosine horizon of 0 in `optimizer`
+// becomes `optimizer_steps`, the number of steps this stage takes in the run.
+StageWorkerOptions WorkerOptionsFor(const Schedule& schedule, int model_stage,
+                                    const std::vector<UnitRange>& partition,
+                                    const GptConfig& model, const OptimizerConfig& optimizer,
+                                    std::uint64_t seed, int optimizer_steps);
+
+class StageWorker {
+ public:
+  explicit StageWorker(StageWorkerOptions options);
+
+  // `input`: token ids on stage 0, the upstream activation elsewhere. `targets` is used on the
+  // last stage. A non-finite loss or activation is an error naming the stage and micro-batch.
+  absl::StatusOr<ForwardResult> Forward(int microbatch, const torch::Tensor& input,
+                                        const torch::Tensor& targets);
+  // The full backward, or with `input_only` just the input gradient (zero-bubble I; the weight
+  // gradient follows in WeightGradient). `grad_output` is undefined on the last stage.
+  BackwardResult Backward(int microbatch, const torch::Tensor& grad_output, bool input_only);
+  void WeightGradient(int microbatch);
+  // Averages the accumulated gradients and steps AdamW; a non-finite gradient is an error naming
+  // the stage and step.
+  absl::Status OptimizerStep();
+
+  int version() const { return version_; }
+  int max_live_versions() const { return max_live_versions_; }
+  int max_drift() const { return max_drift_; }
+  int inflight() const { return static_cast<int>(inflight_.size()); }
+  const std::vector<torch::Tensor>& weights() const { return current_->leaves; }
+
+ private:
+  struct WeightVersion {
+    int id = 0;
+    std::vector<torch::Tensor> leaves;  // requires_grad; shared with the graphs built on them
+  };
+  struct InFlight {
+    torch::Tensor input;
+    torch::Tensor output;       // the loss on the last stage
+    torch::Tensor grad_output;  // kept from I to W
+    std::shared_ptr<WeightVersion> weights;
+    int forward_version = 0;
+  };
+
+  bool last() const { return options_.stage == options_.num_stages - 1; }
+  void Accumulate(const std::vector<torch::Tensor>& grads);
+  void NoteLiveVersions();
+
+  StageWorkerOptions options_;
+  std::shared_ptr<WeightVersion> current_;
+  AdamW optimizer_;
+  std::vector<torch::Tensor> grad_sum_;
+  int backwards_since_step_ = 0;
+  int version_ = 0;
+  std::vector<torch::Tensor> update_velocity_;
+  std::unordered_map<int, InFlight> inflight_;
+  int max_live_versions_ = 1;
+  int max_drift_ = 0;
+};
+
+}  // namespace pipebench
+
+#endif  // PIPEBENCH_ENGINE_EXEC_STAGE_WORKER_H_
