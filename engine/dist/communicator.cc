@@ -90,31 +90,98 @@ absl::Status Communicator::CheckPeer(int peer, const char* role) const {
   return absl::OkStatus();
 }
 
-absl::Status Communicator::Send(const torch::Tensor& tensor, int dst, int tag) {
-  if (absl::Status s = CheckPeer(dst, "destination"); !s.ok()) return s;
+Transfer::Transfer(c10::intrusive_ptr<c10d::Work> work, torch::Tensor tensor,
+                   std::string description, absl::Duration timeout)
+    : work_(std::move(work)),
+      tensor_(std::move(tensor)),
+      description_(std::move(description)),
+      timeout_(timeout) {}
+
+Transfer::~Transfer() = default;
+
+void Transfer::Abort() {
   try {
-    std::vector<at::Tensor> tensors = {tensor.contiguous()};
-    group_->send(tensors, dst, tag)->wait(ToChrono(options_.timeout));
+    work_->abort();
+  } catch (const std::exception&) {
+    // Already finished or failed: nothing to cancel.
+  }
+}
+
+absl::Status Transfer::Wait() {
+  try {
+    work_->wait(ToChrono(timeout_));
   } catch (const std::exception& e) {
-    return FromException(e, absl::StrCat("rank ", options_.rank, ": send to rank ", dst,
-                                         " (tag ", tag, ") failed"));
+    return FromException(e, description_ + " failed");
   }
   return absl::OkStatus();
 }
 
-absl::Status Communicator::Recv(torch::Tensor& tensor, int src, int tag) {
-  if (absl::Status s = CheckPeer(src, "source"); !s.ok()) return s;
-  if (!tensor.is_contiguous()) {
-    return absl::InvalidArgumentError("Recv needs a contiguous destination tensor");
-  }
+absl::StatusOr<std::unique_ptr<Transfer>> Communicator::StartSend(const torch::Tensor& tensor,
+                                                                  int dst, int tag) {
+  if (absl::Status s = CheckPeer(dst, "destination"); !s.ok()) return s;
+  const std::string what =
+      absl::StrCat("rank ", options_.rank, ": send to rank ", dst, " (tag ", tag, ")");
   try {
-    std::vector<at::Tensor> tensors = {tensor};
-    group_->recv(tensors, src, tag)->wait(ToChrono(options_.timeout));
+    std::vector<at::Tensor> tensors = {tensor.contiguous()};
+    auto work = group_->send(tensors, dst, tag);
+    return std::make_unique<Transfer>(std::move(work), tensors[0], what, options_.timeout);
   } catch (const std::exception& e) {
-    return FromException(e, absl::StrCat("rank ", options_.rank, ": receive from rank ", src,
-                                         " (tag ", tag, ") failed"));
+    return FromException(e, what + " failed");
+  }
+}
+
+absl::StatusOr<std::unique_ptr<Transfer>> Communicator::StartRecv(torch::Tensor buffer, int src,
+                                                                  int tag) {
+  if (absl::Status s = CheckPeer(src, "source"); !s.ok()) return s;
+  if (!buffer.is_contiguous()) {
+    return absl::InvalidArgumentError("receives need a contiguous destination tensor");
+  }
+  const std::string what =
+      absl::StrCat("rank ", options_.rank, ": receive from rank ", src, " (tag ", tag, ")");
+  try {
+    std::vector<at::Tensor> tensors = {buffer};
+    auto work = group_->recv(tensors, src, tag);
+    return std::make_unique<Transfer>(std::move(work), buffer, what, options_.timeout);
+  } catch (const std::exception& e) {
+    return FromException(e, what + " failed");
+  }
+}
+
+absl::Status Communicator::Send(const torch::Tensor& tensor, int dst, int tag) {
+  absl::StatusOr<std::unique_ptr<Transfer>> transfer = StartSend(tensor, dst, tag);
+  return transfer.ok() ? (*transfer)->Wait() : transfer.status();
+}
+
+absl::Status Communicator::Recv(torch::Tensor& tensor, int src, int tag) {
+  absl::StatusOr<std::unique_ptr<Transfer>> transfer = StartRecv(tensor, src, tag);
+  return transfer.ok() ? (*transfer)->Wait() : transfer.status();
+}
+
+absl::Status Communicator::Publish(const std::string& key, const std::string& value) {
+  try {
+    store_->set(key, std::vector<uint8_t>(value.begin(), value.end()));
+  } catch (const std::exception& e) {
+    return FromException(e, absl::StrCat("rank ", options_.rank, ": publishing '", key, "'"));
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> Communicator::Fetch(const std::string& key) {
+  try {
+    store_->wait({key}, ToChrono(options_.timeout));
+    const std::vector<uint8_t> value = store_->get(key);
+    return std::string(value.begin(), value.end());
+  } catch (const std::exception& e) {
+    return FromException(e, absl::StrCat("rank ", options_.rank, ": fetching '", key, "'"));
+  }
+}
+
+bool Communicator::Has(const std::string& key) {
+  try {
+    return store_->check({key});
+  } catch (const std::exception&) {
+    return false;
+  }
 }
 
 }  // namespace pipebench

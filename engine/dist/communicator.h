@@ -23,9 +23,29 @@
 namespace c10d {
 class ProcessGroup;
 class Store;
+class Work;
 }  // namespace c10d
 
 namespace pipebench {
+
+// A point-to-point transfer in flight. Its tensor must not be touched until Wait returns.
+class Transfer {
+ public:
+  Transfer(c10::intrusive_ptr<c10d::Work> work, torch::Tensor tensor, std::string description,
+           absl::Duration timeout);
+  ~Transfer();
+  // Blocks up to the communicator's timeout. Errors name the peer rank.
+  absl::Status Wait();
+  // Cancels the transfer; a Wait blocked on it (from any thread) returns an error at once.
+  void Abort();
+  const torch::Tensor& tensor() const { return tensor_; }
+
+ private:
+  c10::intrusive_ptr<c10d::Work> work_;
+  torch::Tensor tensor_;
+  std::string description_;
+  absl::Duration timeout_;
+};
 
 struct CommunicatorOptions {
   int rank = 0;
@@ -48,12 +68,25 @@ class Communicator {
 
   int rank() const { return options_.rank; }
   int world_size() const { return options_.world_size; }
+  absl::Duration timeout() const { return options_.timeout; }
 
-  // Sends a contiguous CPU tensor to `dst`; returns once the tensor may be reused.
+  // Sends a CPU tensor to `dst`; returns once the tensor may be reused.
   absl::Status Send(const torch::Tensor& tensor, int dst, int tag);
 
   // Receives into `tensor`, which must already have the sender's shape and dtype.
   absl::Status Recv(torch::Tensor& tensor, int src, int tag);
+
+  // Asynchronous forms: the transfer proceeds while the caller computes.
+  absl::StatusOr<std::unique_ptr<Transfer>> StartSend(const torch::Tensor& tensor, int dst,
+                                                      int tag);
+  absl::StatusOr<std::unique_ptr<Transfer>> StartRecv(torch::Tensor buffer, int src, int tag);
+
+  // Small out-of-band values through the rendezvous store (results, failure reports).
+  absl::Status Publish(const std::string& key, const std::string& value);
+  // Waits up to the timeout for `key`.
+  absl::StatusOr<std::string> Fetch(const std::string& key);
+  // Non-blocking; false also when the store is unreachable.
+  bool Has(const std::string& key);
 
  private:
   Communicator(CommunicatorOptions options, c10::intrusive_ptr<c10d::Store> store,

@@ -1,0 +1,62 @@
+// One pipeline rank of a distributed run: it owns its model stages (one, or v chunks for
+// interleaved schedules), runs its schedule program event-driven - acting on whatever input has
+// arrived, with the same program the simulator and the single-process executor run - and moves
+// activations and gradients with c10d point-to-point transfers that overlap compute.
+//
+// Receives are posted ahead in a window per neighbour and polled; sends complete in the
+// background. A neighbour that dies shows up as a failed transfer naming it; one that hangs, as a
+// DeadlineExceeded error naming it after the communicator's timeout. A failing rank publishes its
+// error in the rendezvous store, and the others quote the first failure in their own errors.
+#ifndef PIPEBENCH_ENGINE_DIST_RANK_RUNTIME_H_
+#define PIPEBENCH_ENGINE_DIST_RANK_RUNTIME_H_
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "engine/dist/communicator.h"
+#include "engine/exec/executor.h"
+#include "engine/model/dataset.h"
+#include "engine/model/gpt.h"
+#include "engine/schedule/schedule.h"
+#include "engine/sim/simulator.h"
+
+namespace pipebench {
+
+// Deliberate failures, for testing that the others notice.
+struct FaultInjection {
+  enum class Kind { kNone, kExit, kHang };
+  Kind kind = Kind::kNone;
+  int rank = -1;
+  int after_actions = 0;
+  absl::Duration hang_for = absl::InfiniteDuration();
+};
+
+struct RankResult {
+  int rank = 0;
+  std::vector<int> model_stages;                          // the stages this rank held
+  std::vector<std::vector<torch::Tensor>> final_weights;  // per held stage
+  std::vector<double> losses;  // per micro-batch; only on the rank holding the last stage
+  std::vector<int> max_drift;          // per held stage
+  std::vector<int> max_live_versions;  // per held stage
+  // Real timings, seconds since this rank's start (same event layout as the simulator's).
+  std::vector<TimelineEvent> timeline;
+  double start_unix_seconds = 0;
+  double wall_seconds = 0;
+  double busy_seconds = 0;  // inside compute and optimizer actions
+  std::int64_t peak_rss_bytes = 0;
+};
+
+// Runs `comm.rank()`'s part of `schedule`. `options` are the single-process executor's (model,
+// optimizer, micro-batch size, seed); evaluation settings are ignored.
+absl::StatusOr<RankResult> RunRank(const Schedule& schedule,
+                                   const std::vector<UnitRange>& partition,
+                                   const TokenDataset& data, const ExecutorOptions& options,
+                                   Communicator& comm, const FaultInjection& fault = {});
+
+}  // namespace pipebench
+
+#endif  // PIPEBENCH_ENGINE_DIST_RANK_RUNTIME_H_

@@ -1,0 +1,201 @@
+#include "engine/dist/rank_runtime.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <string>
+#include <thread>
+
+#include "engine/exec/executor.h"
+#include "engine/model/partition.h"
+#include "engine/schedule/registry.h"
+#include "gtest/gtest.h"
+
+namespace pipebench {
+namespace {
+
+int UnusedPort() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address));
+  socklen_t length = sizeof(address);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+  close(fd);
+  return ntohs(address.sin_port);
+}
+
+ExecutorOptions Options() {
+  ExecutorOptions options;
+  options.model.vocab_size = 16;
+  options.model.layers = 4;
+  options.model.embed = 16;
+  options.model.heads = 2;
+  options.model.mlp_ratio = 2;
+  options.model.context = 8;
+  options.micro_batch_size = 4;
+  options.seed = 5;
+  options.optimizer.learning_rate = 3e-3;
+  options.optimizer.warmup_steps = 2;
+  options.optimizer.total_steps = 50;
+  options.eval_batches = 1;
+  return options;
+}
+
+const TokenDataset& Data() {
+  static const TokenDataset* data = new TokenDataset(TokenDataset::Synthetic(16, 20000, 2));
+  return *data;
+}
+
+ScheduleParams Params(int p, int m, int batches, int a = 0) {
+  ScheduleParams params;
+  params.stages = p;
+  params.microbatches = m;
+  params.batches = batches;
+  params.accumulation = a;
+  return params;
+}
+
+// Runs every rank of the schedule in its own thread, over Gloo on 127.0.0.1.
+std::vector<absl::StatusOr<RankResult>> RunRanks(const Schedule& schedule,
+                                                 const ExecutorOptions& options,
+                                                 const FaultInjection& fault = {},
+                                                 absl::Duration timeout = absl::Seconds(30)) {
+  const int p = schedule.params().stages;
+  const std::vector<UnitRange> partition =
+      *PartitionByLayers(options.model, schedule.params().model_stages());
+  const int port = UnusedPort();
+  std::vector<absl::StatusOr<RankResult>> results(p, absl::UnknownError("not run"));
+  std::vector<std::thread> threads;
+  for (int rank = 0; rank < p; ++rank) {
+    threads.emplace_back([&, rank] {
+      CommunicatorOptions comm_options;
+      comm_options.rank = rank;
+      comm_options.world_size = p;
+      comm_options.master_port = port;
+      comm_options.timeout = timeout;
+      auto comm = Communicator::Connect(comm_options);
+      if (!comm.ok()) {
+        results[rank] = comm.status();
+        return;
+      }
+      results[rank] = RunRank(schedule, partition, Data(), options, **comm, fault);
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  return results;
+}
+
+TEST(RankRuntimeTest, FlushSchedulesMatchTheSingleProcessExecutor) {
+  const ExecutorOptions options = Options();
+  for (const char* name : {"1f1b_flush", "gpipe"}) {
+    for (int p : {2, 4}) {
+      SCOPED_TRACE(::testing::Message() << name << " p=" << p);
+      auto schedule = MakeSchedule(name, Params(p, 4, 3));
+      ASSERT_TRUE(schedule.ok());
+      const auto partition = *PartitionByLayers(options.model, p);
+      auto local = RunPipeline(**schedule, CostModel(), partition, Data(), options);
+      ASSERT_TRUE(local.ok()) << local.status();
+      const auto ranks = RunRanks(**schedule, options);
+      for (int rank = 0; rank < p; ++rank) {
+        ASSERT_TRUE(ranks[rank].ok()) << "rank " << rank << ": " << ranks[rank].status();
+        const auto& weights = ranks[rank]->final_weights[0];
+        for (size_t k = 0; k < weights.size(); ++k) {
+          EXPECT_TRUE(torch::allclose(weights[k], local->final_weights[rank][k], 1e-5, 1e-6))
+              << "rank " << rank << " tensor " << k;
+        }
+      }
+      const std::vector<double>& losses = ranks[p - 1]->losses;
+      for (size_t mb = 0; mb < losses.size(); ++mb) {
+        EXPECT_NEAR(losses[mb], local->microbatches[mb].loss, 1e-6) << "micro-batch " << mb;
+      }
+    }
+  }
+}
+
+TEST(RankRuntimeTest, AsynchronousSchedulesRunEventDrivenWithinTheirDriftBound) {
+  const ExecutorOptions options = Options();
+  for (const char* name : {"paci", "pipedream"}) {
+    auto schedule = MakeSchedule(name, Params(4, 4, 4, 2));
+    ASSERT_TRUE(schedule.ok());
+    const auto ranks = RunRanks(**schedule, options);
+    for (int rank = 0; rank < 4; ++rank) {
+      ASSERT_TRUE(ranks[rank].ok()) << name << " rank " << rank << ": " << ranks[rank].status();
+      EXPECT_LE(ranks[rank]->max_drift[0], (*schedule)->DriftBound(rank)) << name << " " << rank;
+      EXPECT_GT(ranks[rank]->busy_seconds, 0);
+      EXPECT_GT(ranks[rank]->peak_rss_bytes, 0);
+    }
+    for (double loss : ranks[3]->losses) EXPECT_TRUE(std::isfinite(loss) && loss > 0) << name;
+  }
+}
+
+TEST(RankRuntimeTest, InterleavedChunksTravelBetweenRanks) {
+  const ExecutorOptions options = Options();
+  ScheduleParams params = Params(2, 4, 2);
+  params.chunks = 2;
+  auto schedule = MakeSchedule("interleaved_1f1b", params);
+  ASSERT_TRUE(schedule.ok());
+  const auto partition = *PartitionByLayers(options.model, 4);
+  auto local = RunPipeline(**schedule, CostModel(), partition, Data(), options);
+  ASSERT_TRUE(local.ok());
+  const auto ranks = RunRanks(**schedule, options);
+  for (int rank = 0; rank < 2; ++rank) {
+    ASSERT_TRUE(ranks[rank].ok()) << ranks[rank].status();
+    for (int chunk = 0; chunk < 2; ++chunk) {
+      const int stage = ranks[rank]->model_stages[chunk];
+      EXPECT_TRUE(torch::allclose(ranks[rank]->final_weights[chunk][2],
+                                  local->final_weights[stage][2], 1e-5, 1e-6));
+    }
+  }
+}
+
+TEST(RankRuntimeTest, ARankThatExitsStopsTheOthersWithItsName) {
+  auto schedule = MakeSchedule("1f1b_flush", Params(2, 4, 4));
+  FaultInjection fault;
+  fault.kind = FaultInjection::Kind::kExit;
+  fault.rank = 1;
+  fault.after_actions = 3;
+  const auto start = std::chrono::steady_clock::now();
+  const auto ranks = RunRanks(**schedule, Options(), fault, absl::Seconds(10));
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  ASSERT_FALSE(ranks[1].ok());
+  ASSERT_FALSE(ranks[0].ok());
+  EXPECT_NE(ranks[0].status().message().find("rank 1"), std::string::npos) << ranks[0].status();
+  EXPECT_LT(seconds, 11.0);
+}
+
+TEST(RankRuntimeTest, ARankThatHangsIsNamedAfterTheTimeout) {
+  auto schedule = MakeSchedule("paci", Params(2, 4, 4));
+  FaultInjection fault;
+  fault.kind = FaultInjection::Kind::kHang;
+  fault.rank = 1;
+  fault.after_actions = 2;
+  fault.hang_for = absl::Seconds(4);
+  const auto ranks = RunRanks(**schedule, Options(), fault, absl::Seconds(1));
+  ASSERT_FALSE(ranks[0].ok());
+  EXPECT_EQ(ranks[0].status().code(), absl::StatusCode::kDeadlineExceeded) << ranks[0].status();
+  EXPECT_NE(ranks[0].status().message().find("from rank 1"), std::string::npos)
+      << ranks[0].status();
+}
+
+TEST(RankRuntimeTest, WorldSizeMustMatchTheStages) {
+  auto schedule = MakeSchedule("1f1b_flush", Params(2, 4, 1));
+  CommunicatorOptions comm_options;
+  comm_options.world_size = 1;
+  comm_options.master_port = UnusedPort();
+  auto comm = Communicator::Connect(comm_options);
+  ASSERT_TRUE(comm.ok()) << comm.status();
+  const ExecutorOptions options = Options();
+  auto result = RunRank(**schedule, *PartitionByLayers(options.model, 2), Data(), options, **comm);
+  ASSERT_FALSE(result.ok());
+  EXPECT_NE(result.status().message().find("WORLD_SIZE is 1 but the schedule has 2 stages"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace pipebench
