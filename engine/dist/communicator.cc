@@ -56,14 +56,16 @@ absl::StatusOr<std::unique_ptr<Communicator>> Communicator::Connect(
     store_options.isServer = options.rank == 0;
     store_options.numWorkers = options.world_size;
     store_options.waitWorkers = true;
-    store_options.timeout = ToChrono(options.timeout);
+    store_options.timeout = ToChrono(options.rendezvous_timeout);
     store = c10::make_intrusive<c10d::TCPStore>(options.master_addr, store_options);
+    store->setTimeout(ToChrono(options.timeout));
   } catch (const std::exception& e) {
     return FromException(e, absl::StrCat("TCPStore rendezvous failed for ", where));
   }
   c10::intrusive_ptr<c10d::ProcessGroup> group;
   try {
-    auto gloo_options = c10d::ProcessGroupGloo::Options::create(ToChrono(options.timeout));
+    auto gloo_options =
+        c10d::ProcessGroupGloo::Options::create(ToChrono(options.rendezvous_timeout));
     gloo_options->devices.push_back(
         c10d::ProcessGroupGloo::createDeviceForHostname(options.master_addr));
     group = c10::make_intrusive<c10d::ProcessGroupGloo>(store, options.rank, options.world_size,

@@ -52,9 +52,11 @@ struct CommunicatorOptions {
   int world_size = 1;
   std::string master_addr = "127.0.0.1";
   int master_port = 29500;
-  // Bounds rendezvous and every send/recv: a dead or stuck peer becomes a DeadlineExceeded error
+  // Bounds every send, receive and store lookup: a dead or stuck peer becomes an error naming it
   // instead of a hang.
   absl::Duration timeout = absl::Seconds(60);
+  // Bounds joining the group, which waits for the slowest process to start.
+  absl::Duration rendezvous_timeout = absl::Seconds(120);
 };
 
 class Communicator {

@@ -63,11 +63,27 @@ TEST(CommunicatorTest, TwoRanksExchangeTensorsOverGloo) {
 
 TEST(CommunicatorTest, MissingPeerIsADeadlineErrorNotAHang) {
   CommunicatorOptions options = Options(0, 2, UnusedPort());
-  options.timeout = absl::Seconds(1);
+  options.rendezvous_timeout = absl::Seconds(1);
   auto comm = Communicator::Connect(options);
   ASSERT_FALSE(comm.ok());
   EXPECT_EQ(comm.status().code(), absl::StatusCode::kDeadlineExceeded) << comm.status();
   EXPECT_NE(comm.status().message().find("rank 0 of 2"), absl::string_view::npos);
+}
+
+TEST(CommunicatorTest, PortInUseIsAClearError) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
+  ASSERT_EQ(listen(fd, 1), 0);
+  socklen_t length = sizeof(address);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+  auto comm = Communicator::Connect(Options(0, 2, ntohs(address.sin_port)));
+  close(fd);
+  ASSERT_FALSE(comm.ok());
+  EXPECT_EQ(comm.status().code(), absl::StatusCode::kFailedPrecondition) << comm.status();
+  EXPECT_NE(comm.status().message().find("in use"), absl::string_view::npos) << comm.status();
 }
 
 TEST(CommunicatorTest, RejectsImpossibleRanks) {
