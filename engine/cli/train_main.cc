@@ -8,7 +8,9 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <cstdlib>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,6 +21,9 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "engine/dist/communicator.h"
+#include "engine/dist/rank_runtime.h"
+#include "engine/dist/run_report.h"
 #include "engine/exec/cost_measurement.h"
 #include "engine/exec/executor.h"
 #include "engine/model/dataset.h"
@@ -56,6 +61,12 @@ ABSL_FLAG(std::string, write_costs, "", "Also write the measured stage costs to 
 ABSL_FLAG(int, eval_every, 10, "Validation loss every this many mini-batches (0: at the end).");
 ABSL_FLAG(int, eval_batches, 8, "Validation micro-batches per evaluation.");
 ABSL_FLAG(std::string, out, "", "Write the JSON lines here instead of standard output.");
+ABSL_FLAG(int, timeout_seconds, 60,
+          "Distributed runs: how long a rank waits for a peer before naming it as failed.");
+ABSL_FLAG(std::string, trace, "",
+          "Distributed runs: rank 0 writes a Chrome/Perfetto trace of every rank's real timings.");
+ABSL_FLAG(std::string, fault, "",
+          "Fault injection for testing failure handling: exit:RANK:ACTIONS or hang:RANK:ACTIONS.");
 
 namespace pipebench {
 namespace {
@@ -129,8 +140,61 @@ absl::StatusOr<std::vector<UnitRange>> MakePartition(const GptConfig& model, int
   return PartitionFromBlockCounts(model, blocks);
 }
 
+// RANK / WORLD_SIZE / MASTER_ADDR / MASTER_PORT, as torch.distributed and cluster schedulers set
+// them; nullopt when WORLD_SIZE is unset (a single-process run).
+absl::StatusOr<std::optional<CommunicatorOptions>> DistributedFromEnvironment() {
+  const char* world = std::getenv("WORLD_SIZE");
+  if (world == nullptr) return std::optional<CommunicatorOptions>();
+  CommunicatorOptions options;
+  auto read_int = [](const char* name, const char* fallback, int* out) -> absl::Status {
+    const char* value = std::getenv(name);
+    if (value == nullptr) value = fallback;
+    if (value == nullptr || !absl::SimpleAtoi(value, out)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("environment variable ", name, " must be an integer, got '",
+                       value == nullptr ? "" : value, "'"));
+    }
+    return absl::OkStatus();
+  };
+  PB_RETURN_IF_ERROR(read_int("WORLD_SIZE", nullptr, &options.world_size));
+  PB_RETURN_IF_ERROR(read_int("RANK", nullptr, &options.rank));
+  PB_RETURN_IF_ERROR(read_int("MASTER_PORT", "29500", &options.master_port));
+  if (const char* addr = std::getenv("MASTER_ADDR")) options.master_addr = addr;
+  options.timeout = absl::Seconds(absl::GetFlag(FLAGS_timeout_seconds));
+  return std::optional<CommunicatorOptions>(options);
+}
+
+absl::StatusOr<FaultInjection> ParseFault(const std::string& text) {
+  FaultInjection fault;
+  if (text.empty()) return fault;
+  std::vector<std::string> parts = absl::StrSplit(text, ':');
+  if (parts.size() != 3 || (parts[0] != "exit" && parts[0] != "hang") ||
+      !absl::SimpleAtoi(parts[1], &fault.rank) || !absl::SimpleAtoi(parts[2], &fault.after_actions)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--fault must be exit:RANK:ACTIONS or hang:RANK:ACTIONS, got '", text, "'"));
+  }
+  fault.kind = parts[0] == "exit" ? FaultInjection::Kind::kExit : FaultInjection::Kind::kHang;
+  fault.exit_process = true;
+  return fault;
+}
+
+absl::Status RunDistributed(const CommunicatorOptions& comm_options, const Schedule& schedule,
+                            const std::vector<UnitRange>& partition, const TokenDataset& data,
+                            const ExecutorOptions& options, std::ostream& out) {
+  PB_ASSIGN_OR_RETURN(FaultInjection fault, ParseFault(absl::GetFlag(FLAGS_fault)));
+  PB_ASSIGN_OR_RETURN(std::unique_ptr<Communicator> comm, Communicator::Connect(comm_options));
+  PB_ASSIGN_OR_RETURN(RankResult result,
+                      RunRank(schedule, partition, data, options, *comm, fault));
+  return ReportDistributedRun(*comm, schedule, result,
+                              static_cast<std::int64_t>(options.micro_batch_size) *
+                                  options.model.context,
+                              out, ResolvePath(absl::GetFlag(FLAGS_trace)));
+}
+
 absl::Status Run() {
   (void)WarnIfSlowBlas();
+  PB_ASSIGN_OR_RETURN(std::optional<CommunicatorOptions> distributed,
+                      DistributedFromEnvironment());
   ScheduleParams params;
   params.stages = absl::GetFlag(FLAGS_stages);
   params.microbatches = absl::GetFlag(FLAGS_microbatches);
@@ -139,6 +203,11 @@ absl::Status Run() {
   params.chunks = absl::GetFlag(FLAGS_chunks);
   PB_ASSIGN_OR_RETURN(std::unique_ptr<Schedule> schedule,
                       MakeSchedule(absl::GetFlag(FLAGS_schedule), params));
+  if (distributed && distributed->world_size != params.stages) {
+    return absl::InvalidArgumentError(absl::StrCat("WORLD_SIZE is ", distributed->world_size,
+                                                   " but --stages is ", params.stages,
+                                                   "; start one process per stage"));
+  }
   PB_ASSIGN_OR_RETURN(TokenDataset data, LoadData(absl::GetFlag(FLAGS_data)));
   PB_ASSIGN_OR_RETURN(GptConfig model, ParseModel(absl::GetFlag(FLAGS_model), data.vocab_size()));
   const int micro_batch_size = absl::GetFlag(FLAGS_micro_batch_size);
@@ -148,20 +217,6 @@ absl::Status Run() {
   }
   PB_ASSIGN_OR_RETURN(std::vector<UnitRange> partition,
                       MakePartition(model, params.model_stages(), micro_batch_size));
-  CostModel costs;
-  if (!absl::GetFlag(FLAGS_costs).empty()) {
-    PB_ASSIGN_OR_RETURN(costs, LoadCostModel(ResolvePath(absl::GetFlag(FLAGS_costs))));
-  } else {
-    PB_ASSIGN_OR_RETURN(costs, MeasureStageCosts(model, partition,
-                                                 {.micro_batch_size = micro_batch_size}));
-  }
-  if (!absl::GetFlag(FLAGS_write_costs).empty()) {
-    const std::string path = ResolvePath(absl::GetFlag(FLAGS_write_costs));
-    std::ofstream out(path);
-    if (!out) return absl::NotFoundError(absl::StrCat("cannot write '", path, "'"));
-    out << CostModelToJson(costs);
-  }
-
   ExecutorOptions options;
   options.model = model;
   options.micro_batch_size = micro_batch_size;
@@ -177,9 +232,28 @@ absl::Status Run() {
   std::ofstream file;
   if (!absl::GetFlag(FLAGS_out).empty()) {
     file.open(ResolvePath(absl::GetFlag(FLAGS_out)));
-    if (!file) return absl::NotFoundError(absl::StrCat("cannot write --out '", absl::GetFlag(FLAGS_out), "'"));
+    if (!file) {
+      return absl::NotFoundError(
+          absl::StrCat("cannot write --out '", absl::GetFlag(FLAGS_out), "'"));
+    }
   }
   std::ostream& out = file.is_open() ? file : std::cout;
+  if (distributed) return RunDistributed(*distributed, *schedule, partition, data, options, out);
+
+  CostModel costs;
+  if (!absl::GetFlag(FLAGS_costs).empty()) {
+    PB_ASSIGN_OR_RETURN(costs, LoadCostModel(ResolvePath(absl::GetFlag(FLAGS_costs))));
+  } else {
+    PB_ASSIGN_OR_RETURN(costs, MeasureStageCosts(model, partition,
+                                                 {.micro_batch_size = micro_batch_size}));
+  }
+  if (!absl::GetFlag(FLAGS_write_costs).empty()) {
+    const std::string path = ResolvePath(absl::GetFlag(FLAGS_write_costs));
+    std::ofstream out(path);
+    if (!out) return absl::NotFoundError(absl::StrCat("cannot write '", path, "'"));
+    out << CostModelToJson(costs);
+  }
+
   const auto start = std::chrono::steady_clock::now();
   PB_ASSIGN_OR_RETURN(
       ExecutorResult result,

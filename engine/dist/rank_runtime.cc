@@ -2,6 +2,8 @@
 
 #include <sys/resource.h>
 
+#include <cstdlib>
+
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -356,6 +358,7 @@ absl::Status RankRuntime::RunLoop() {
     if (fault_.kind != FaultInjection::Kind::kNone && fault_.rank == rank_ &&
         actions == fault_.after_actions) {
       if (fault_.kind == FaultInjection::Kind::kHang) absl::SleepFor(fault_.hang_for);
+      if (fault_.kind == FaultInjection::Kind::kExit && fault_.exit_process) std::_Exit(3);
       return absl::AbortedError(
           absl::StrCat("rank ", rank_, ": fault injected after ", actions, " actions"));
     }

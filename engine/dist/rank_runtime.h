@@ -33,6 +33,8 @@ struct FaultInjection {
   int rank = -1;
   int after_actions = 0;
   absl::Duration hang_for = absl::InfiniteDuration();
+  // kExit ends the whole process at once, as a crash would; otherwise RunRank returns an error.
+  bool exit_process = false;
 };
 
 struct RankResult {

@@ -1,0 +1,122 @@
+#include "engine/dist/run_report.h"
+
+#include <algorithm>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "engine/sim/report.h"
+#include "engine/util/status_macros.h"
+
+namespace pipebench {
+
+using nlohmann::json;
+
+namespace {
+
+constexpr char kResultKey[] = "pipebench/result/";
+
+std::vector<TimelineEvent> TimelineFromJson(const json& events, int rank, double shift) {
+  std::vector<TimelineEvent> timeline;
+  for (const json& e : events) {
+    timeline.push_back({static_cast<ActionType>(e[0].get<int>()), rank, e[1].get<int>(),
+                        e[2].get<int>(), e[3].get<double>() + shift, e[4].get<double>() + shift,
+                        e[5].get<int>(), e[6].get<int>(), e[7].get<int>()});
+  }
+  return timeline;
+}
+
+}  // namespace
+
+json RankResultToJson(const RankResult& r) {
+  json timeline = json::array();
+  for (const TimelineEvent& e : r.timeline) {
+    timeline.push_back({static_cast<int>(e.type), e.chunk, e.microbatch, e.start, e.end,
+                        e.weight_version, e.updates_crossed, e.peer});
+  }
+  return {{"rank", r.rank},
+          {"model_stages", r.model_stages},
+          {"losses", r.losses},
+          {"max_drift", r.max_drift},
+          {"max_live_versions", r.max_live_versions},
+          {"start_unix_seconds", r.start_unix_seconds},
+          {"wall_seconds", r.wall_seconds},
+          {"busy_seconds", r.busy_seconds},
+          {"peak_rss_bytes", r.peak_rss_bytes},
+          {"timeline", timeline}};
+}
+
+absl::Status ReportDistributedRun(Communicator& comm, const Schedule& schedule,
+                                  const RankResult& own, std::int64_t tokens_per_microbatch,
+                                  std::ostream& out, const std::string& trace_path) {
+  PB_RETURN_IF_ERROR(comm.Publish(absl::StrCat(kResultKey, comm.rank()),
+                                  RankResultToJson(own).dump()));
+  if (comm.rank() != 0) return absl::OkStatus();
+  std::vector<json> ranks;
+  for (int rank = 0; rank < comm.world_size(); ++rank) {
+    PB_ASSIGN_OR_RETURN(std::string text, comm.Fetch(absl::StrCat(kResultKey, rank)));
+    ranks.push_back(json::parse(text));
+  }
+  const ScheduleParams& params = schedule.params();
+  const int m = params.microbatches;
+  const std::vector<double> losses = ranks.back()["losses"].get<std::vector<double>>();
+  for (int batch = 0; batch < params.batches; ++batch) {
+    double loss = 0;
+    for (int i = 0; i < m; ++i) loss += losses[batch * m + i] / m;
+    out << json{{"step", batch + 1},
+                {"train_loss", loss},
+                {"tokens", static_cast<std::int64_t>(batch + 1) * m * tokens_per_microbatch}}
+               .dump()
+        << "\n";
+  }
+  // One clock for the trace: every rank's events relative to the earliest start.
+  double first_start = ranks[0]["start_unix_seconds"].get<double>();
+  for (const json& r : ranks) first_start = std::min(first_start, r["start_unix_seconds"].get<double>());
+  SimulationResult combined;
+  combined.schedule = schedule.name() + " (measured)";
+  combined.params = params;
+  combined.weight_semantics = schedule.weight_semantics();
+  double makespan = 0;
+  double busy = 0;
+  json stages = json::array();
+  for (const json& r : ranks) {
+    const double shift = r["start_unix_seconds"].get<double>() - first_start;
+    const double wall = r["wall_seconds"].get<double>();
+    makespan = std::max(makespan, shift + wall);
+    busy += r["busy_seconds"].get<double>();
+    std::vector<TimelineEvent> timeline =
+        TimelineFromJson(r["timeline"], r["rank"].get<int>(), shift);
+    combined.timeline.insert(combined.timeline.end(), timeline.begin(), timeline.end());
+    const int rank = r["rank"].get<int>();
+    stages.push_back({{"rank", rank},
+                      {"busy_seconds", r["busy_seconds"]},
+                      {"idle_seconds", wall - r["busy_seconds"].get<double>()},
+                      {"bubble_fraction", wall > 0 ? 1.0 - r["busy_seconds"].get<double>() / wall : 0},
+                      {"peak_rss_bytes", r["peak_rss_bytes"]},
+                      {"max_drift", r["max_drift"]},
+                      {"drift_bound", schedule.DriftBound(rank)},
+                      {"max_live_weight_versions", r["max_live_versions"]}});
+  }
+  combined.makespan = makespan;
+  combined.stages.resize(ranks.size());
+  std::sort(combined.timeline.begin(), combined.timeline.end(),
+            [](const TimelineEvent& a, const TimelineEvent& b) { return a.start < b.start; });
+  const std::int64_t tokens =
+      static_cast<std::int64_t>(params.total_microbatches()) * tokens_per_microbatch;
+  out << json{{"summary",
+               {{"schedule", schedule.name()},
+                {"backend", "distributed"},
+                {"stages", params.stages},
+                {"microbatches", m},
+                {"steps", params.batches},
+                {"wall_seconds", makespan},
+                {"tokens", tokens},
+                {"tokens_per_second", makespan > 0 ? tokens / makespan : 0},
+                {"bubble_fraction", makespan > 0 ? 1.0 - busy / (ranks.size() * makespan) : 0},
+                {"per_stage", stages}}}}
+             .dump()
+      << "\n";
+  if (!trace_path.empty()) PB_RETURN_IF_ERROR(WriteChromeTrace(combined, trace_path));
+  return absl::OkStatus();
+}
+
+}  // namespace pipebench
