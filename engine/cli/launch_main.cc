@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -61,6 +62,14 @@ int main(int argc, char** argv) {
   args.insert(args.end(), train_args.begin() + 1, train_args.end());
   args.push_back(nullptr);
 
+  // Like torchrun: unless told otherwise, the processes split the cores instead of each starting
+  // one OpenMP and one OpenBLAS thread per core.
+  if (std::getenv("OMP_NUM_THREADS") == nullptr) {
+    const long cores = std::max(1L, sysconf(_SC_NPROCESSORS_ONLN));
+    const std::string share = std::to_string(std::max(1L, cores / nproc));
+    setenv("OMP_NUM_THREADS", share.c_str(), 1);
+    setenv("OPENBLAS_NUM_THREADS", share.c_str(), 1);
+  }
   std::vector<pid_t> pids(nproc, -1);
   for (int rank = 0; rank < nproc; ++rank) {
     const pid_t pid = fork();

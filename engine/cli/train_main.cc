@@ -61,6 +61,8 @@ ABSL_FLAG(std::string, write_costs, "", "Also write the measured stage costs to 
 ABSL_FLAG(int, eval_every, 10, "Validation loss every this many mini-batches (0: at the end).");
 ABSL_FLAG(int, eval_batches, 8, "Validation micro-batches per evaluation.");
 ABSL_FLAG(std::string, out, "", "Write the JSON lines here instead of standard output.");
+ABSL_FLAG(int, threads, 0,
+          "LibTorch and OpenBLAS threads (0: their defaults; under the launcher, cores / nproc).");
 ABSL_FLAG(int, timeout_seconds, 60,
           "Distributed runs: how long a rank waits for a peer before naming it as failed.");
 ABSL_FLAG(std::string, trace, "",
@@ -193,6 +195,7 @@ absl::Status RunDistributed(const CommunicatorOptions& comm_options, const Sched
 
 absl::Status Run() {
   (void)WarnIfSlowBlas();
+  if (absl::GetFlag(FLAGS_threads) > 0) SetComputeThreads(absl::GetFlag(FLAGS_threads));
   PB_ASSIGN_OR_RETURN(std::optional<CommunicatorOptions> distributed,
                       DistributedFromEnvironment());
   ScheduleParams params;

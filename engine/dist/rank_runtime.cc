@@ -199,7 +199,7 @@ class RankRuntime : public RankView {
     return (direction * stages_ + stage) * total_ + mb;
   }
   absl::Status RunLoop();
-  absl::Status WaitForInput(const Decision& decision);
+  absl::Status WaitForInput(const Decision& decision, std::int64_t seen);
   absl::Status Deliver(Direction direction, int to_stage, int mb, torch::Tensor tensor);
   absl::Status Execute(const Action& action);
   double Now() const {
@@ -228,8 +228,10 @@ class RankRuntime : public RankView {
   RankResult result_;
 };
 
-absl::Status RankRuntime::WaitForInput(const Decision& decision) {
-  PB_ASSIGN_OR_RETURN(bool arrived, mailbox_.WaitForChange(mailbox_.arrivals(), comm_.timeout()));
+// `seen` is the arrival count read before the program looked at its inputs, so an arrival in
+// between is not slept through.
+absl::Status RankRuntime::WaitForInput(const Decision& decision, std::int64_t seen) {
+  PB_ASSIGN_OR_RETURN(bool arrived, mailbox_.WaitForChange(seen, comm_.timeout()));
   if (arrived) return absl::OkStatus();
   std::set<int> peers;
   for (const auto& receiver : receivers_) {
@@ -343,6 +345,7 @@ absl::Status RankRuntime::WithFirstFailure(absl::Status status) {
 absl::Status RankRuntime::RunLoop() {
   int actions = 0;
   while (true) {
+    const std::int64_t seen = mailbox_.arrivals();
     const Decision decision = program_->Next(*this);
     if (decision.kind == Decision::Kind::kDone) break;
     const Action& a = decision.action;
@@ -352,7 +355,7 @@ absl::Status RankRuntime::RunLoop() {
          : a.type == ActionType::kForward ? ForwardInputReady(a.chunk, a.microbatch)
                                           : true);
     if (!ready) {
-      PB_RETURN_IF_ERROR(WaitForInput(decision));
+      PB_RETURN_IF_ERROR(WaitForInput(decision, seen));
       continue;
     }
     if (fault_.kind != FaultInjection::Kind::kNone && fault_.rank == rank_ &&

@@ -1,6 +1,7 @@
 #include "engine/dist/run_report.h"
 
 #include <algorithm>
+#include <map>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -23,6 +24,27 @@ std::vector<TimelineEvent> TimelineFromJson(const json& events, int rank, double
                         e[5].get<int>(), e[6].get<int>(), e[7].get<int>()});
   }
   return timeline;
+}
+
+// Median duration of each kind of action on one rank: the per-stage costs as the run saw them.
+json MedianDurations(const std::vector<TimelineEvent>& timeline) {
+  std::map<ActionType, std::vector<double>> durations;
+  for (const TimelineEvent& e : timeline) {
+    if (IsCompute(e.type) || e.type == ActionType::kOptimizerStep) {
+      durations[e.type].push_back(e.end - e.start);
+    }
+  }
+  auto median = [&](ActionType type) {
+    std::vector<double>& d = durations[type];
+    if (d.empty()) return 0.0;
+    std::nth_element(d.begin(), d.begin() + d.size() / 2, d.end());
+    return d[d.size() / 2];
+  };
+  return {{"forward", median(ActionType::kForward)},
+          {"backward", median(ActionType::kBackward)},
+          {"backward_input", median(ActionType::kBackwardInput)},
+          {"backward_weight", median(ActionType::kBackwardWeight)},
+          {"optimizer_step", median(ActionType::kOptimizerStep)}};
 }
 
 }  // namespace
@@ -94,7 +116,8 @@ absl::Status ReportDistributedRun(Communicator& comm, const Schedule& schedule,
                       {"peak_rss_bytes", r["peak_rss_bytes"]},
                       {"max_drift", r["max_drift"]},
                       {"drift_bound", schedule.DriftBound(rank)},
-                      {"max_live_weight_versions", r["max_live_versions"]}});
+                      {"max_live_weight_versions", r["max_live_versions"]},
+                      {"median_seconds", MedianDurations(timeline)}});
   }
   combined.makespan = makespan;
   combined.stages.resize(ranks.size());

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <functional>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 
@@ -21,20 +22,13 @@ double MedianSeconds(const MeasurementOptions& options, const std::function<void
   return times[times.size() / 2];
 }
 
-}  // namespace
-
-absl::StatusOr<CostModel> MeasureStageCosts(const GptConfig& model,
-                                            const std::vector<UnitRange>& partition,
-                                            const MeasurementOptions& options) {
-  if (absl::Status s = model.Validate(); !s.ok()) return s;
-  if (partition.empty()) return absl::InvalidArgumentError("empty partition");
+void MeasureStage(const GptConfig& model, const UnitRange& range,
+                  const MeasurementOptions& options, StageCost* stage_cost,
+                  StageMemory* stage_memory) {
   const int64_t batch = options.micro_batch_size;
   const int64_t time = model.context;
-  CostModel costs;
-  costs.stages.clear();
-  costs.memory.clear();
   torch::Tensor tokens = torch::randint(0, model.vocab_size, {batch, time}, torch::kInt64);
-  for (const UnitRange& range : partition) {
+  {
     const bool first = range.begin == 0;
     const bool last = range.end == model.units();
     std::vector<torch::Tensor> weights = InitWeights(model, range, 0);
@@ -71,7 +65,7 @@ absl::StatusOr<CostModel> MeasureStageCosts(const GptConfig& model,
     }
     cost.optimizer_step = MedianSeconds(options, [&] { adam.Step(values, grads, 1e-4); });
     cost.activation_bytes = last ? 0.0 : static_cast<double>(sample.numel() * sample.element_size());
-    costs.stages.push_back(cost);
+    *stage_cost = cost;
 
     StageMemory memory;
     memory.parameter_bytes = ParameterCount(weights) * 4;
@@ -80,8 +74,32 @@ absl::StatusOr<CostModel> MeasureStageCosts(const GptConfig& model,
     const double per_block = double(time) * batch * model.embed *
                              (34.0 + 5.0 * model.heads * time / model.embed) * 2.0;
     memory.activation_bytes = static_cast<std::int64_t>(blocks * per_block);
-    costs.memory.push_back(memory);
+    *stage_memory = memory;
   }
+}
+
+}  // namespace
+
+absl::StatusOr<CostModel> MeasureStageCosts(const GptConfig& model,
+                                            const std::vector<UnitRange>& partition,
+                                            const MeasurementOptions& options) {
+  if (absl::Status s = model.Validate(); !s.ok()) return s;
+  if (partition.empty()) return absl::InvalidArgumentError("empty partition");
+  CostModel costs;
+  costs.stages.assign(partition.size(), StageCost());
+  costs.memory.assign(partition.size(), StageMemory());
+  if (!options.concurrent) {
+    for (size_t s = 0; s < partition.size(); ++s) {
+      MeasureStage(model, partition[s], options, &costs.stages[s], &costs.memory[s]);
+    }
+    return costs;
+  }
+  std::vector<std::thread> threads;
+  for (size_t s = 0; s < partition.size(); ++s) {
+    threads.emplace_back(
+        [&, s] { MeasureStage(model, partition[s], options, &costs.stages[s], &costs.memory[s]); });
+  }
+  for (std::thread& t : threads) t.join();
   return costs;
 }
 

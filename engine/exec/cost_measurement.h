@@ -16,6 +16,9 @@ struct MeasurementOptions {
   int micro_batch_size = 8;
   int warmup = 2;   // untimed repetitions first
   int repeats = 5;  // the median of these is kept
+  // Measure every stage at once, each in its own thread, as when p processes share the machine:
+  // contention for cores, caches and memory bandwidth is then part of the measured cost.
+  bool concurrent = false;
 };
 
 // Per stage: forward, input-gradient, weight-gradient and AdamW-step seconds (median), bytes sent

@@ -6,8 +6,13 @@
 #include <cstdio>
 #include <string>
 
+#include <torch/torch.h>
+
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+
+// Defined by OpenBLAS when it is the loaded BLAS; null otherwise.
+extern "C" void openblas_set_num_threads(int threads) __attribute__((weak));
 
 namespace pipebench {
 namespace {
@@ -68,6 +73,11 @@ absl::Status CheckFastBlas(const BlasInfo& info) {
         "apt-get install libopenblas0-pthread (or ./third_party/install_deps.sh)"));
   }
   return absl::OkStatus();
+}
+
+void SetComputeThreads(int threads) {
+  torch::set_num_threads(threads);
+  if (openblas_set_num_threads != nullptr) openblas_set_num_threads(threads);
 }
 
 absl::Status WarnIfSlowBlas() {

@@ -32,6 +32,11 @@ absl::Status CheckFastBlas(const BlasInfo& info);
 // Prints a loud warning to stderr when CheckFastBlas fails. Returns the check's status.
 absl::Status WarnIfSlowBlas();
 
+// Limits both LibTorch's intra-op threads and OpenBLAS's own pool to `threads`. LibTorch's
+// setting alone leaves OpenBLAS spinning one thread per core, so p processes on one machine
+// oversubscribe it p-fold.
+void SetComputeThreads(int threads);
+
 }  // namespace pipebench
 
 #endif  // PIPEBENCH_ENGINE_PLATFORM_BLAS_INFO_H_

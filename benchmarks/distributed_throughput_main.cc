@@ -1,0 +1,237 @@
+// Distributed throughput against the simulator's prediction, on this machine.
+//
+// Measures Gloo's point-to-point latency and bandwidth on 127.0.0.1, runs each schedule for real
+// with the launcher (p processes, one LibTorch thread each), and compares the measured
+// micro-batches per second with two predictions:
+//  - from stage costs measured beforehand in one quiet process (what a user would plan with);
+//  - from the stage costs the run itself measured (median time of each action kind per rank),
+//    which include what p processes sharing the machine cost each other. This one isolates the
+//    pipeline machinery - transfers, waiting, scheduling - and carries the target: 1f1b_flush at
+//    p = 2, m = 8 reaches at least 85% of it.
+//
+//   bazel run //benchmarks:distributed_throughput [-- --schedules=1f1b_flush,paci --steps=4]
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "engine/dist/communicator.h"
+#include "engine/exec/cost_measurement.h"
+#include "engine/model/partition.h"
+#include "engine/platform/blas_info.h"
+#include "engine/schedule/registry.h"
+#include "engine/sim/simulator.h"
+#include "engine/util/status_macros.h"
+#include "nlohmann/json.hpp"
+
+ABSL_FLAG(std::string, schedules, "1f1b_flush,gpipe,zb_h1,paci,pipedream,pipedream_2bw",
+          "Schedules to run.");
+ABSL_FLAG(int, stages, 2, "Processes / pipeline stages.");
+ABSL_FLAG(int, microbatches, 8, "Micro-batches per mini-batch.");
+ABSL_FLAG(int, steps, 8, "Mini-batches per run.");
+ABSL_FLAG(int, micro_batch_size, 8, "Sequences per micro-batch.");
+ABSL_FLAG(std::string, model, "layers=4,embed=128,heads=4,mlp_ratio=4,context=64", "GPT shape.");
+ABSL_FLAG(double, target, 0.85, "Required measured / predicted ratio for 1f1b_flush.");
+
+namespace pipebench {
+namespace {
+
+int UnusedPort() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address));
+  socklen_t length = sizeof(address);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+  close(fd);
+  return ntohs(address.sin_port);
+}
+
+struct LinkMeasurement {
+  double latency = 0;    // seconds, one way, for a tiny message
+  double bandwidth = 0;  // bytes per second for activation-sized messages
+};
+
+// Ping-pong between two ranks in this process: half the round trip of a 4-byte tensor is the
+// latency; 16 MiB round trips give the bandwidth once the latency is taken out.
+absl::StatusOr<LinkMeasurement> MeasureGloo() {
+  constexpr std::int64_t kLargeFloats = 4 << 20;
+  const int port = UnusedPort();
+  constexpr int kRounds = 50;
+  auto ping_pong = [&](Communicator& comm, std::int64_t floats, bool starts) -> double {
+    torch::Tensor buffer = torch::zeros({floats});
+    const auto start = std::chrono::steady_clock::now();
+    for (int i = 0; i < kRounds; ++i) {
+      if (starts) {
+        (void)comm.Send(buffer, 1, i);
+        (void)comm.Recv(buffer, 1, i);
+      } else {
+        (void)comm.Recv(buffer, 0, i);
+        (void)comm.Send(buffer, 0, i);
+      }
+    }
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() /
+           kRounds;
+  };
+  absl::Status peer_status;
+  std::thread peer([&] {
+    CommunicatorOptions options;
+    options.rank = 1;
+    options.world_size = 2;
+    options.master_port = port;
+    auto comm = Communicator::Connect(options);
+    if (!comm.ok()) {
+      peer_status = comm.status();
+      return;
+    }
+    ping_pong(**comm, 1, false);
+    ping_pong(**comm, kLargeFloats, false);
+  });
+  CommunicatorOptions options;
+  options.world_size = 2;
+  options.master_port = port;
+  auto comm = Communicator::Connect(options);
+  if (!comm.ok()) {
+    peer.join();
+    return comm.status();
+  }
+  const double small = ping_pong(**comm, 1, true);
+  const double large = ping_pong(**comm, kLargeFloats, true);
+  peer.join();
+  PB_RETURN_IF_ERROR(peer_status);
+  LinkMeasurement link;
+  link.latency = small / 2;
+  const double transfer = std::max(1e-9, large / 2 - link.latency);
+  link.bandwidth = kLargeFloats * 4.0 / transfer;
+  return link;
+}
+
+// Runs the launcher and returns the distributed summary line.
+absl::StatusOr<nlohmann::json> RunDistributed(const std::string& schedule) {
+  char self[4096];
+  const ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+  const std::string dir = std::string(self, std::max<ssize_t>(n, 0));
+  const std::string launch = dir.substr(0, dir.rfind("/benchmarks/")) + "/engine/cli/launch";
+  const std::string command = absl::StrCat(
+      launch, " --nproc=", absl::GetFlag(FLAGS_stages), " --master_port=", UnusedPort(),
+      " -- --data=synthetic --threads=1 --schedule=", schedule,
+      " --stages=", absl::GetFlag(FLAGS_stages), " --microbatches=", absl::GetFlag(FLAGS_microbatches),
+      " --steps=", absl::GetFlag(FLAGS_steps), " --micro_batch_size=",
+      absl::GetFlag(FLAGS_micro_batch_size), " --model=", absl::GetFlag(FLAGS_model),
+      " 2>/dev/null");
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) return absl::InternalError("cannot start " + launch);
+  std::string output;
+  char buffer[4096];
+  while (fgets(buffer, sizeof(buffer), pipe) != nullptr) output += buffer;
+  if (pclose(pipe) != 0) return absl::InternalError(absl::StrCat(schedule, ": launch failed"));
+  std::istringstream lines(output);
+  std::string line;
+  while (std::getline(lines, line)) {
+    nlohmann::json parsed = nlohmann::json::parse(line, nullptr, false);
+    if (parsed.is_object() && parsed.contains("summary")) return parsed["summary"];
+  }
+  return absl::InternalError(absl::StrCat(schedule, ": no summary in the launcher's output"));
+}
+
+absl::Status Run() {
+  SetComputeThreads(1);
+  GptConfig model;
+  model.vocab_size = 16;  // the synthetic language the runs train on
+  for (absl::string_view pair : absl::StrSplit(absl::GetFlag(FLAGS_model), ',')) {
+    std::vector<std::string> kv = absl::StrSplit(pair, '=');
+    const int value = std::stoi(kv[1]);
+    if (kv[0] == "layers") model.layers = value;
+    if (kv[0] == "embed") model.embed = value;
+    if (kv[0] == "heads") model.heads = value;
+    if (kv[0] == "mlp_ratio") model.mlp_ratio = value;
+    if (kv[0] == "context") model.context = value;
+  }
+  const int p = absl::GetFlag(FLAGS_stages);
+  const int mbs = absl::GetFlag(FLAGS_micro_batch_size);
+  PB_ASSIGN_OR_RETURN(std::vector<UnitRange> partition, PartitionByLayers(model, p));
+  PB_ASSIGN_OR_RETURN(CostModel costs,
+                      MeasureStageCosts(model, partition, {.micro_batch_size = mbs, .repeats = 9}));
+  PB_ASSIGN_OR_RETURN(LinkMeasurement link, MeasureGloo());
+  costs.p2p_latency = link.latency;
+  costs.p2p_bandwidth = link.bandwidth;
+  std::printf("Gloo on 127.0.0.1: latency %.1f us, bandwidth %.2f GB/s\n", link.latency * 1e6,
+              link.bandwidth / 1e9);
+  for (size_t s = 0; s < costs.stages.size(); ++s) {
+    std::printf("stage %zu: forward %.2f ms, input grad %.2f ms, weight grad %.2f ms, step %.2f ms\n",
+                s, costs.stages[s].forward * 1e3, costs.stages[s].backward_input * 1e3,
+                costs.stages[s].backward_weight * 1e3, costs.stages[s].optimizer_step * 1e3);
+  }
+  std::printf("\n%-14s %22s %22s %14s\n", "schedule", "predicted (quiet) mb/s",
+              "predicted (in-run) mb/s", "measured mb/s");
+  bool met = true;
+  const std::vector<std::string> names = absl::StrSplit(absl::GetFlag(FLAGS_schedules), ',');
+  for (const std::string& name : names) {
+    ScheduleParams params;
+    params.stages = p;
+    params.microbatches = absl::GetFlag(FLAGS_microbatches);
+    params.batches = absl::GetFlag(FLAGS_steps);
+    PB_ASSIGN_OR_RETURN(std::unique_ptr<Schedule> schedule, MakeSchedule(name, params));
+    PB_ASSIGN_OR_RETURN(SimulationResult predicted, Simulate(*schedule, costs));
+    const double predicted_rate = predicted.throughput;
+    absl::StatusOr<nlohmann::json> summary = RunDistributed(name);
+    if (!summary.ok()) {
+      std::printf("%-14s %16.2f %16s\n", name.c_str(), predicted_rate, "failed");
+      met = false;
+      continue;
+    }
+    const double measured_rate =
+        params.total_microbatches() / (*summary)["wall_seconds"].get<double>();
+    CostModel in_run = costs;
+    for (int s = 0; s < p; ++s) {
+      const nlohmann::json& median = (*summary)["per_stage"][s]["median_seconds"];
+      StageCost& c = in_run.stages[s];
+      c.forward = median["forward"];
+      c.optimizer_step = median["optimizer_step"];
+      if (schedule->splits_backward()) {
+        c.backward_input = median["backward_input"];
+        c.backward_weight = median["backward_weight"];
+      } else {  // only the sum matters to an unsplit backward
+        c.backward_input = median["backward"].get<double>();
+        c.backward_weight = 0;
+      }
+    }
+    PB_ASSIGN_OR_RETURN(SimulationResult in_run_prediction, Simulate(*schedule, in_run));
+    const double ratio = measured_rate / in_run_prediction.throughput;
+    std::printf("%-14s %22.2f %22.2f %8.2f (%3.0f%%)\n", name.c_str(), predicted_rate,
+                in_run_prediction.throughput, measured_rate, 100 * ratio);
+    if (name == "1f1b_flush" && ratio < absl::GetFlag(FLAGS_target)) met = false;
+  }
+  std::printf("\n1f1b_flush target (>= %.0f%% of the in-run prediction): %s\n",
+              100 * absl::GetFlag(FLAGS_target), met ? "met" : "NOT met");
+  return met ? absl::OkStatus() : absl::FailedPreconditionError("throughput target not met");
+}
+
+}  // namespace
+}  // namespace pipebench
+
+int main(int argc, char** argv) {
+  absl::ParseCommandLine(argc, argv);
+  const absl::Status status = pipebench::Run();
+  if (!status.ok()) {
+    std::fprintf(stderr, "distributed_throughput: %s\n", std::string(status.message()).c_str());
+    return 1;
+  }
+  return 0;
+}
