@@ -18,6 +18,7 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/status/status.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -106,9 +107,7 @@ absl::StatusOr<GptConfig> ParseModel(const std::string& text, int vocab_size) {
 absl::StatusOr<TokenDataset> LoadData(const std::string& data) {
   if (data == "synthetic") return TokenDataset::Synthetic(16, 200000, 1);
   const std::string path = ResolvePath(data);
-  const bool tiny_shakespeare = data == kTinyShakespearePath ||
-                                path.size() >= 30 && path.substr(path.size() - 30) ==
-                                                         "tinyshakespeare/input.txt";
+  const bool tiny_shakespeare = absl::EndsWith(path, "tinyshakespeare/input.txt");
   return TokenDataset::FromTextFile(path, tiny_shakespeare ? kTinyShakespeareSha256 : "");
 }
 

@@ -2,18 +2,17 @@
 
 #include <sys/resource.h>
 
-#include <cstdlib>
-
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
-#include <functional>
-#include <mutex>
+#include <cstdlib>
 #include <deque>
-#include <array>
+#include <functional>
 #include <map>
-#include <set>
 #include <memory>
+#include <mutex>
+#include <set>
 #include <thread>
 #include <unordered_map>
 #include <unordered_set>

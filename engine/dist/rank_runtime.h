@@ -3,7 +3,8 @@
 // arrived, with the same program the simulator and the single-process executor run - and moves
 // activations and gradients with c10d point-to-point transfers that overlap compute.
 //
-// Receives are posted ahead in a window per neighbour and polled; sends complete in the
+// A thread per neighbour and direction keeps a window of receives posted and hands arrivals to
+// the main loop, which sleeps until an input it can use arrives; sends complete in the
 // background. A neighbour that dies shows up as a failed transfer naming it; one that hangs, as a
 // DeadlineExceeded error naming it after the communicator's timeout. A failing rank publishes its
 // error in the rendezvous store, and the others quote the first failure in their own errors.
