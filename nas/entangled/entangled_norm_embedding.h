@@ -1,0 +1,58 @@
+// Entangled Embedding and LayerNorm: candidate k uses the first e_k features of one super-table or
+// super-(gain, bias). Same three modes as EntangledLinear (Mixed, Fixed, Extract).
+//
+// The embedding superposes its table: E_mix = sum_k w_k pad(E[:, :e_k]), one lookup.
+// The LayerNorm superposes outputs instead, sum_k w_k pad(LN(x[:, :e_k])): each candidate
+// normalises over its own width, so a one-hot mixture computes exactly what the extracted network
+// will (the original code normalised over the full width in mixing mode, so supernet and derived
+// network disagreed). K small normalisations cost little next to the matrix products.
+#ifndef PIPEBENCH_NAS_ENTANGLED_ENTANGLED_NORM_EMBEDDING_H_
+#define PIPEBENCH_NAS_ENTANGLED_ENTANGLED_NORM_EMBEDDING_H_
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace pipebench {
+
+class EntangledEmbedding {
+ public:
+  static absl::StatusOr<EntangledEmbedding> Create(std::int64_t rows,
+                                                   std::vector<std::int64_t> widths, double std,
+                                                   std::uint64_t seed);
+  // ids: int64 indices; result [.., max width].
+  torch::Tensor Mixed(const torch::Tensor& ids, const torch::Tensor& choice_weights) const;
+  torch::Tensor Fixed(const torch::Tensor& ids, int choice) const;
+  torch::Tensor Extract(int choice) const;  // [rows, e_k]
+  std::vector<torch::Tensor> parameters() const { return {table_}; }
+
+ private:
+  EntangledEmbedding(std::vector<std::int64_t> widths, torch::Tensor table)
+      : widths_(std::move(widths)), table_(std::move(table)) {}
+  std::vector<std::int64_t> widths_;
+  torch::Tensor table_;  // [rows, max width]
+};
+
+class EntangledLayerNorm {
+ public:
+  static absl::StatusOr<EntangledLayerNorm> Create(std::vector<std::int64_t> widths);
+  // x: [.., max width], zero beyond the active width is not required.
+  torch::Tensor Mixed(const torch::Tensor& x, const torch::Tensor& choice_weights) const;
+  torch::Tensor Fixed(const torch::Tensor& x, int choice) const;  // x: [.., e_k]
+  std::vector<torch::Tensor> Extract(int choice) const;           // {gain [e_k], bias [e_k]}
+  std::vector<torch::Tensor> parameters() const { return {gain_, bias_}; }
+
+ private:
+  EntangledLayerNorm(std::vector<std::int64_t> widths, torch::Tensor gain, torch::Tensor bias)
+      : widths_(std::move(widths)), gain_(std::move(gain)), bias_(std::move(bias)) {}
+  std::vector<std::int64_t> widths_;
+  torch::Tensor gain_;
+  torch::Tensor bias_;
+};
+
+}  // namespace pipebench
+
+#endif  // PIPEBENCH_NAS_ENTANGLED_ENTANGLED_NORM_EMBEDDING_H_
