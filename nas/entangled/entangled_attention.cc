@@ -1,0 +1,97 @@
+#include "nas/entangled/entangled_attention.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "absl/strings/str_cat.h"
+
+namespace pipebench {
+
+torch::Tensor CausalSelfAttention(const torch::Tensor& x, const std::vector<torch::Tensor>& w,
+                                  std::int64_t heads) {
+  const std::int64_t batch = x.size(0);
+  const std::int64_t time = x.size(1);
+  const std::int64_t width = x.size(2);
+  const std::int64_t head_dim = width / heads;
+  auto split = [&](const torch::Tensor& t) {
+    return t.view({batch, time, heads, head_dim}).transpose(1, 2);
+  };
+  const torch::Tensor q = split(torch::linear(x, w[0], w[1]));
+  const torch::Tensor k = split(torch::linear(x, w[2], w[3]));
+  const torch::Tensor v = split(torch::linear(x, w[4], w[5]));
+  torch::Tensor scores = torch::matmul(q, k.transpose(-2, -1)) / std::sqrt(double(head_dim));
+  scores = scores.masked_fill(torch::ones({time, time}, torch::kBool).triu(1),
+                              -std::numeric_limits<float>::infinity());
+  const torch::Tensor attended =
+      torch::matmul(torch::softmax(scores, -1), v).transpose(1, 2).contiguous().view(
+          {batch, time, width});
+  return torch::linear(attended, w[6], w[7]);
+}
+
+absl::StatusOr<EntangledAttention> EntangledAttention::Create(std::vector<std::int64_t> widths,
+                                                              std::vector<std::int64_t> heads,
+                                                              double std, std::uint64_t seed) {
+  if (widths.empty() || heads.empty()) {
+    return absl::InvalidArgumentError("attention needs width and head choices");
+  }
+  for (std::int64_t e : widths) {
+    for (std::int64_t h : heads) {
+      if (e < 1 || h < 1 || e % h != 0) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("embedding width ", e, " is not divisible by ", h, " heads"));
+      }
+    }
+  }
+  const std::int64_t max_width = *std::max_element(widths.begin(), widths.end());
+  at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(seed);
+  std::vector<torch::Tensor> weights;
+  for (int i = 0; i < 4; ++i) {
+    weights.push_back(at::normal(0.0, std, {max_width, max_width}, gen).set_requires_grad(true));
+    weights.push_back(torch::zeros({max_width}).set_requires_grad(true));
+  }
+  return EntangledAttention(std::move(widths), std::move(heads), std::move(weights));
+}
+
+std::vector<torch::Tensor> EntangledAttention::Sliced(int width) const {
+  const std::int64_t e = widths_.at(width);
+  std::vector<torch::Tensor> sliced;
+  for (size_t i = 0; i < weights_.size(); i += 2) {
+    sliced.push_back(weights_[i].narrow(0, 0, e).narrow(1, 0, e));
+    sliced.push_back(weights_[i + 1].narrow(0, 0, e));
+  }
+  return sliced;
+}
+
+torch::Tensor EntangledAttention::Fixed(const torch::Tensor& x, int width, int heads) const {
+  return CausalSelfAttention(x, Sliced(width), heads_.at(heads));
+}
+
+torch::Tensor EntangledAttention::Mixed(const torch::Tensor& x, const torch::Tensor& width_weights,
+                                        const torch::Tensor& head_weights) const {
+  const std::int64_t max_width = weights_[0].size(0);
+  torch::Tensor out = torch::zeros_like(x);
+  // Reading the weights once keeps one-hot mixtures at a single attention call.
+  const torch::Tensor a = width_weights.detach();
+  const torch::Tensor b = head_weights.detach();
+  for (size_t i = 0; i < widths_.size(); ++i) {
+    for (size_t j = 0; j < heads_.size(); ++j) {
+      if (a[i].item<double>() == 0.0 || b[j].item<double>() == 0.0) continue;
+      const torch::Tensor y =
+          Fixed(x.narrow(-1, 0, widths_[i]), static_cast<int>(i), static_cast<int>(j));
+      out = out + width_weights[i] * head_weights[j] *
+                      torch::constant_pad_nd(y, {0, max_width - widths_[i]});
+    }
+  }
+  return out;
+}
+
+std::vector<torch::Tensor> EntangledAttention::Extract(int width) const {
+  std::vector<torch::Tensor> copies;
+  for (const torch::Tensor& w : Sliced(width)) copies.push_back(w.detach().clone());
+  return copies;
+}
+
+}  // namespace pipebench
