@@ -1,0 +1,187 @@
+#include "nas/entangled/supernet.h"
+
+#include <algorithm>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "nlohmann/json.hpp"
+
+namespace pipebench {
+namespace {
+
+constexpr double kInitStd = 0.02;
+
+// MLP candidates are (embed, ratio) pairs, embed-major: index = embed * |ratios| + ratio.
+std::vector<LinearShape> MlpShapes(const SearchSpace& space, bool into_hidden) {
+  std::vector<LinearShape> shapes;
+  for (std::int64_t e : space.embed) {
+    for (std::int64_t r : space.mlp_ratio) {
+      shapes.push_back(into_hidden ? LinearShape{e * r, e} : LinearShape{e, e * r});
+    }
+  }
+  return shapes;
+}
+
+}  // namespace
+
+std::int64_t SearchSpace::max_layers() const {
+  return layers.empty() ? 0 : *std::max_element(layers.begin(), layers.end());
+}
+
+absl::Status SearchSpace::Validate() const {
+  for (const auto& [name, values] :
+       {std::pair<const char*, const std::vector<std::int64_t>*>{"embed", &embed},
+        {"heads", &heads},
+        {"mlp_ratio", &mlp_ratio},
+        {"layers", &layers}}) {
+    if (values->empty()) {
+      return absl::InvalidArgumentError(absl::StrCat("search space '", name, "' has no choices"));
+    }
+    for (std::int64_t v : *values) {
+      if (v < 1) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("search space '", name, "' choice ", v, " must be >= 1"));
+      }
+    }
+  }
+  if (context < 1 || vocab_size < 1) {
+    return absl::InvalidArgumentError("search space context and vocabulary must be >= 1");
+  }
+  for (std::int64_t e : embed) {
+    for (std::int64_t h : heads) {
+      if (e % h != 0) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("search space embed ", e, " is not divisible by heads ", h));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<SearchSpace> ParseSearchSpace(const std::string& json_text,
+                                             std::int64_t vocab_size) {
+  SearchSpace space;
+  space.vocab_size = vocab_size;
+  try {
+    const nlohmann::json root = nlohmann::json::parse(json_text);
+    const std::set<std::string> allowed = {"description", "embed", "heads", "mlp_ratio", "layers",
+                                           "context"};
+    for (const auto& [key, value] : root.items()) {
+      if (allowed.count(key) == 0) {
+        return absl::InvalidArgumentError(absl::StrCat("unknown search-space key '", key, "'"));
+      }
+    }
+    space.embed = root.at("embed").get<std::vector<std::int64_t>>();
+    space.heads = root.at("heads").get<std::vector<std::int64_t>>();
+    space.mlp_ratio = root.at("mlp_ratio").get<std::vector<std::int64_t>>();
+    space.layers = root.at("layers").get<std::vector<std::int64_t>>();
+    space.context = root.value("context", std::int64_t{64});
+  } catch (const nlohmann::json::exception& e) {
+    return absl::InvalidArgumentError(absl::StrCat("search space: ", e.what()));
+  }
+  if (absl::Status s = space.Validate(); !s.ok()) return s;
+  return space;
+}
+
+MixingWeights OneHot(const SearchSpace& space, const Architecture& arch) {
+  auto one_hot = [](int index, std::size_t n) {
+    return torch::one_hot(torch::tensor(static_cast<std::int64_t>(index)),
+                          static_cast<std::int64_t>(n))
+        .to(torch::kFloat);
+  };
+  std::vector<torch::Tensor> heads;
+  std::vector<torch::Tensor> ratios;
+  for (std::int64_t l = 0; l < space.max_layers(); ++l) {
+    heads.push_back(one_hot(arch.heads[l], space.heads.size()));
+    ratios.push_back(one_hot(arch.mlp_ratio[l], space.mlp_ratio.size()));
+  }
+  return {one_hot(arch.embed, space.embed.size()), one_hot(arch.layers, space.layers.size()),
+          torch::stack(heads), torch::stack(ratios)};
+}
+
+absl::StatusOr<EntangledGpt> EntangledGpt::Create(const SearchSpace& space, std::uint64_t seed) {
+  if (absl::Status s = space.Validate(); !s.ok()) return s;
+  std::uint64_t stream = seed * 7919;
+  auto tokens = EntangledEmbedding::Create(space.vocab_size, space.embed, kInitStd, stream++);
+  auto positions = EntangledEmbedding::Create(space.context, space.embed, kInitStd, stream++);
+  if (!tokens.ok()) return tokens.status();
+  if (!positions.ok()) return positions.status();
+  std::vector<Layer> layers;
+  for (std::int64_t l = 0; l < space.max_layers(); ++l) {
+    auto norm1 = EntangledLayerNorm::Create(space.embed);
+    auto attention = EntangledAttention::Create(space.embed, space.heads, kInitStd, stream++);
+    auto norm2 = EntangledLayerNorm::Create(space.embed);
+    auto mlp_in = EntangledLinear::Create(MlpShapes(space, true), kInitStd, stream++);
+    auto mlp_out = EntangledLinear::Create(MlpShapes(space, false), kInitStd, stream++);
+    if (!attention.ok()) return attention.status();
+    if (!mlp_in.ok()) return mlp_in.status();
+    if (!mlp_out.ok()) return mlp_out.status();
+    layers.push_back(
+        Layer{*std::move(norm1), *std::move(attention), *std::move(norm2), *std::move(mlp_in),
+              *std::move(mlp_out)});
+  }
+  std::vector<LinearShape> head_shapes;
+  for (std::int64_t e : space.embed) head_shapes.push_back({space.vocab_size, e});
+  auto final_norm = EntangledLayerNorm::Create(space.embed);
+  auto head = EntangledLinear::Create(head_shapes, kInitStd, stream++);
+  if (!head.ok()) return head.status();
+  return EntangledGpt(space, *std::move(tokens), *std::move(positions), std::move(layers),
+                      *std::move(final_norm), *std::move(head));
+}
+
+torch::Tensor EntangledGpt::Mixed(const torch::Tensor& tokens, const MixingWeights& w) const {
+  const torch::Tensor positions = torch::arange(tokens.size(1), torch::kInt64);
+  torch::Tensor x = tokens_.Mixed(tokens, w.embed) + positions_.Mixed(positions, w.embed);
+  torch::Tensor by_depth = torch::zeros_like(x);
+  for (std::int64_t l = 0; l < space_.max_layers(); ++l) {
+    const Layer& layer = layers_[l];
+    x = x + layer.attention.Mixed(layer.norm1.Mixed(x, w.embed), w.embed, w.heads[l]);
+    const torch::Tensor joint = torch::outer(w.embed, w.mlp_ratio[l]).flatten();
+    x = x + layer.mlp_out.Mixed(torch::gelu(layer.mlp_in.Mixed(layer.norm2.Mixed(x, w.embed), joint)),
+                                joint);
+    for (size_t k = 0; k < space_.layers.size(); ++k) {
+      if (space_.layers[k] == l + 1) by_depth = by_depth + w.layers[k] * x;
+    }
+  }
+  return head_.Mixed(final_norm_.Mixed(by_depth, w.embed), w.embed);
+}
+
+torch::Tensor EntangledGpt::Fixed(const torch::Tensor& tokens, const Architecture& arch) const {
+  const torch::Tensor positions = torch::arange(tokens.size(1), torch::kInt64);
+  torch::Tensor x = tokens_.Fixed(tokens, arch.embed) + positions_.Fixed(positions, arch.embed);
+  const int ratios = static_cast<int>(space_.mlp_ratio.size());
+  for (std::int64_t l = 0; l < space_.layers[arch.layers]; ++l) {
+    const Layer& layer = layers_[l];
+    x = x + layer.attention.Fixed(layer.norm1.Fixed(x, arch.embed), arch.embed, arch.heads[l]);
+    const int mlp = arch.embed * ratios + arch.mlp_ratio[l];
+    x = x + layer.mlp_out.Fixed(torch::gelu(layer.mlp_in.Fixed(layer.norm2.Fixed(x, arch.embed), mlp)),
+                                mlp);
+  }
+  return head_.Fixed(final_norm_.Fixed(x, arch.embed), arch.embed);
+}
+
+std::vector<torch::Tensor> EntangledGpt::parameters() const {
+  std::vector<torch::Tensor> params = tokens_.parameters();
+  auto append = [&](const std::vector<torch::Tensor>& more) {
+    params.insert(params.end(), more.begin(), more.end());
+  };
+  append(positions_.parameters());
+  for (const Layer& layer : layers_) {
+    append(layer.norm1.parameters());
+    append(layer.attention.parameters());
+    append(layer.norm2.parameters());
+    append(layer.mlp_in.parameters());
+    append(layer.mlp_out.parameters());
+  }
+  append(final_norm_.parameters());
+  append(head_.parameters());
+  return params;
+}
+
+std::int64_t EntangledGpt::ParameterCount() const {
+  std::int64_t count = 0;
+  for (const torch::Tensor& p : parameters()) count += p.numel();
+  return count;
+}
+
+}  // namespace pipebench

@@ -1,0 +1,96 @@
+// The weight-entangled GPT supernet over a search space of embedding widths (global), head counts
+// and MLP ratios (per layer) and depths: every candidate network is a set of prefix slices of one
+// set of super-weights.
+//
+// Mixed mode takes mixing weights for each decision and runs the supernet once (depth is mixed as
+// the weighted sum of the hidden states after each candidate depth). Fixed mode runs one
+// architecture exactly as its extracted network would, so a one-hot mixture and the fixed
+// architecture agree.
+#ifndef PIPEBENCH_NAS_ENTANGLED_SUPERNET_H_
+#define PIPEBENCH_NAS_ENTANGLED_SUPERNET_H_
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "nas/entangled/entangled_attention.h"
+#include "nas/entangled/entangled_linear.h"
+#include "nas/entangled/entangled_norm_embedding.h"
+
+namespace pipebench {
+
+struct SearchSpace {
+  std::vector<std::int64_t> embed;      // global embedding widths
+  std::vector<std::int64_t> heads;      // per-layer head counts
+  std::vector<std::int64_t> mlp_ratio;  // per-layer MLP expansion
+  std::vector<std::int64_t> layers;     // candidate depths
+  std::int64_t context = 64;
+  std::int64_t vocab_size = 65;
+
+  std::int64_t max_layers() const;
+  // Every list non-empty and positive, every width divisible by every head count.
+  absl::Status Validate() const;
+};
+
+// Reads {"embed": [...], "heads": [...], "mlp_ratio": [...], "layers": [...], "context": n}; unknown
+// keys and wrong types are errors. The vocabulary comes from the data.
+absl::StatusOr<SearchSpace> ParseSearchSpace(const std::string& json_text, std::int64_t vocab_size);
+
+// One architecture: an index into each choice list (per layer for heads and MLP ratio).
+struct Architecture {
+  int embed = 0;
+  int layers = 0;
+  std::vector<int> heads;      // max_layers entries; those past the depth are unused
+  std::vector<int> mlp_ratio;  // likewise
+};
+
+// Mixing weights, one row per decision, each row summing to 1.
+struct MixingWeights {
+  torch::Tensor embed;      // [|embed|]
+  torch::Tensor layers;     // [|layers|]
+  torch::Tensor heads;      // [max_layers, |heads|]
+  torch::Tensor mlp_ratio;  // [max_layers, |mlp_ratio|]
+};
+
+// The one-hot weights of `arch`.
+MixingWeights OneHot(const SearchSpace& space, const Architecture& arch);
+
+class EntangledGpt {
+ public:
+  static absl::StatusOr<EntangledGpt> Create(const SearchSpace& space, std::uint64_t seed);
+
+  // tokens [batch, time] -> logits [batch, time, vocab].
+  torch::Tensor Mixed(const torch::Tensor& tokens, const MixingWeights& weights) const;
+  torch::Tensor Fixed(const torch::Tensor& tokens, const Architecture& arch) const;
+
+  std::vector<torch::Tensor> parameters() const;
+  std::int64_t ParameterCount() const;
+  const SearchSpace& space() const { return space_; }
+
+ private:
+  struct Layer {
+    EntangledLayerNorm norm1;
+    EntangledAttention attention;
+    EntangledLayerNorm norm2;
+    EntangledLinear mlp_in;   // choices (e * r, e), embed-major
+    EntangledLinear mlp_out;  // choices (e, e * r)
+  };
+  EntangledGpt(SearchSpace space, EntangledEmbedding tokens, EntangledEmbedding positions,
+               std::vector<Layer> layers, EntangledLayerNorm final_norm, EntangledLinear head)
+      : space_(std::move(space)), tokens_(std::move(tokens)), positions_(std::move(positions)),
+        layers_(std::move(layers)), final_norm_(std::move(final_norm)), head_(std::move(head)) {}
+
+  SearchSpace space_;
+  EntangledEmbedding tokens_;
+  EntangledEmbedding positions_;
+  std::vector<Layer> layers_;
+  EntangledLayerNorm final_norm_;
+  EntangledLinear head_;  // choices (vocab, e)
+};
+
+}  // namespace pipebench
+
+#endif  // PIPEBENCH_NAS_ENTANGLED_SUPERNET_H_

@@ -1,0 +1,103 @@
+#include "nas/entangled/supernet.h"
+
+#include <fstream>
+#include <sstream>
+
+#include "gtest/gtest.h"
+
+namespace pipebench {
+namespace {
+
+SearchSpace TinySpace() {
+  auto space = ParseSearchSpace(
+      R"({"embed": [8, 12], "heads": [2, 4], "mlp_ratio": [2, 3], "layers": [1, 2], "context": 6})",
+      10);
+  EXPECT_TRUE(space.ok()) << space.status();
+  return *space;
+}
+
+TEST(SupernetTest, OneHotMixingEqualsEveryFixedArchitecture) {
+  const SearchSpace space = TinySpace();
+  auto supernet = EntangledGpt::Create(space, 1);
+  ASSERT_TRUE(supernet.ok()) << supernet.status();
+  {
+    torch::NoGradGuard no_grad;  // non-trivial norms and biases, so every slice matters
+    for (const torch::Tensor& p : supernet->parameters()) {
+      if (p.dim() == 1) p.add_(0.1 * torch::randn_like(p));
+    }
+  }
+  const torch::Tensor tokens = torch::randint(0, 10, {2, 6}, torch::kInt64);
+  int checked = 0;
+  for (int e = 0; e < 2; ++e) {
+    for (int d = 0; d < 2; ++d) {
+      for (int h0 = 0; h0 < 2; ++h0) {
+        for (int r1 = 0; r1 < 2; ++r1) {
+          const Architecture arch{e, d, {h0, 1 - h0}, {1 - r1, r1}};
+          const torch::Tensor fixed = supernet->Fixed(tokens, arch);
+          const torch::Tensor mixed = supernet->Mixed(tokens, OneHot(space, arch));
+          EXPECT_TRUE(torch::allclose(mixed, fixed, 1e-5, 1e-6))
+              << "embed " << e << " depth " << d << " max diff "
+              << (mixed - fixed).abs().max().item<float>();
+          ++checked;
+        }
+      }
+    }
+  }
+  EXPECT_EQ(checked, 16);
+}
+
+TEST(SupernetTest, GradientsReachEveryArchitectureDecision) {
+  const SearchSpace space = TinySpace();
+  auto supernet = EntangledGpt::Create(space, 2);
+  ASSERT_TRUE(supernet.ok());
+  torch::Tensor embed = torch::zeros({2}).set_requires_grad(true);
+  torch::Tensor layers = torch::zeros({2}).set_requires_grad(true);
+  torch::Tensor heads = torch::zeros({2, 2}).set_requires_grad(true);
+  torch::Tensor ratios = torch::zeros({2, 2}).set_requires_grad(true);
+  const MixingWeights w{torch::softmax(embed, 0), torch::softmax(layers, 0),
+                        torch::softmax(heads, -1), torch::softmax(ratios, -1)};
+  const torch::Tensor tokens = torch::randint(0, 10, {2, 6}, torch::kInt64);
+  torch::cross_entropy_loss(supernet->Mixed(tokens, w).reshape({-1, 10}), tokens.reshape({-1}))
+      .backward();
+  for (const torch::Tensor& alpha : {embed, layers, heads, ratios}) {
+    EXPECT_GT(alpha.grad().abs().sum().item<float>(), 0.0f);
+  }
+}
+
+TEST(SupernetTest, ThePaperSpaceBuildsWithEveryLayerAndChoice) {
+  std::ifstream in("configs/nas/char_gpt.json");
+  ASSERT_TRUE(in) << "configs/nas/char_gpt.json not in runfiles";
+  std::stringstream text;
+  text << in.rdbuf();
+  auto space = ParseSearchSpace(text.str(), 65);
+  ASSERT_TRUE(space.ok()) << space.status();
+  EXPECT_EQ(space->max_layers(), 6);
+  auto supernet = EntangledGpt::Create(*space, 0);
+  ASSERT_TRUE(supernet.ok());
+  // Embeddings 65x384 + 256x384, six layers of attention (4x384^2 + 4x384), MLP in/out
+  // (1536x384 + 1536, 384x1536 + 384), two norms (4x384); final norm; head 65x384 + 65.
+  const std::int64_t layer = 4 * 384 * 384 + 4 * 384 + 1536 * 384 + 1536 + 384 * 1536 + 384 + 4 * 384;
+  EXPECT_EQ(supernet->ParameterCount(), 65 * 384 + 256 * 384 + 6 * layer + 2 * 384 + 65 * 384 + 65);
+}
+
+TEST(SupernetTest, SearchSpaceErrorsNameTheProblem) {
+  EXPECT_NE(ParseSearchSpace(R"({"embed": [8], "heads": [3], "mlp_ratio": [2], "layers": [1]})", 10)
+                .status()
+                .message()
+                .find("not divisible"),
+            std::string::npos);
+  EXPECT_NE(ParseSearchSpace(R"({"embed": [8], "heads": [2], "mlp_ratio": [2], "layers": [1],
+                                 "depth": 3})", 10)
+                .status()
+                .message()
+                .find("unknown search-space key 'depth'"),
+            std::string::npos);
+  EXPECT_NE(ParseSearchSpace(R"({"embed": [], "heads": [2], "mlp_ratio": [2], "layers": [1]})", 10)
+                .status()
+                .message()
+                .find("'embed' has no choices"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace pipebench
