@@ -93,16 +93,15 @@ TokenDataset TokenDataset::Synthetic(int vocab_size, int length, std::uint64_t s
   return dataset;
 }
 
-TokenBatch TokenDataset::Sample(const std::vector<std::int64_t>& tokens, int batch, int context,
-                                std::uint64_t seed, std::int64_t index) const {
-  std::mt19937_64 rng(MixSeed(seed, index, tokens.size()));
-  std::uniform_int_distribution<std::int64_t> start(
-      0, static_cast<std::int64_t>(tokens.size()) - context - 1);
+TokenBatch TokenDataset::Sample(const std::int64_t* tokens, std::size_t size, int batch,
+                                int context, std::uint64_t seed, std::int64_t index) const {
+  std::mt19937_64 rng(MixSeed(seed, index, size));
+  std::uniform_int_distribution<std::int64_t> start(0, static_cast<std::int64_t>(size) - context - 1);
   torch::Tensor window = torch::empty({batch, context + 1}, torch::kInt64);
   auto* out = window.data_ptr<std::int64_t>();
   for (int b = 0; b < batch; ++b) {
     const std::int64_t first = start(rng);
-    std::copy(tokens.begin() + first, tokens.begin() + first + context + 1,
+    std::copy(tokens + first, tokens + first + context + 1,
               out + static_cast<std::int64_t>(b) * (context + 1));
   }
   return {window.narrow(1, 0, context).contiguous(), window.narrow(1, 1, context).contiguous()};
@@ -110,12 +109,20 @@ TokenBatch TokenDataset::Sample(const std::vector<std::int64_t>& tokens, int bat
 
 TokenBatch TokenDataset::TrainBatch(int batch, int context, std::uint64_t seed,
                                     std::int64_t index) const {
-  return Sample(train_, batch, context, seed, index);
+  return Sample(train_.data(), train_.size(), batch, context, seed, index);
+}
+
+TokenBatch TokenDataset::TrainPartBatch(double portion, bool second_part, int batch, int context,
+                                        std::uint64_t seed, std::int64_t index) const {
+  const std::size_t cut = static_cast<std::size_t>(train_.size() * portion);
+  return second_part ? Sample(train_.data() + cut, train_.size() - cut, batch, context, seed,
+                              2 * index + 1)
+                     : Sample(train_.data(), cut, batch, context, seed, 2 * index);
 }
 
 TokenBatch TokenDataset::ValidationBatch(int batch, int context, std::uint64_t seed,
                                          std::int64_t index) const {
-  return Sample(validation_, batch, context, seed, index);
+  return Sample(validation_.data(), validation_.size(), batch, context, seed, index);
 }
 
 }  // namespace pipebench

@@ -47,11 +47,16 @@ class TokenDataset {
   // `batch` random windows of `context` + 1 tokens from the training split, chosen by
   // (seed, index) alone.
   TokenBatch TrainBatch(int batch, int context, std::uint64_t seed, std::int64_t index) const;
+  // Like TrainBatch, from one part of the training split cut at `portion`: the first part when
+  // `second_part` is false, else the rest (NAS trains weights and architecture on disjoint parts).
+  TokenBatch TrainPartBatch(double portion, bool second_part, int batch, int context,
+                            std::uint64_t seed, std::int64_t index) const;
   // Like TrainBatch, from the validation split.
   TokenBatch ValidationBatch(int batch, int context, std::uint64_t seed, std::int64_t index) const;
 
  private:
-  TokenBatch Sample(const std::vector<std::int64_t>& tokens, int batch, int context,
+  // Windows from tokens[0, size).
+  TokenBatch Sample(const std::int64_t* tokens, std::size_t size, int batch, int context,
                     std::uint64_t seed, std::int64_t index) const;
 
   std::string name_;
