@@ -83,6 +83,18 @@ absl::StatusOr<SearchSpace> ParseSearchSpace(const std::string& json_text,
   return space;
 }
 
+std::int64_t DerivedParameterCount(const SearchSpace& space, const Architecture& arch) {
+  const std::int64_t e = space.embed[arch.embed];
+  std::int64_t count = (space.vocab_size + space.context) * e;  // token and position tables
+  for (std::int64_t l = 0; l < space.layers[arch.layers]; ++l) {
+    const std::int64_t hidden = e * space.mlp_ratio[arch.mlp_ratio[l]];
+    count += 4 * e * e + 4 * e;                    // q, k, v, output projections
+    count += 2 * e * hidden + hidden + e;          // MLP
+    count += 4 * e;                                // two LayerNorms
+  }
+  return count + 2 * e + space.vocab_size * e + space.vocab_size;  // final norm, head
+}
+
 MixingWeights OneHot(const SearchSpace& space, const Architecture& arch) {
   auto one_hot = [](int index, std::size_t n) {
     return torch::one_hot(torch::tensor(static_cast<std::int64_t>(index)),

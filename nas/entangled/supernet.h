@@ -55,6 +55,9 @@ struct MixingWeights {
   torch::Tensor mlp_ratio;  // [max_layers, |mlp_ratio|]
 };
 
+// Parameters of the standalone network `arch` extracts to.
+std::int64_t DerivedParameterCount(const SearchSpace& space, const Architecture& arch);
+
 // The one-hot weights of `arch`.
 MixingWeights OneHot(const SearchSpace& space, const Architecture& arch);
 

@@ -78,6 +78,9 @@ TEST(SupernetTest, ThePaperSpaceBuildsWithEveryLayerAndChoice) {
   // (1536x384 + 1536, 384x1536 + 384), two norms (4x384); final norm; head 65x384 + 65.
   const std::int64_t layer = 4 * 384 * 384 + 4 * 384 + 1536 * 384 + 1536 + 384 * 1536 + 384 + 4 * 384;
   EXPECT_EQ(supernet->ParameterCount(), 65 * 384 + 256 * 384 + 6 * layer + 2 * 384 + 65 * 384 + 65);
+  // The largest architecture extracts every parameter.
+  const Architecture largest{2, 2, std::vector<int>(6, 2), std::vector<int>(6, 2)};
+  EXPECT_EQ(DerivedParameterCount(*space, largest), supernet->ParameterCount());
 }
 
 TEST(SupernetTest, SearchSpaceErrorsNameTheProblem) {
