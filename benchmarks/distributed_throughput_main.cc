@@ -10,10 +10,6 @@
 //    p = 2, m = 8 reaches at least 85% of it.
 //
 //   bazel run //benchmarks:distributed_throughput [-- --schedules=1f1b_flush,paci --steps=4]
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
@@ -31,6 +27,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "engine/dist/communicator.h"
+#include "engine/dist/free_port.h"
 #include "engine/exec/cost_measurement.h"
 #include "engine/model/partition.h"
 #include "engine/platform/blas_info.h"
@@ -51,18 +48,6 @@ ABSL_FLAG(double, target, 0.85, "Required measured / predicted ratio for 1f1b_fl
 namespace pipebench {
 namespace {
 
-int UnusedPort() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address));
-  socklen_t length = sizeof(address);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-  close(fd);
-  return ntohs(address.sin_port);
-}
-
 struct LinkMeasurement {
   double latency = 0;    // seconds, one way, for a tiny message
   double bandwidth = 0;  // bytes per second for activation-sized messages
@@ -72,7 +57,7 @@ struct LinkMeasurement {
 // latency; 16 MiB round trips give the bandwidth once the latency is taken out.
 absl::StatusOr<LinkMeasurement> MeasureGloo() {
   constexpr std::int64_t kLargeFloats = 4 << 20;
-  const int port = UnusedPort();
+  const int port = UnusedLoopbackPort();
   constexpr int kRounds = 50;
   auto ping_pong = [&](Communicator& comm, std::int64_t floats, bool starts) -> double {
     torch::Tensor buffer = torch::zeros({floats});
@@ -129,7 +114,7 @@ absl::StatusOr<nlohmann::json> RunDistributed(const std::string& schedule) {
   const std::string dir = std::string(self, std::max<ssize_t>(n, 0));
   const std::string launch = dir.substr(0, dir.rfind("/benchmarks/")) + "/engine/cli/launch";
   const std::string command = absl::StrCat(
-      launch, " --nproc=", absl::GetFlag(FLAGS_stages), " --master_port=", UnusedPort(),
+      launch, " --nproc=", absl::GetFlag(FLAGS_stages), " --master_port=", UnusedLoopbackPort(),
       " -- --data=synthetic --threads=1 --schedule=", schedule,
       " --stages=", absl::GetFlag(FLAGS_stages), " --microbatches=", absl::GetFlag(FLAGS_microbatches),
       " --steps=", absl::GetFlag(FLAGS_steps), " --micro_batch_size=",

@@ -7,25 +7,11 @@
 
 #include <thread>
 
+#include "engine/dist/free_port.h"
 #include "gtest/gtest.h"
 
 namespace pipebench {
 namespace {
-
-// Asks the kernel for a free loopback port. Another process could take it before the store binds,
-// which on a test machine is rare enough not to matter.
-int UnusedPort() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  address.sin_port = 0;
-  bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address));
-  socklen_t length = sizeof(address);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-  close(fd);
-  return ntohs(address.sin_port);
-}
 
 CommunicatorOptions Options(int rank, int world_size, int port) {
   CommunicatorOptions options;
@@ -37,7 +23,7 @@ CommunicatorOptions Options(int rank, int world_size, int port) {
 }
 
 TEST(CommunicatorTest, TwoRanksExchangeTensorsOverGloo) {
-  const int port = UnusedPort();
+  const int port = UnusedLoopbackPort();
   torch::Tensor received = torch::zeros({3, 4});
   torch::Tensor echoed = torch::zeros({3, 4});
   absl::Status rank1_status;
@@ -62,7 +48,7 @@ TEST(CommunicatorTest, TwoRanksExchangeTensorsOverGloo) {
 }
 
 TEST(CommunicatorTest, MissingPeerIsADeadlineErrorNotAHang) {
-  CommunicatorOptions options = Options(0, 2, UnusedPort());
+  CommunicatorOptions options = Options(0, 2, UnusedLoopbackPort());
   options.rendezvous_timeout = absl::Seconds(1);
   auto comm = Communicator::Connect(options);
   ASSERT_FALSE(comm.ok());

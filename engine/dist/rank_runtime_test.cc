@@ -1,9 +1,7 @@
 #include "engine/dist/rank_runtime.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
+#include "engine/dist/free_port.h"
+
 
 #include <chrono>
 #include <string>
@@ -16,18 +14,6 @@
 
 namespace pipebench {
 namespace {
-
-int UnusedPort() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address));
-  socklen_t length = sizeof(address);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-  close(fd);
-  return ntohs(address.sin_port);
-}
 
 ExecutorOptions Options() {
   ExecutorOptions options;
@@ -68,7 +54,7 @@ std::vector<absl::StatusOr<RankResult>> RunRanks(const Schedule& schedule,
   const int p = schedule.params().stages;
   const std::vector<UnitRange> partition =
       *PartitionByLayers(options.model, schedule.params().model_stages());
-  const int port = UnusedPort();
+  const int port = UnusedLoopbackPort();
   std::vector<absl::StatusOr<RankResult>> results(p, absl::UnknownError("not run"));
   std::vector<std::thread> threads;
   for (int rank = 0; rank < p; ++rank) {
@@ -187,7 +173,7 @@ TEST(RankRuntimeTest, WorldSizeMustMatchTheStages) {
   auto schedule = MakeSchedule("1f1b_flush", Params(2, 4, 1));
   CommunicatorOptions comm_options;
   comm_options.world_size = 1;
-  comm_options.master_port = UnusedPort();
+  comm_options.master_port = UnusedLoopbackPort();
   auto comm = Communicator::Connect(comm_options);
   ASSERT_TRUE(comm.ok()) << comm.status();
   const ExecutorOptions options = Options();
