@@ -33,7 +33,8 @@ torch::Tensor CausalSelfAttention(const torch::Tensor& x, const std::vector<torc
 
 absl::StatusOr<EntangledAttention> EntangledAttention::Create(std::vector<std::int64_t> widths,
                                                               std::vector<std::int64_t> heads,
-                                                              double std, std::uint64_t seed) {
+                                                              double std, std::uint64_t seed,
+                                                              WeightStorage storage) {
   if (widths.empty() || heads.empty()) {
     return absl::InvalidArgumentError("attention needs width and head choices");
   }
@@ -48,14 +49,27 @@ absl::StatusOr<EntangledAttention> EntangledAttention::Create(std::vector<std::i
   const std::int64_t max_width = *std::max_element(widths.begin(), widths.end());
   at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(seed);
   std::vector<torch::Tensor> weights;
-  for (int i = 0; i < 4; ++i) {
-    weights.push_back(at::normal(0.0, std, {max_width, max_width}, gen).set_requires_grad(true));
-    weights.push_back(torch::zeros({max_width}).set_requires_grad(true));
+  auto append_projections = [&](std::int64_t e) {
+    for (int i = 0; i < 4; ++i) {
+      weights.push_back(at::normal(0.0, std, {e, e}, gen).set_requires_grad(true));
+      weights.push_back(torch::zeros({e}).set_requires_grad(true));
+    }
+  };
+  if (storage == WeightStorage::kEntangled) {
+    append_projections(max_width);
+  } else {
+    for (std::int64_t e : widths) {
+      for (size_t h = 0; h < heads.size(); ++h) append_projections(e);
+    }
   }
-  return EntangledAttention(std::move(widths), std::move(heads), std::move(weights));
+  return EntangledAttention(std::move(widths), std::move(heads), storage, std::move(weights));
 }
 
-std::vector<torch::Tensor> EntangledAttention::Sliced(int width) const {
+std::vector<torch::Tensor> EntangledAttention::Candidate(int width, int heads) const {
+  if (storage_ == WeightStorage::kSeparate) {
+    const size_t first = 8 * (width * heads_.size() + heads);
+    return std::vector<torch::Tensor>(weights_.begin() + first, weights_.begin() + first + 8);
+  }
   const std::int64_t e = widths_.at(width);
   std::vector<torch::Tensor> sliced;
   for (size_t i = 0; i < weights_.size(); i += 2) {
@@ -66,12 +80,12 @@ std::vector<torch::Tensor> EntangledAttention::Sliced(int width) const {
 }
 
 torch::Tensor EntangledAttention::Fixed(const torch::Tensor& x, int width, int heads) const {
-  return CausalSelfAttention(x, Sliced(width), heads_.at(heads));
+  return CausalSelfAttention(x, Candidate(width, heads), heads_.at(heads));
 }
 
 torch::Tensor EntangledAttention::Mixed(const torch::Tensor& x, const torch::Tensor& width_weights,
                                         const torch::Tensor& head_weights) const {
-  const std::int64_t max_width = weights_[0].size(0);
+  const std::int64_t max_width = *std::max_element(widths_.begin(), widths_.end());
   torch::Tensor out = torch::zeros_like(x);
   // Reading the weights once keeps one-hot mixtures at a single attention call.
   const torch::Tensor a = width_weights.detach();
@@ -88,9 +102,9 @@ torch::Tensor EntangledAttention::Mixed(const torch::Tensor& x, const torch::Ten
   return out;
 }
 
-std::vector<torch::Tensor> EntangledAttention::Extract(int width) const {
+std::vector<torch::Tensor> EntangledAttention::Extract(int width, int heads) const {
   std::vector<torch::Tensor> copies;
-  for (const torch::Tensor& w : Sliced(width)) copies.push_back(w.detach().clone());
+  for (const torch::Tensor& w : Candidate(width, heads)) copies.push_back(w.detach().clone());
   return copies;
 }
 

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "nas/entangled/entangled_linear.h"
 
 namespace pipebench {
 
@@ -26,28 +27,33 @@ torch::Tensor CausalSelfAttention(const torch::Tensor& x, const std::vector<torc
 class EntangledAttention {
  public:
   // Every width must be divisible by every head count.
-  static absl::StatusOr<EntangledAttention> Create(std::vector<std::int64_t> widths,
-                                                   std::vector<std::int64_t> heads, double std,
-                                                   std::uint64_t seed);
+  // With separate storage every (width, heads) candidate has its own projections.
+  static absl::StatusOr<EntangledAttention> Create(
+      std::vector<std::int64_t> widths, std::vector<std::int64_t> heads, double std,
+      std::uint64_t seed, WeightStorage storage = WeightStorage::kEntangled);
 
   // x [batch, time, max width]; width_weights [|widths|], head_weights [|heads|].
   torch::Tensor Mixed(const torch::Tensor& x, const torch::Tensor& width_weights,
                       const torch::Tensor& head_weights) const;
   // x [batch, time, widths[width]] -> same shape.
   torch::Tensor Fixed(const torch::Tensor& x, int width, int heads) const;
-  // {wq, bq, wk, bk, wv, bv, wo, bo} sliced to widths[width], detached copies.
-  std::vector<torch::Tensor> Extract(int width) const;
+  // Candidate (width, heads)'s {wq, bq, wk, bk, wv, bv, wo, bo}, detached copies (entangled
+  // candidates of one width share them whatever the head count).
+  std::vector<torch::Tensor> Extract(int width, int heads = 0) const;
   const std::vector<torch::Tensor>& parameters() const { return weights_; }
 
  private:
   EntangledAttention(std::vector<std::int64_t> widths, std::vector<std::int64_t> heads,
-                     std::vector<torch::Tensor> weights)
-      : widths_(std::move(widths)), heads_(std::move(heads)), weights_(std::move(weights)) {}
-  std::vector<torch::Tensor> Sliced(int width) const;
+                     WeightStorage storage, std::vector<torch::Tensor> weights)
+      : widths_(std::move(widths)), heads_(std::move(heads)), storage_(storage),
+        weights_(std::move(weights)) {}
+  std::vector<torch::Tensor> Candidate(int width, int heads) const;
 
   std::vector<std::int64_t> widths_;
   std::vector<std::int64_t> heads_;
-  std::vector<torch::Tensor> weights_;  // wq, bq, wk, bk, wv, bv, wo, bo at max width
+  WeightStorage storage_;
+  // wq, bq, wk, bk, wv, bv, wo, bo at max width; or 8 per candidate, width-major.
+  std::vector<torch::Tensor> weights_;
 };
 
 }  // namespace pipebench

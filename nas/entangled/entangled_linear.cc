@@ -10,7 +10,8 @@
 namespace pipebench {
 
 absl::StatusOr<EntangledLinear> EntangledLinear::Create(std::vector<LinearShape> choices,
-                                                        double std, std::uint64_t seed) {
+                                                        double std, std::uint64_t seed,
+                                                        WeightStorage storage) {
   if (choices.empty()) return absl::InvalidArgumentError("an entangled layer needs choices");
   std::int64_t max_out = 0;
   std::int64_t max_in = 0;
@@ -23,9 +24,23 @@ absl::StatusOr<EntangledLinear> EntangledLinear::Create(std::vector<LinearShape>
     max_in = std::max(max_in, s.in);
   }
   at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(seed);
-  torch::Tensor weight = at::normal(0.0, std, {max_out, max_in}, gen).set_requires_grad(true);
-  torch::Tensor bias = torch::zeros({max_out}).set_requires_grad(true);
-  return EntangledLinear(std::move(choices), std::move(weight), std::move(bias));
+  std::vector<torch::Tensor> params;
+  if (storage == WeightStorage::kEntangled) {
+    params.push_back(at::normal(0.0, std, {max_out, max_in}, gen).set_requires_grad(true));
+    params.push_back(torch::zeros({max_out}).set_requires_grad(true));
+  } else {
+    for (const LinearShape& s : choices) {
+      params.push_back(at::normal(0.0, std, {s.out, s.in}, gen).set_requires_grad(true));
+      params.push_back(torch::zeros({s.out}).set_requires_grad(true));
+    }
+  }
+  return EntangledLinear(std::move(choices), storage, std::move(params), max_out);
+}
+
+std::pair<torch::Tensor, torch::Tensor> EntangledLinear::Candidate(int k) const {
+  const LinearShape& s = choices_.at(k);
+  if (storage_ == WeightStorage::kSeparate) return {params_[2 * k], params_[2 * k + 1]};
+  return {params_[0].narrow(0, 0, s.out).narrow(1, 0, s.in), params_[1].narrow(0, 0, s.out)};
 }
 
 std::vector<torch::Tensor> EntangledLinear::Superposed(const torch::Tensor& choice_weights) const {
@@ -35,26 +50,37 @@ std::vector<torch::Tensor> EntangledLinear::Superposed(const torch::Tensor& choi
     outs.push_back(s.out);
     ins.push_back(s.in);
   }
-  const torch::Tensor w = choice_weights.to(weight_.dtype());
-  return {weight_ * PrefixCoefficients2D(outs, ins, w, weight_.size(0), weight_.size(1)),
-          bias_ * PrefixCoefficients(outs, w, bias_.size(0))};
+  const torch::Tensor w = choice_weights.to(params_[0].dtype());
+  const torch::Tensor& weight = params_[0];
+  const torch::Tensor& bias = params_[1];
+  return {weight * PrefixCoefficients2D(outs, ins, w, weight.size(0), weight.size(1)),
+          bias * PrefixCoefficients(outs, w, bias.size(0))};
 }
 
 torch::Tensor EntangledLinear::Mixed(const torch::Tensor& x,
                                      const torch::Tensor& choice_weights) const {
-  const std::vector<torch::Tensor> mixed = Superposed(choice_weights);
-  return torch::linear(x, mixed[0], mixed[1]);
+  if (storage_ == WeightStorage::kEntangled) {
+    const std::vector<torch::Tensor> mixed = Superposed(choice_weights);
+    return torch::linear(x, mixed[0], mixed[1]);
+  }
+  // Weight sharing: every candidate runs on its own weights; outputs are padded and summed.
+  torch::Tensor out;
+  for (size_t k = 0; k < choices_.size(); ++k) {
+    const torch::Tensor y = torch::constant_pad_nd(
+        Fixed(x.narrow(-1, 0, choices_[k].in), static_cast<int>(k)), {0, max_out_ - choices_[k].out});
+    out = out.defined() ? out + choice_weights[k] * y : choice_weights[k] * y;
+  }
+  return out;
 }
 
 torch::Tensor EntangledLinear::Fixed(const torch::Tensor& x, int choice) const {
-  const LinearShape& s = choices_.at(choice);
-  return torch::linear(x, weight_.narrow(0, 0, s.out).narrow(1, 0, s.in), bias_.narrow(0, 0, s.out));
+  const auto [weight, bias] = Candidate(choice);
+  return torch::linear(x, weight, bias);
 }
 
 std::vector<torch::Tensor> EntangledLinear::Extract(int choice) const {
-  const LinearShape& s = choices_.at(choice);
-  return {weight_.detach().narrow(0, 0, s.out).narrow(1, 0, s.in).clone(),
-          bias_.detach().narrow(0, 0, s.out).clone()};
+  const auto [weight, bias] = Candidate(choice);
+  return {weight.detach().clone(), bias.detach().clone()};
 }
 
 }  // namespace pipebench

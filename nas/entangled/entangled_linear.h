@@ -19,6 +19,10 @@
 
 namespace pipebench {
 
+// How a choice set keeps its weights: entangled (prefix slices of one super-weight, TangleNAS) or
+// separate (one weight per candidate, the weight-sharing baseline whose outputs are summed).
+enum class WeightStorage { kEntangled, kSeparate };
+
 struct LinearShape {
   std::int64_t out = 0;
   std::int64_t in = 0;
@@ -27,28 +31,34 @@ struct LinearShape {
 class EntangledLinear {
  public:
   // Every shape must fit in the largest, which sizes the super-weight. Initialised N(0, std).
-  static absl::StatusOr<EntangledLinear> Create(std::vector<LinearShape> choices, double std,
-                                                std::uint64_t seed);
+  static absl::StatusOr<EntangledLinear> Create(
+      std::vector<LinearShape> choices, double std, std::uint64_t seed,
+      WeightStorage storage = WeightStorage::kEntangled);
 
   torch::Tensor Mixed(const torch::Tensor& x, const torch::Tensor& choice_weights) const;
   torch::Tensor Fixed(const torch::Tensor& x, int choice) const;
   // {weight [out_k, in_k], bias [out_k]}, copies detached from the supernet.
   std::vector<torch::Tensor> Extract(int choice) const;
 
-  // The superposed {weight, bias}, exposed for tests and memory accounting.
+  // The superposed {weight, bias} (entangled storage only), exposed for tests.
   std::vector<torch::Tensor> Superposed(const torch::Tensor& choice_weights) const;
 
   const std::vector<LinearShape>& choices() const { return choices_; }
-  // Leaf tensors to optimise: {weight, bias}.
-  std::vector<torch::Tensor> parameters() const { return {weight_, bias_}; }
+  // Leaf tensors to optimise: {weight, bias}, or one pair per candidate when stored separately.
+  std::vector<torch::Tensor> parameters() const { return params_; }
 
  private:
-  EntangledLinear(std::vector<LinearShape> choices, torch::Tensor weight, torch::Tensor bias)
-      : choices_(std::move(choices)), weight_(std::move(weight)), bias_(std::move(bias)) {}
+  EntangledLinear(std::vector<LinearShape> choices, WeightStorage storage,
+                  std::vector<torch::Tensor> params, std::int64_t max_out)
+      : choices_(std::move(choices)), storage_(storage), params_(std::move(params)),
+        max_out_(max_out) {}
+  // Candidate k's {weight, bias}: slices of the super-weight, or its own tensors.
+  std::pair<torch::Tensor, torch::Tensor> Candidate(int k) const;
 
   std::vector<LinearShape> choices_;
-  torch::Tensor weight_;  // [max out, max in]
-  torch::Tensor bias_;    // [max out]
+  WeightStorage storage_;
+  std::vector<torch::Tensor> params_;  // {weight [max out, max in], bias} or per candidate
+  std::int64_t max_out_;
 };
 
 }  // namespace pipebench

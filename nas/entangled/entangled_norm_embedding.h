@@ -15,42 +15,49 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "nas/entangled/entangled_linear.h"
 
 namespace pipebench {
 
 class EntangledEmbedding {
  public:
-  static absl::StatusOr<EntangledEmbedding> Create(std::int64_t rows,
-                                                   std::vector<std::int64_t> widths, double std,
-                                                   std::uint64_t seed);
+  static absl::StatusOr<EntangledEmbedding> Create(
+      std::int64_t rows, std::vector<std::int64_t> widths, double std, std::uint64_t seed,
+      WeightStorage storage = WeightStorage::kEntangled);
   // ids: int64 indices; result [.., max width].
   torch::Tensor Mixed(const torch::Tensor& ids, const torch::Tensor& choice_weights) const;
   torch::Tensor Fixed(const torch::Tensor& ids, int choice) const;
   torch::Tensor Extract(int choice) const;  // [rows, e_k]
-  std::vector<torch::Tensor> parameters() const { return {table_}; }
+  std::vector<torch::Tensor> parameters() const { return tables_; }
 
  private:
-  EntangledEmbedding(std::vector<std::int64_t> widths, torch::Tensor table)
-      : widths_(std::move(widths)), table_(std::move(table)) {}
+  EntangledEmbedding(std::vector<std::int64_t> widths, WeightStorage storage,
+                     std::vector<torch::Tensor> tables)
+      : widths_(std::move(widths)), storage_(storage), tables_(std::move(tables)) {}
+  torch::Tensor Table(int choice) const;
   std::vector<std::int64_t> widths_;
-  torch::Tensor table_;  // [rows, max width]
+  WeightStorage storage_;
+  std::vector<torch::Tensor> tables_;  // one [rows, max width], or one per candidate
 };
 
 class EntangledLayerNorm {
  public:
-  static absl::StatusOr<EntangledLayerNorm> Create(std::vector<std::int64_t> widths);
+  static absl::StatusOr<EntangledLayerNorm> Create(
+      std::vector<std::int64_t> widths, WeightStorage storage = WeightStorage::kEntangled);
   // x: [.., max width], zero beyond the active width is not required.
   torch::Tensor Mixed(const torch::Tensor& x, const torch::Tensor& choice_weights) const;
   torch::Tensor Fixed(const torch::Tensor& x, int choice) const;  // x: [.., e_k]
   std::vector<torch::Tensor> Extract(int choice) const;           // {gain [e_k], bias [e_k]}
-  std::vector<torch::Tensor> parameters() const { return {gain_, bias_}; }
+  std::vector<torch::Tensor> parameters() const { return params_; }
 
  private:
-  EntangledLayerNorm(std::vector<std::int64_t> widths, torch::Tensor gain, torch::Tensor bias)
-      : widths_(std::move(widths)), gain_(std::move(gain)), bias_(std::move(bias)) {}
+  EntangledLayerNorm(std::vector<std::int64_t> widths, WeightStorage storage,
+                     std::vector<torch::Tensor> params)
+      : widths_(std::move(widths)), storage_(storage), params_(std::move(params)) {}
+  std::pair<torch::Tensor, torch::Tensor> Candidate(int choice) const;
   std::vector<std::int64_t> widths_;
-  torch::Tensor gain_;
-  torch::Tensor bias_;
+  WeightStorage storage_;
+  std::vector<torch::Tensor> params_;  // {gain, bias} at max width, or a pair per candidate
 };
 
 }  // namespace pipebench

@@ -111,20 +111,24 @@ MixingWeights OneHot(const SearchSpace& space, const Architecture& arch) {
           torch::stack(heads), torch::stack(ratios)};
 }
 
-absl::StatusOr<EntangledGpt> EntangledGpt::Create(const SearchSpace& space, std::uint64_t seed) {
+absl::StatusOr<EntangledGpt> EntangledGpt::Create(const SearchSpace& space, std::uint64_t seed,
+                                                  WeightStorage storage) {
   if (absl::Status s = space.Validate(); !s.ok()) return s;
   std::uint64_t stream = seed * 7919;
-  auto tokens = EntangledEmbedding::Create(space.vocab_size, space.embed, kInitStd, stream++);
-  auto positions = EntangledEmbedding::Create(space.context, space.embed, kInitStd, stream++);
+  auto tokens =
+      EntangledEmbedding::Create(space.vocab_size, space.embed, kInitStd, stream++, storage);
+  auto positions =
+      EntangledEmbedding::Create(space.context, space.embed, kInitStd, stream++, storage);
   if (!tokens.ok()) return tokens.status();
   if (!positions.ok()) return positions.status();
   std::vector<Layer> layers;
   for (std::int64_t l = 0; l < space.max_layers(); ++l) {
-    auto norm1 = EntangledLayerNorm::Create(space.embed);
-    auto attention = EntangledAttention::Create(space.embed, space.heads, kInitStd, stream++);
-    auto norm2 = EntangledLayerNorm::Create(space.embed);
-    auto mlp_in = EntangledLinear::Create(MlpShapes(space, true), kInitStd, stream++);
-    auto mlp_out = EntangledLinear::Create(MlpShapes(space, false), kInitStd, stream++);
+    auto norm1 = EntangledLayerNorm::Create(space.embed, storage);
+    auto attention =
+        EntangledAttention::Create(space.embed, space.heads, kInitStd, stream++, storage);
+    auto norm2 = EntangledLayerNorm::Create(space.embed, storage);
+    auto mlp_in = EntangledLinear::Create(MlpShapes(space, true), kInitStd, stream++, storage);
+    auto mlp_out = EntangledLinear::Create(MlpShapes(space, false), kInitStd, stream++, storage);
     if (!attention.ok()) return attention.status();
     if (!mlp_in.ok()) return mlp_in.status();
     if (!mlp_out.ok()) return mlp_out.status();
@@ -134,8 +138,8 @@ absl::StatusOr<EntangledGpt> EntangledGpt::Create(const SearchSpace& space, std:
   }
   std::vector<LinearShape> head_shapes;
   for (std::int64_t e : space.embed) head_shapes.push_back({space.vocab_size, e});
-  auto final_norm = EntangledLayerNorm::Create(space.embed);
-  auto head = EntangledLinear::Create(head_shapes, kInitStd, stream++);
+  auto final_norm = EntangledLayerNorm::Create(space.embed, storage);
+  auto head = EntangledLinear::Create(head_shapes, kInitStd, stream++, storage);
   if (!head.ok()) return head.status();
   return EntangledGpt(space, *std::move(tokens), *std::move(positions), std::move(layers),
                       *std::move(final_norm), *std::move(head));

@@ -63,7 +63,10 @@ MixingWeights OneHot(const SearchSpace& space, const Architecture& arch);
 
 class EntangledGpt {
  public:
-  static absl::StatusOr<EntangledGpt> Create(const SearchSpace& space, std::uint64_t seed);
+  // kSeparate builds the weight-sharing baseline of the same space: separate weights per
+  // candidate, outputs summed - for comparing memory and step time with the entangled supernet.
+  static absl::StatusOr<EntangledGpt> Create(const SearchSpace& space, std::uint64_t seed,
+                                             WeightStorage storage = WeightStorage::kEntangled);
 
   // tokens [batch, time] -> logits [batch, time, vocab].
   torch::Tensor Mixed(const torch::Tensor& tokens, const MixingWeights& weights) const;

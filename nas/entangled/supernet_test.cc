@@ -16,9 +16,11 @@ SearchSpace TinySpace() {
   return *space;
 }
 
-TEST(SupernetTest, OneHotMixingEqualsEveryFixedArchitecture) {
+class SupernetStorageTest : public ::testing::TestWithParam<WeightStorage> {};
+
+TEST_P(SupernetStorageTest, OneHotMixingEqualsEveryFixedArchitecture) {
   const SearchSpace space = TinySpace();
-  auto supernet = EntangledGpt::Create(space, 1);
+  auto supernet = EntangledGpt::Create(space, 1, GetParam());
   ASSERT_TRUE(supernet.ok()) << supernet.status();
   {
     torch::NoGradGuard no_grad;  // non-trivial norms and biases, so every slice matters
@@ -44,6 +46,17 @@ TEST(SupernetTest, OneHotMixingEqualsEveryFixedArchitecture) {
     }
   }
   EXPECT_EQ(checked, 16);
+}
+
+INSTANTIATE_TEST_SUITE_P(BothStorages, SupernetStorageTest,
+                         ::testing::Values(WeightStorage::kEntangled, WeightStorage::kSeparate));
+
+TEST(SupernetTest, EntangledStoresAFractionOfTheWeightSharingParameters) {
+  const SearchSpace space = TinySpace();
+  auto entangled = EntangledGpt::Create(space, 0, WeightStorage::kEntangled);
+  auto separate = EntangledGpt::Create(space, 0, WeightStorage::kSeparate);
+  ASSERT_TRUE(entangled.ok() && separate.ok());
+  EXPECT_LT(2 * entangled->ParameterCount(), separate->ParameterCount());
 }
 
 TEST(SupernetTest, GradientsReachEveryArchitectureDecision) {
