@@ -3,6 +3,7 @@
 #include <ATen/CPUGeneratorImpl.h>
 
 #include <chrono>
+#include <deque>
 #include <cmath>
 #include <limits>
 #include <random>
@@ -180,24 +181,62 @@ absl::StatusOr<SearchResult> RunSearch(const SearchSpace& space, const TokenData
   }
 
   if (single_path) {
-    // SPOS: random search over architectures with the inherited supernet weights.
     torch::NoGradGuard no_grad;
-    std::mt19937_64 rng(options.seed + 3);
-    double best = std::numeric_limits<double>::infinity();
-    for (int c = 0; c < options.random_search_candidates; ++c) {
-      const Architecture candidate = RandomArchitecture(space, rng);
+    auto evaluate = [&](const Architecture& candidate) {
       double loss = 0;
       for (int b = 0; b < 4; ++b) {
         const TokenBatch batch = data.TrainPartBatch(options.train_portion, true,
                                                      options.batch_size, context, options.seed,
                                                      options.steps + b);
-        loss += LanguageModelLoss(supernet->Fixed(batch.inputs, candidate), batch.targets);
+        loss += LanguageModelLoss(supernet->Fixed(batch.inputs, candidate), batch.targets) / 4;
       }
-      if (loss < best) {
-        best = loss;
-        result.derived = candidate;
-      }
+      return loss;
+    };
+    std::mt19937_64 rng(options.seed + 3);
+    // Random search.
+    std::pair<double, Architecture> random_best{std::numeric_limits<double>::infinity(), {}};
+    for (int c = 0; c < options.search_candidates; ++c) {
+      const Architecture candidate = RandomArchitecture(space, rng);
+      random_best = std::min(random_best, {evaluate(candidate), candidate},
+                             [](const auto& a, const auto& b) { return a.first < b.first; });
     }
+    // Regularised evolution (Real et al. 2019) with the same number of evaluations.
+    const int population_size = std::max(2, options.search_candidates / 4);
+    std::deque<std::pair<double, Architecture>> population;
+    std::pair<double, Architecture> evolution_best{std::numeric_limits<double>::infinity(), {}};
+    auto keep_best = [&](const std::pair<double, Architecture>& entry) {
+      if (entry.first < evolution_best.first) evolution_best = entry;
+    };
+    for (int c = 0; c < options.search_candidates; ++c) {
+      Architecture candidate;
+      if (static_cast<int>(population.size()) < population_size) {
+        candidate = RandomArchitecture(space, rng);
+      } else {
+        const std::pair<double, Architecture>* parent = nullptr;
+        for (int t = 0; t < std::min(8, population_size); ++t) {
+          const auto& contender = population[rng() % population.size()];
+          if (parent == nullptr || contender.first < parent->first) parent = &contender;
+        }
+        candidate = parent->second;
+        const Architecture fresh = RandomArchitecture(space, rng);  // source of mutated values
+        const std::int64_t layer = static_cast<std::int64_t>(rng() % space.max_layers());
+        switch (rng() % 4) {
+          case 0: candidate.embed = fresh.embed; break;
+          case 1: candidate.layers = fresh.layers; break;
+          case 2: candidate.heads[layer] = fresh.heads[layer]; break;
+          default: candidate.mlp_ratio[layer] = fresh.mlp_ratio[layer]; break;
+        }
+        population.pop_front();
+      }
+      population.emplace_back(evaluate(candidate), candidate);
+      keep_best(population.back());
+    }
+    result.derived = evolution_best.second;
+    result.spos_searches = {
+        {"random", {{"architecture", ArchitectureToJson(space, random_best.second)},
+                    {"loss", random_best.first}}},
+        {"evolution", {{"architecture", ArchitectureToJson(space, evolution_best.second)},
+                       {"loss", evolution_best.first}}}};
   } else {
     result.derived = ArgmaxArchitecture(space, alpha);
   }

@@ -1,8 +1,10 @@
 // Gradient-based search over a weight-entangled supernet: first-order alternating updates, the
 // architecture parameters alpha on one part of the training split (with their own Adam) and the
 // supernet weights on the other, the mixing weights drawn afresh by the chosen sampler each time.
-// SPOS trains the supernet on uniformly sampled single paths only, then picks the best of
-// `random_search_candidates` random architectures by loss on the architecture part.
+// SPOS trains the supernet on uniformly sampled single paths only, then searches architectures by
+// their loss on the architecture part with inherited weights: random search over
+// `search_candidates` architectures, and regularised evolution with the same budget (tournament
+// of 8, one-decision mutations, oldest out); the derived architecture is evolution's winner.
 //
 // The derived architecture is the argmax of alpha per decision (for SPOS, the search's winner).
 #ifndef PIPEBENCH_NAS_SEARCH_SEARCH_H_
@@ -28,7 +30,7 @@ struct SearchOptions {
   double train_portion = 0.5;  // weights train on the first part, alpha on the rest
   double weight_lr = 1e-3;
   double arch_lr = 3e-4;       // TangleNAS: Adam, betas (0.5, 0.999), weight decay 1e-3
-  int random_search_candidates = 32;  // SPOS
+  int search_candidates = 32;  // SPOS: architectures each of its searches evaluates
 };
 
 struct SearchStep {
@@ -40,6 +42,8 @@ struct SearchStep {
 
 struct SearchResult {
   Architecture derived;
+  // SPOS only: the best architecture of each search and its architecture-part loss.
+  nlohmann::json spos_searches;
   nlohmann::json derived_json;  // the derived choices by value
   std::int64_t supernet_parameters = 0;
   std::vector<SearchStep> steps;

@@ -82,7 +82,8 @@ absl::Status Run() {
                           {"architecture", result.derived_json},
                           {"parameters", DerivedParameterCount(space, result.derived)},
                           {"supernet_parameters", result.supernet_parameters},
-                          {"search_seconds", result.search_seconds}}}}
+                          {"search_seconds", result.search_seconds},
+                          {"spos_searches", result.spos_searches}}}}
              .dump()
       << "\n";
   return absl::OkStatus();

@@ -53,6 +53,22 @@ TEST(SearchTest, GradientSearchFindsThePlantedBestWidth) {
   }
 }
 
+TEST(SearchTest, SposRunsRandomAndEvolutionarySearchOnTheTrainedSupernet) {
+  SearchOptions options;
+  options.optimizer = SamplerKind::kSpos;
+  options.steps = 150;
+  options.weight_lr = 1e-2;
+  options.search_candidates = 24;
+  auto result = RunSearch(Space({2, 16}), Data(), options);
+  ASSERT_TRUE(result.ok()) << result.status();
+  ASSERT_TRUE(result->spos_searches.contains("random"));
+  ASSERT_TRUE(result->spos_searches.contains("evolution"));
+  // Evolution starts from random architectures too, with the same budget: it must find the clearly
+  // better width here, and its winner is the derived architecture.
+  EXPECT_EQ(result->derived_json["embed"], 16) << result->spos_searches;
+  EXPECT_EQ(result->spos_searches["evolution"]["architecture"], result->derived_json);
+}
+
 TEST(SearchTest, BadOptionsAreClearErrors) {
   SearchOptions options;
   options.train_portion = 1.0;
