@@ -176,6 +176,67 @@ torch::Tensor EntangledGpt::Fixed(const torch::Tensor& tokens, const Architectur
   return head_.Fixed(final_norm_.Fixed(x, arch.embed), arch.embed);
 }
 
+DerivedGpt EntangledGpt::Extract(const Architecture& arch) const {
+  const int ratios = static_cast<int>(space_.mlp_ratio.size());
+  std::vector<DerivedGpt::Layer> layers;
+  for (std::int64_t l = 0; l < space_.layers[arch.layers]; ++l) {
+    const Layer& layer = layers_[l];
+    const int mlp = arch.embed * ratios + arch.mlp_ratio[l];
+    layers.push_back({layer.norm1.Extract(arch.embed),
+                      layer.attention.Extract(arch.embed, arch.heads[l]),
+                      space_.heads[arch.heads[l]], layer.norm2.Extract(arch.embed),
+                      layer.mlp_in.Extract(mlp), layer.mlp_out.Extract(mlp)});
+  }
+  return DerivedGpt(space_.embed[arch.embed], tokens_.Extract(arch.embed),
+                    positions_.Extract(arch.embed), std::move(layers),
+                    final_norm_.Extract(arch.embed), head_.Extract(arch.embed));
+}
+
+DerivedGpt::DerivedGpt(std::int64_t embed, torch::Tensor tokens, torch::Tensor positions,
+                       std::vector<Layer> layers, std::vector<torch::Tensor> final_norm,
+                       std::vector<torch::Tensor> head)
+    : embed_(embed), tokens_(std::move(tokens)), positions_(std::move(positions)),
+      layers_(std::move(layers)), final_norm_(std::move(final_norm)), head_(std::move(head)) {
+  for (torch::Tensor& p : parameters()) p.set_requires_grad(true);
+}
+
+torch::Tensor DerivedGpt::Forward(const torch::Tensor& tokens) const {
+  const std::int64_t time = tokens.size(1);
+  torch::Tensor x = torch::embedding(tokens_, tokens) + positions_.narrow(0, 0, time);
+  for (const Layer& layer : layers_) {
+    x = x + CausalSelfAttention(torch::layer_norm(x, {embed_}, layer.norm1[0], layer.norm1[1]),
+                                layer.attention, layer.heads);
+    const torch::Tensor h = torch::layer_norm(x, {embed_}, layer.norm2[0], layer.norm2[1]);
+    x = x + torch::linear(torch::gelu(torch::linear(h, layer.mlp_in[0], layer.mlp_in[1])),
+                          layer.mlp_out[0], layer.mlp_out[1]);
+  }
+  return torch::linear(torch::layer_norm(x, {embed_}, final_norm_[0], final_norm_[1]), head_[0],
+                       head_[1]);
+}
+
+std::vector<torch::Tensor> DerivedGpt::parameters() const {
+  std::vector<torch::Tensor> params = {tokens_, positions_};
+  auto append = [&](const std::vector<torch::Tensor>& more) {
+    params.insert(params.end(), more.begin(), more.end());
+  };
+  for (const Layer& layer : layers_) {
+    append(layer.norm1);
+    append(layer.attention);
+    append(layer.norm2);
+    append(layer.mlp_in);
+    append(layer.mlp_out);
+  }
+  append(final_norm_);
+  append(head_);
+  return params;
+}
+
+std::int64_t DerivedGpt::ParameterCount() const {
+  std::int64_t count = 0;
+  for (const torch::Tensor& p : parameters()) count += p.numel();
+  return count;
+}
+
 std::vector<torch::Tensor> EntangledGpt::parameters() const {
   std::vector<torch::Tensor> params = tokens_.parameters();
   auto append = [&](const std::vector<torch::Tensor>& more) {

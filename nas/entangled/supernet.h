@@ -61,6 +61,36 @@ std::int64_t DerivedParameterCount(const SearchSpace& space, const Architecture&
 // The one-hot weights of `arch`.
 MixingWeights OneHot(const SearchSpace& space, const Architecture& arch);
 
+// A derived architecture as a standalone network: plain tensors, no supernet, no mixing.
+class DerivedGpt {
+ public:
+  struct Layer {
+    std::vector<torch::Tensor> norm1;      // gain, bias
+    std::vector<torch::Tensor> attention;  // wq, bq, wk, bk, wv, bv, wo, bo
+    std::int64_t heads = 1;
+    std::vector<torch::Tensor> norm2;
+    std::vector<torch::Tensor> mlp_in;     // weight, bias
+    std::vector<torch::Tensor> mlp_out;
+  };
+
+  DerivedGpt(std::int64_t embed, torch::Tensor tokens, torch::Tensor positions,
+             std::vector<Layer> layers, std::vector<torch::Tensor> final_norm,
+             std::vector<torch::Tensor> head);
+
+  torch::Tensor Forward(const torch::Tensor& tokens) const;  // -> logits
+  // Leaf tensors (requires_grad), for retraining.
+  std::vector<torch::Tensor> parameters() const;
+  std::int64_t ParameterCount() const;
+
+ private:
+  std::int64_t embed_;
+  torch::Tensor tokens_;
+  torch::Tensor positions_;
+  std::vector<Layer> layers_;
+  std::vector<torch::Tensor> final_norm_;
+  std::vector<torch::Tensor> head_;
+};
+
 class EntangledGpt {
  public:
   // kSeparate builds the weight-sharing baseline of the same space: separate weights per
@@ -71,6 +101,8 @@ class EntangledGpt {
   // tokens [batch, time] -> logits [batch, time, vocab].
   torch::Tensor Mixed(const torch::Tensor& tokens, const MixingWeights& weights) const;
   torch::Tensor Fixed(const torch::Tensor& tokens, const Architecture& arch) const;
+  // `arch` as a standalone network whose weights are copies of the supernet's (inherited).
+  DerivedGpt Extract(const Architecture& arch) const;
 
   std::vector<torch::Tensor> parameters() const;
   std::int64_t ParameterCount() const;

@@ -40,6 +40,10 @@ TEST_P(SupernetStorageTest, OneHotMixingEqualsEveryFixedArchitecture) {
           EXPECT_TRUE(torch::allclose(mixed, fixed, 1e-5, 1e-6))
               << "embed " << e << " depth " << d << " max diff "
               << (mixed - fixed).abs().max().item<float>();
+          const DerivedGpt derived = supernet->Extract(arch);
+          EXPECT_TRUE(torch::allclose(derived.Forward(tokens), fixed, 1e-5, 1e-6))
+              << "extracted embed " << e << " depth " << d;
+          EXPECT_EQ(derived.ParameterCount(), DerivedParameterCount(space, arch));
           ++checked;
         }
       }
