@@ -241,6 +241,7 @@ absl::StatusOr<SearchResult> RunSearch(const SearchSpace& space, const TokenData
     result.derived = ArgmaxArchitecture(space, alpha);
   }
   result.derived_json = ArchitectureToJson(space, result.derived);
+  result.derived_network = supernet->Extract(result.derived);
   result.search_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return result;

@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -42,6 +43,8 @@ struct SearchStep {
 
 struct SearchResult {
   Architecture derived;
+  // The derived architecture as a standalone network with the supernet's trained weights.
+  std::optional<DerivedGpt> derived_network;
   // SPOS only: the best architecture of each search and its architecture-part loss.
   nlohmann::json spos_searches;
   nlohmann::json derived_json;  // the derived choices by value

@@ -20,6 +20,7 @@
 #include "engine/platform/blas_info.h"
 #include "engine/util/status_macros.h"
 #include "engine/util/workspace.h"
+#include "nas/search/retrain.h"
 #include "nas/search/search.h"
 
 ABSL_FLAG(std::string, space, "configs/nas/char_gpt.json", "Search-space config (JSON).");
@@ -33,6 +34,9 @@ ABSL_FLAG(double, train_portion, 0.5, "Training-split share for weights; the res
 ABSL_FLAG(std::string, data, "../shared/data/tinyshakespeare/input.txt",
           "Text file (TinyShakespeare's checksum is verified), or 'synthetic'.");
 ABSL_FLAG(std::string, out, "", "Write the JSON lines here instead of standard output.");
+ABSL_FLAG(int, retrain_steps, 0,
+          "Fine-tune the derived network from its inherited weights for this many steps and "
+          "report its validation loss (0: skip).");
 
 namespace pipebench {
 namespace {
@@ -77,13 +81,29 @@ absl::Status Run() {
                                    .dump()
                             << "\n";
                       }));
+  nlohmann::json retrained = nullptr;
+  if (absl::GetFlag(FLAGS_retrain_steps) > 0) {
+    RetrainOptions retrain;
+    retrain.steps = absl::GetFlag(FLAGS_retrain_steps);
+    retrain.batch_size = options.batch_size;
+    retrain.learning_rate = options.weight_lr;
+    retrain.seed = options.seed;
+    const int context = static_cast<int>(space.context);
+    const double inherited = DerivedValidationLoss(*result.derived_network, data, context,
+                                                   retrain.batch_size,
+                                                   retrain.validation_batches, retrain.seed);
+    retrained = {{"steps", retrain.steps},
+                 {"val_loss_inherited", inherited},
+                 {"val_loss_retrained", Retrain(*result.derived_network, data, context, retrain)}};
+  }
   out << nlohmann::json{{"derived",
                          {{"optimizer", absl::GetFlag(FLAGS_optimizer)},
                           {"architecture", result.derived_json},
                           {"parameters", DerivedParameterCount(space, result.derived)},
                           {"supernet_parameters", result.supernet_parameters},
                           {"search_seconds", result.search_seconds},
-                          {"spos_searches", result.spos_searches}}}}
+                          {"spos_searches", result.spos_searches},
+                          {"retraining", retrained}}}}
              .dump()
       << "\n";
   return absl::OkStatus();

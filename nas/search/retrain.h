@@ -1,0 +1,32 @@
+// Retraining (fine-tuning from inherited weights) of a derived architecture, and its validation
+// loss: the number the search is judged by.
+#ifndef PIPEBENCH_NAS_SEARCH_RETRAIN_H_
+#define PIPEBENCH_NAS_SEARCH_RETRAIN_H_
+
+#include <cstdint>
+
+#include "engine/model/dataset.h"
+#include "nas/entangled/supernet.h"
+
+namespace pipebench {
+
+struct RetrainOptions {
+  int steps = 200;
+  int batch_size = 8;
+  double learning_rate = 1e-3;
+  std::uint64_t seed = 0;
+  int validation_batches = 8;
+};
+
+// Mean next-token loss of `model` over `batches` validation batches of `context` tokens.
+double DerivedValidationLoss(const DerivedGpt& model, const TokenDataset& data, int context,
+                             int batch_size, int batches, std::uint64_t seed);
+
+// Fine-tunes `model` in place with AdamW (warmup, cosine) on the training split; returns the
+// validation loss afterwards.
+double Retrain(DerivedGpt& model, const TokenDataset& data, int context,
+               const RetrainOptions& options);
+
+}  // namespace pipebench
+
+#endif  // PIPEBENCH_NAS_SEARCH_RETRAIN_H_

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The search CLI end to end on the tiny space and the synthetic language, and its errors.
+set -uo pipefail
+search="$1"
+space="$2"
+failures=0
+
+out=$("$search" --space="$space" --data=synthetic --optimizer=gdas --steps=10 --retrain_steps=5)
+if [[ $? -ne 0 ]] || [[ $(grep -c '"alpha"' <<<"$out") -ne 10 ]] ||
+   ! tail -1 <<<"$out" | grep -q '"derived"' || ! tail -1 <<<"$out" | grep -q '"val_loss_retrained"'; then
+  echo "FAIL: search run"; echo "$out" | tail -2; failures=$((failures + 1))
+fi
+for case in "--optimizer=enas|unknown optimizer 'enas'" "--space=/nonexistent.json|cannot open --space" \
+            "--data=/nonexistent.txt|not found"; do
+  flag=${case%%|*}; want=${case#*|}
+  err=$("$search" --space="$space" --data=synthetic --steps=1 "$flag" 2>&1 >/dev/null)
+  if [[ $? -eq 0 || "$err" != *"$want"* ]]; then
+    echo "FAIL: $flag printed '$err'"; failures=$((failures + 1))
+  fi
+done
+echo "$failures failures"
+[[ $failures -eq 0 ]]
