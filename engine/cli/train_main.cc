@@ -104,13 +104,6 @@ absl::StatusOr<GptConfig> ParseModel(const std::string& text, int vocab_size) {
   return model;
 }
 
-absl::StatusOr<TokenDataset> LoadData(const std::string& data) {
-  if (data == "synthetic") return TokenDataset::Synthetic(16, 200000, 1);
-  const std::string path = ResolvePath(data);
-  const bool tiny_shakespeare = absl::EndsWith(path, "tinyshakespeare/input.txt");
-  return TokenDataset::FromTextFile(path, tiny_shakespeare ? kTinyShakespeareSha256 : "");
-}
-
 absl::StatusOr<std::vector<UnitRange>> MakePartition(const GptConfig& model, int model_stages,
                                                      int micro_batch_size) {
   const std::string spec = absl::GetFlag(FLAGS_partition);
@@ -210,7 +203,7 @@ absl::Status Run() {
                                                    " but --stages is ", params.stages,
                                                    "; start one process per stage"));
   }
-  PB_ASSIGN_OR_RETURN(TokenDataset data, LoadData(absl::GetFlag(FLAGS_data)));
+  PB_ASSIGN_OR_RETURN(TokenDataset data, LoadTokenData(absl::GetFlag(FLAGS_data)));
   PB_ASSIGN_OR_RETURN(GptConfig model, ParseModel(absl::GetFlag(FLAGS_model), data.vocab_size()));
   const int micro_batch_size = absl::GetFlag(FLAGS_micro_batch_size);
   if (micro_batch_size < 1) {

@@ -6,8 +6,10 @@
 #include <random>
 #include <sstream>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "engine/util/sha256.h"
+#include "engine/util/workspace.h"
 
 namespace pipebench {
 namespace {
@@ -31,6 +33,13 @@ std::uint64_t MixSeed(std::uint64_t seed, std::int64_t index, std::uint64_t stre
 }
 
 }  // namespace
+
+absl::StatusOr<TokenDataset> LoadTokenData(const std::string& spec) {
+  if (spec == "synthetic") return TokenDataset::Synthetic(16, 200000, 1);
+  const std::string path = ResolvePath(spec);
+  return TokenDataset::FromTextFile(
+      path, absl::EndsWith(path, "tinyshakespeare/input.txt") ? kTinyShakespeareSha256 : "");
+}
 
 absl::StatusOr<TokenDataset> TokenDataset::FromTextFile(const std::string& path,
                                                         const std::string& expected_sha256) {

@@ -23,6 +23,12 @@ inline constexpr char kTinyShakespeareSha256[] =
 // Default location, relative to the repository root.
 inline constexpr char kTinyShakespearePath[] = "../shared/data/tinyshakespeare/input.txt";
 
+class TokenDataset;
+
+// The data a command line names: "synthetic" (a 16-symbol synthetic language, seed 1), or a text
+// file - relative paths resolved from the repository root; TinyShakespeare's checksum is verified.
+absl::StatusOr<TokenDataset> LoadTokenData(const std::string& spec);
+
 struct TokenBatch {
   torch::Tensor inputs;   // [batch, context] int64
   torch::Tensor targets;  // [batch, context] int64, inputs shifted by one

@@ -39,5 +39,13 @@ TEST(DatasetTest, ReadsTextVerifiesChecksumAndNamesMissingFiles) {
   EXPECT_NE(missing.message().find("--data"), std::string::npos);
 }
 
+TEST(DatasetTest, LoadTokenDataReadsSyntheticOrAFile) {
+  auto synthetic = LoadTokenData("synthetic");
+  ASSERT_TRUE(synthetic.ok());
+  EXPECT_EQ(synthetic->vocab_size(), 16);
+  EXPECT_EQ(LoadTokenData("/nonexistent/tinyshakespeare/input.txt").status().code(),
+            absl::StatusCode::kNotFound);
+}
+
 }  // namespace
 }  // namespace pipebench

@@ -44,14 +44,7 @@ namespace {
 absl::Status Run() {
   (void)WarnIfSlowBlas();
   PB_ASSIGN_OR_RETURN(SamplerKind optimizer, ParseSamplerKind(absl::GetFlag(FLAGS_optimizer)));
-  TokenDataset data = TokenDataset::Synthetic(16, 200000, 1);
-  if (absl::GetFlag(FLAGS_data) != "synthetic") {
-    const std::string path = ResolvePath(absl::GetFlag(FLAGS_data));
-    PB_ASSIGN_OR_RETURN(data, TokenDataset::FromTextFile(
-                                  path, absl::EndsWith(path, "tinyshakespeare/input.txt")
-                                            ? kTinyShakespeareSha256
-                                            : ""));
-  }
+  PB_ASSIGN_OR_RETURN(TokenDataset data, LoadTokenData(absl::GetFlag(FLAGS_data)));
   const std::string space_path = ResolvePath(absl::GetFlag(FLAGS_space));
   std::ifstream in(space_path);
   if (!in) return absl::NotFoundError(absl::StrCat("cannot open --space '", space_path, "'"));
