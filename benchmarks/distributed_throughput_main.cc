@@ -137,17 +137,8 @@ absl::StatusOr<nlohmann::json> RunDistributed(const std::string& schedule) {
 
 absl::Status Run() {
   SetComputeThreads(1);
-  GptConfig model;
-  model.vocab_size = 16;  // the synthetic language the runs train on
-  for (absl::string_view pair : absl::StrSplit(absl::GetFlag(FLAGS_model), ',')) {
-    std::vector<std::string> kv = absl::StrSplit(pair, '=');
-    const int value = std::stoi(kv[1]);
-    if (kv[0] == "layers") model.layers = value;
-    if (kv[0] == "embed") model.embed = value;
-    if (kv[0] == "heads") model.heads = value;
-    if (kv[0] == "mlp_ratio") model.mlp_ratio = value;
-    if (kv[0] == "context") model.context = value;
-  }
+  // The runs train on the 16-symbol synthetic language.
+  PB_ASSIGN_OR_RETURN(GptConfig model, ParseGptConfig(absl::GetFlag(FLAGS_model), 16));
   const int p = absl::GetFlag(FLAGS_stages);
   const int mbs = absl::GetFlag(FLAGS_micro_batch_size);
   PB_ASSIGN_OR_RETURN(std::vector<UnitRange> partition, PartitionByLayers(model, p));

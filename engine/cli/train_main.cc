@@ -76,34 +76,6 @@ namespace {
 
 using nlohmann::json;
 
-absl::StatusOr<GptConfig> ParseModel(const std::string& text, int vocab_size) {
-  GptConfig model;
-  model.vocab_size = vocab_size;
-  for (absl::string_view pair : absl::StrSplit(text, ',', absl::SkipEmpty())) {
-    std::vector<std::string> kv = absl::StrSplit(pair, '=');
-    int value = 0;
-    if (kv.size() != 2 || !absl::SimpleAtoi(kv[1], &value)) {
-      return absl::InvalidArgumentError(absl::StrCat("--model: expected key=value, got '", pair, "'"));
-    }
-    if (kv[0] == "layers") {
-      model.layers = value;
-    } else if (kv[0] == "embed") {
-      model.embed = value;
-    } else if (kv[0] == "heads") {
-      model.heads = value;
-    } else if (kv[0] == "mlp_ratio") {
-      model.mlp_ratio = value;
-    } else if (kv[0] == "context") {
-      model.context = value;
-    } else {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "--model: unknown key '", kv[0], "' (known: layers, embed, heads, mlp_ratio, context)"));
-    }
-  }
-  PB_RETURN_IF_ERROR(model.Validate());
-  return model;
-}
-
 absl::StatusOr<std::vector<UnitRange>> MakePartition(const GptConfig& model, int model_stages,
                                                      int micro_batch_size) {
   const std::string spec = absl::GetFlag(FLAGS_partition);
@@ -204,7 +176,7 @@ absl::Status Run() {
                                                    "; start one process per stage"));
   }
   PB_ASSIGN_OR_RETURN(TokenDataset data, LoadTokenData(absl::GetFlag(FLAGS_data)));
-  PB_ASSIGN_OR_RETURN(GptConfig model, ParseModel(absl::GetFlag(FLAGS_model), data.vocab_size()));
+  PB_ASSIGN_OR_RETURN(GptConfig model, ParseGptConfig(absl::GetFlag(FLAGS_model), data.vocab_size()));
   const int micro_batch_size = absl::GetFlag(FLAGS_micro_batch_size);
   if (micro_batch_size < 1) {
     return absl::InvalidArgumentError(

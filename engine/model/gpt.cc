@@ -4,7 +4,10 @@
 
 #include <cmath>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "engine/util/status_macros.h"
 
 namespace pipebench {
 namespace {
@@ -97,6 +100,34 @@ absl::Status GptConfig::Validate() const {
 std::string GptConfig::Describe() const {
   return absl::StrCat("layers=", layers, " embed=", embed, " heads=", heads,
                       " mlp_ratio=", mlp_ratio, " context=", context, " vocab=", vocab_size);
+}
+
+absl::StatusOr<GptConfig> ParseGptConfig(const std::string& text, int vocab_size) {
+  GptConfig model;
+  model.vocab_size = vocab_size;
+  for (absl::string_view pair : absl::StrSplit(text, ',', absl::SkipEmpty())) {
+    std::vector<std::string> kv = absl::StrSplit(pair, '=');
+    int value = 0;
+    if (kv.size() != 2 || !absl::SimpleAtoi(kv[1], &value)) {
+      return absl::InvalidArgumentError(absl::StrCat("--model: expected key=value, got '", pair, "'"));
+    }
+    if (kv[0] == "layers") {
+      model.layers = value;
+    } else if (kv[0] == "embed") {
+      model.embed = value;
+    } else if (kv[0] == "heads") {
+      model.heads = value;
+    } else if (kv[0] == "mlp_ratio") {
+      model.mlp_ratio = value;
+    } else if (kv[0] == "context") {
+      model.context = value;
+    } else {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--model: unknown key '", kv[0], "' (known: layers, embed, heads, mlp_ratio, context)"));
+    }
+  }
+  PB_RETURN_IF_ERROR(model.Validate());
+  return model;
 }
 
 std::vector<torch::Tensor> InitWeights(const GptConfig& config, UnitRange range,

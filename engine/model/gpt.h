@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 
 namespace pipebench {
 
@@ -34,6 +35,10 @@ struct GptConfig {
   absl::Status Validate() const;
   std::string Describe() const;
 };
+
+// A GPT shape from "layers=4,embed=128,heads=4,mlp_ratio=4,context=64" (keys may be omitted to keep
+// their defaults); unknown keys, non-integers and invalid shapes are errors naming the problem.
+absl::StatusOr<GptConfig> ParseGptConfig(const std::string& text, int vocab_size);
 
 // Units [begin, end).
 struct UnitRange {

@@ -72,6 +72,21 @@ TEST(GptTest, ValidateNamesTheField) {
   EXPECT_NE(config.Validate().message().find("layers must be >= 1"), std::string::npos);
 }
 
+TEST(GptTest, ParsesShapeStringsAndNamesBadKeysAndValues) {
+  auto config = ParseGptConfig("layers=2,embed=32,heads=4", 11);
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->layers, 2);
+  EXPECT_EQ(config->embed, 32);
+  EXPECT_EQ(config->mlp_ratio, 4);  // default kept
+  EXPECT_EQ(config->vocab_size, 11);
+  EXPECT_NE(ParseGptConfig("depth=3", 11).status().message().find("unknown key 'depth'"),
+            std::string::npos);
+  EXPECT_NE(ParseGptConfig("layers=two", 11).status().message().find("key=value"),
+            std::string::npos);
+  EXPECT_NE(ParseGptConfig("embed=10,heads=4", 11).status().message().find("divisible by heads"),
+            std::string::npos);
+}
+
 TEST(GptTest, DecayMaskSkipsBiasesAndNorms) {
   const GptConfig config = Tiny();
   const std::vector<bool> mask = WeightDecayMask(config, {1, 2});  // one block
