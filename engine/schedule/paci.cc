@@ -1,9 +1,12 @@
 // PACI (Elam et al., "Breaking the Bubble", 2026): asynchronous 1F1B with no flush and local
 // gradient accumulation. Each rank decides for itself, in this order:
 //  1. after every `a` of its own backwards, step its optimizer (no cross-stage barrier);
-//  2. run the oldest backward whose gradient has arrived (backward has priority);
-//  3. run the next forward, but only while fewer than p-s micro-batches are in flight, which
-//     keeps 1F1B's activation memory.
+//  2. otherwise alternate 1F1B-style: after a forward prefer the oldest backward whose gradient
+//     has arrived, after a backward prefer the next forward, and when the preferred one is not
+//     ready run the other rather than idle. Forwards run only while fewer than p-s micro-batches
+//     are in flight, which keeps 1F1B's activation memory. (Always preferring backwards lets a
+//     slow stage fall into runs of backwards then runs of forwards, which starves its neighbours:
+//     a 40% bubble on unbalanced measured costs where alternation keeps the bottleneck busy.)
 // One weight copy; a backward runs on the rank's current weights. Backwards are FIFO, so at most
 // p-s-1 other backwards - hence ceil((p-s-1)/a) updates - fall between a micro-batch's forward and
 // its backward at stage s.
@@ -29,13 +32,13 @@ class PaciProgram : public RankProgram {
       return Decision::Run(Action::OptimizerStep());
     }
     if (drained) return Decision::Done();
-    if (backwards_ < forwards_ && view.BackwardInputReady(0, backwards_)) {
+    const bool backward_ready = backwards_ < forwards_ && view.BackwardInputReady(0, backwards_);
+    const bool forward_ready = forwards_ < total_ && forwards_ - backwards_ < inflight_cap_ &&
+                               view.ForwardInputReady(0, forwards_);
+    if (backward_ready && (last_was_forward_ || !forward_ready)) {
       return Decision::Run(Action::Backward(backwards_));
     }
-    if (forwards_ < total_ && forwards_ - backwards_ < inflight_cap_ &&
-        view.ForwardInputReady(0, forwards_)) {
-      return Decision::Run(Action::Forward(forwards_));
-    }
+    if (forward_ready) return Decision::Run(Action::Forward(forwards_));
     return Decision::Wait();
   }
 
@@ -43,9 +46,11 @@ class PaciProgram : public RankProgram {
     switch (action.type) {
       case ActionType::kForward:
         ++forwards_;
+        last_was_forward_ = true;
         break;
       case ActionType::kBackward:
         ++backwards_;
+        last_was_forward_ = false;
         ++backwards_since_step_;
         break;
       case ActionType::kOptimizerStep:
@@ -63,6 +68,7 @@ class PaciProgram : public RankProgram {
   int forwards_ = 0;
   int backwards_ = 0;
   int backwards_since_step_ = 0;
+  bool last_was_forward_ = false;
 };
 
 int CeilDiv(int a, int b) { return (a + b - 1) / b; }

@@ -199,6 +199,21 @@ TEST(SimulatorTest, PaciBubbleVanishesAsBatchesGrow) {
   EXPECT_NEAR(flush.bubble_fraction, 7.0 / 15.0, 1e-9);
 }
 
+// With unbalanced stages the slowest stage sets the pace; PACI must keep it busy rather than
+// let it drift into runs of backwards followed by runs of forwards, which starves its neighbours
+// (the measured-cost shape of a 6-layer GPT on 4 stages).
+TEST(SimulatorTest, PaciKeepsTheBottleneckStageBusyOnUnbalancedCosts) {
+  CostModel costs;
+  costs.stages = {{0.0059, 0.0, 0.0061, 0.0005, 0.0},
+                  {0.0045, 0.0071, 0.0039, 0.0009, 0.0},
+                  {0.0030, 0.0036, 0.0016, 0.0004, 0.0},
+                  {0.0032, 0.0041, 0.0014, 0.0004, 0.0}};
+  const int batches = 64;
+  const SimulationResult r = MustSimulate("paci", Params(4, 4, batches, 4), costs);
+  const double bottleneck_busy = batches * (4 * (0.0045 + 0.0071 + 0.0039) + 0.0009);
+  EXPECT_LT(r.makespan, 1.02 * bottleneck_busy);
+}
+
 TEST(SimulatorTest, EveryScheduleRunsEveryMicrobatchOncePerStageWithinItsDriftBound) {
   absl::BitGen gen;
   for (const std::string& name : RegisteredSchedules()) {
