@@ -10,16 +10,33 @@
 namespace pipebench {
 namespace {
 
-double MedianSeconds(const MeasurementOptions& options, const std::function<void()>& run) {
-  for (int i = 0; i < options.warmup; ++i) run();
-  std::vector<double> times;
-  for (int i = 0; i < std::max(1, options.repeats); ++i) {
-    const auto start = std::chrono::steady_clock::now();
-    run();
-    times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+double Median(std::vector<double> values) {
+  std::nth_element(values.begin(), values.begin() + values.size() / 2, values.end());
+  return values[values.size() / 2];
+}
+
+double Seconds(const std::function<void()>& run) {
+  const auto start = std::chrono::steady_clock::now();
+  run();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+// Times every variant once per round, round after round, and keeps each variant's median.
+// Interleaving the variants means a burst of outside load (a noisy neighbour, a BLAS thread
+// waking) lands on all of them alike instead of inflating one; differences of the medians then
+// stay meaningful. Millisecond-scale stages see 10x spikes on a shared 2-core VM.
+std::vector<double> InterleavedMedians(const MeasurementOptions& options,
+                                       const std::vector<std::function<void()>>& variants) {
+  for (int i = 0; i < options.warmup; ++i) {
+    for (const auto& run : variants) run();
   }
-  std::nth_element(times.begin(), times.begin() + times.size() / 2, times.end());
-  return times[times.size() / 2];
+  std::vector<std::vector<double>> times(variants.size());
+  for (int i = 0; i < std::max(1, options.repeats); ++i) {
+    for (size_t v = 0; v < variants.size(); ++v) times[v].push_back(Seconds(variants[v]));
+  }
+  std::vector<double> medians;
+  for (auto& t : times) medians.push_back(Median(std::move(t)));
+  return medians;
 }
 
 void MeasureStage(const GptConfig& model, const UnitRange& range,
@@ -41,20 +58,24 @@ void MeasureStage(const GptConfig& model, const UnitRange& range,
     torch::Tensor grad_output = last ? torch::Tensor() : torch::randn_like(sample);
     std::vector<torch::Tensor> grad_outputs;
     if (grad_output.defined()) grad_outputs.push_back(grad_output);
-    StageCost cost;
-    cost.forward = MedianSeconds(options, [&] { forward(); });
+    auto forward_only = [&] { forward(); };
     // Input gradient alone (the first stage has none to compute).
-    cost.backward_input =
-        first ? 0.0 : MedianSeconds(options, [&] {
-          torch::autograd::grad({forward()}, {input}, grad_outputs, /*retain_graph=*/false);
-        }) - cost.forward;
-    const double full = MedianSeconds(options, [&] {
+    auto input_gradient = [&] {
+      torch::autograd::grad({forward()}, {input}, grad_outputs, /*retain_graph=*/false);
+    };
+    auto full_backward = [&] {
       std::vector<torch::Tensor> inputs = weights;
       if (!first) inputs.push_back(input);
       torch::autograd::grad({forward()}, inputs, grad_outputs, false, false, true);
-    }) - cost.forward;
-    cost.backward_input = std::clamp(cost.backward_input, 0.0, full);
-    cost.backward_weight = full - cost.backward_input;
+    };
+    std::vector<std::function<void()>> variants = {forward_only, full_backward};
+    if (!first) variants.push_back(input_gradient);
+    const std::vector<double> medians = InterleavedMedians(options, variants);
+    StageCost cost;
+    cost.forward = medians[0];
+    const double backward = std::max(0.0, medians[1] - medians[0]);
+    cost.backward_input = first ? 0.0 : std::clamp(medians[2] - medians[0], 0.0, backward);
+    cost.backward_weight = backward - cost.backward_input;
     OptimizerConfig optimizer;
     AdamW adam(optimizer, WeightDecayMask(model, range));
     std::vector<torch::Tensor> values;
@@ -63,7 +84,8 @@ void MeasureStage(const GptConfig& model, const UnitRange& range,
       values.push_back(w.detach().clone());
       grads.push_back(torch::randn_like(w));
     }
-    cost.optimizer_step = MedianSeconds(options, [&] { adam.Step(values, grads, 1e-4); });
+    cost.optimizer_step =
+        InterleavedMedians(options, {[&] { adam.Step(values, grads, 1e-4); }})[0];
     cost.activation_bytes = last ? 0.0 : static_cast<double>(sample.numel() * sample.element_size());
     *stage_cost = cost;
 

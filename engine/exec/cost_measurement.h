@@ -14,8 +14,8 @@ namespace pipebench {
 
 struct MeasurementOptions {
   int micro_batch_size = 8;
-  int warmup = 2;   // untimed repetitions first
-  int repeats = 5;  // the median of these is kept
+  int warmup = 3;    // untimed rounds first
+  int repeats = 15;  // timed rounds; each variant keeps its median
   // Measure every stage at once, each in its own thread, as when p processes share the machine:
   // contention for cores, caches and memory bandwidth is then part of the measured cost.
   bool concurrent = false;
