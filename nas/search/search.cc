@@ -99,7 +99,7 @@ absl::StatusOr<SearchResult> RunSearch(const SearchSpace& space, const TokenData
     return absl::InvalidArgumentError(
         "search needs steps >= 1, batch_size >= 1 and 0 < train_portion < 1");
   }
-  auto supernet = EntangledGpt::Create(space, options.seed);
+  auto supernet = EntangledGpt::Create(space, options.seed, options.storage);
   if (!supernet.ok()) return supernet.status();
   const auto start = std::chrono::steady_clock::now();
   at::Generator init = at::make_generator<at::CPUGeneratorImpl>(options.seed + 1);

@@ -32,6 +32,8 @@ struct SearchOptions {
   double weight_lr = 1e-3;
   double arch_lr = 3e-4;       // TangleNAS: Adam, betas (0.5, 0.999), weight decay 1e-3
   int search_candidates = 32;  // SPOS: architectures each of its searches evaluates
+  // kSeparate is the weight-sharing baseline: the same search over one weight per choice.
+  WeightStorage storage = WeightStorage::kEntangled;
 };
 
 struct SearchStep {

@@ -1,0 +1,562 @@
+#include "benchmarks/harness/experiment_config.h"
+
+#include <algorithm>
+#include <fstream>
+#include <functional>
+#include <optional>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "engine/model/gpt.h"
+#include "engine/schedule/registry.h"
+#include "engine/sim/cost_model.h"
+#include "engine/util/status_macros.h"
+#include "engine/util/workspace.h"
+
+namespace pipebench {
+namespace {
+
+using nlohmann::json;
+
+constexpr char kDefaultData[] = "../shared/data/tinyshakespeare/input.txt";
+constexpr char kDefaultModel[] = "layers=8,embed=64,heads=4,mlp_ratio=4,context=32";
+
+std::string TypeName(const json& value) { return value.type_name(); }
+
+// Reads the fields of one JSON object; the first problem is kept and reported with its path, and
+// every later read returns its default so parsing code stays linear.
+class FieldReader {
+ public:
+  FieldReader(const json& object, std::string path) : object_(object), path_(std::move(path)) {
+    if (!object_.is_object()) Fail("", absl::StrCat("expected an object, got ", TypeName(object_)));
+  }
+
+  // Every key must be one of `allowed`.
+  void AllowOnly(const std::set<std::string>& allowed) {
+    if (!object_.is_object()) return;
+    for (const auto& [key, value] : object_.items()) {
+      if (allowed.count(key) == 0) {
+        Fail(key, absl::StrCat("unknown key; allowed: ", absl::StrJoin(allowed, ", ")));
+      }
+    }
+  }
+
+  bool Has(const std::string& key) const { return object_.is_object() && object_.contains(key); }
+
+  std::string String(const std::string& key, std::optional<std::string> fallback = {}) {
+    const json* value = Find(key, fallback.has_value());
+    if (value == nullptr) return fallback.value_or("");
+    if (!value->is_string()) {
+      Fail(key, absl::StrCat("expected a string, got ", TypeName(*value)));
+      return "";
+    }
+    return value->get<std::string>();
+  }
+
+  int Int(const std::string& key, int minimum, std::optional<int> fallback = {}) {
+    const json* value = Find(key, fallback.has_value());
+    if (value == nullptr) return fallback.value_or(minimum);
+    return IntValue(*value, key, minimum);
+  }
+
+  double Number(const std::string& key, double minimum, std::optional<double> fallback = {}) {
+    const json* value = Find(key, fallback.has_value());
+    if (value == nullptr) return fallback.value_or(minimum);
+    if (!value->is_number() || value->get<double>() < minimum) {
+      Fail(key, absl::StrCat("expected a number >= ", minimum, ", got ", value->dump()));
+      return minimum;
+    }
+    return value->get<double>();
+  }
+
+  std::vector<int> IntList(const std::string& key, int minimum,
+                           std::optional<std::vector<int>> fallback = {}) {
+    std::vector<int> out;
+    const json* value = Find(key, fallback.has_value());
+    if (value == nullptr) return fallback.value_or(out);
+    if (!NonEmptyList(*value, key)) return out;
+    for (size_t i = 0; i < value->size(); ++i) {
+      out.push_back(IntValue((*value)[i], absl::StrCat(key, "[", i, "]"), minimum));
+    }
+    return out;
+  }
+
+  std::vector<std::string> StringList(const std::string& key,
+                                      const std::set<std::string>& allowed = {},
+                                      std::optional<std::vector<std::string>> fallback = {}) {
+    std::vector<std::string> out;
+    const json* value = Find(key, fallback.has_value());
+    if (value == nullptr) return fallback.value_or(out);
+    if (!NonEmptyList(*value, key)) return out;
+    for (size_t i = 0; i < value->size(); ++i) {
+      const std::string where = absl::StrCat(key, "[", i, "]");
+      if (!(*value)[i].is_string()) {
+        Fail(where, absl::StrCat("expected a string, got ", TypeName((*value)[i])));
+        continue;
+      }
+      const std::string item = (*value)[i].get<std::string>();
+      if (!allowed.empty() && allowed.count(item) == 0) {
+        Fail(where, absl::StrCat("'", item, "' is not one of ", absl::StrJoin(allowed, ", ")));
+      }
+      out.push_back(item);
+    }
+    return out;
+  }
+
+  // A non-empty list, returned as is for element-wise parsing by the caller.
+  json List(const std::string& key) {
+    const json* value = Find(key, false);
+    if (value == nullptr || !NonEmptyList(*value, key)) return json::array();
+    return *value;
+  }
+
+  const json* Raw(const std::string& key) const {
+    return Has(key) ? &object_.at(key) : nullptr;
+  }
+
+  void Fail(const std::string& key, const std::string& message) {
+    if (!status_.ok()) return;
+    const std::string where = key.empty() ? path_ : (path_.empty() ? key : path_ + "." + key);
+    status_ = absl::InvalidArgumentError(absl::StrCat(where, ": ", message));
+  }
+
+  std::string Path(const std::string& key) const { return path_.empty() ? key : path_ + "." + key; }
+  const absl::Status& status() const { return status_; }
+
+ private:
+  const json* Find(const std::string& key, bool optional) {
+    if (Has(key)) return &object_.at(key);
+    if (!optional) Fail(key, "required");
+    return nullptr;
+  }
+
+  bool NonEmptyList(const json& value, const std::string& key) {
+    if (!value.is_array() || value.empty()) {
+      Fail(key, absl::StrCat("expected a non-empty list, got ", value.dump()));
+      return false;
+    }
+    return true;
+  }
+
+  int IntValue(const json& value, const std::string& where, int minimum) {
+    if (!value.is_number_integer() || value.get<long long>() < minimum ||
+        value.get<long long>() > (1 << 30)) {
+      Fail(where, absl::StrCat("expected an integer >= ", minimum, ", got ", value.dump()));
+      return minimum;
+    }
+    return value.get<int>();
+  }
+
+  const json& object_;
+  std::string path_;
+  absl::Status status_;
+};
+
+struct ScheduleVariant {
+  std::string name;
+  json accumulation = json::array({0});  // 0: the schedule's default (a = m)
+  std::vector<int> chunks = {1};
+};
+
+absl::StatusOr<std::vector<ScheduleVariant>> ParseSchedules(FieldReader& study,
+                                                            const std::string& path) {
+  std::vector<ScheduleVariant> variants;
+  const json list = study.List("schedules");
+  PB_RETURN_IF_ERROR(study.status());
+  const std::vector<std::string> known = RegisteredSchedules();
+  for (size_t i = 0; i < list.size(); ++i) {
+    const std::string where = absl::StrCat(path, ".schedules[", i, "]");
+    ScheduleVariant variant;
+    if (list[i].is_string()) {
+      variant.name = list[i].get<std::string>();
+    } else {
+      FieldReader entry(list[i], where);
+      entry.AllowOnly({"name", "accumulation", "chunks"});
+      variant.name = entry.String("name");
+      if (entry.Has("accumulation")) variant.accumulation = entry.List("accumulation");
+      variant.chunks = entry.IntList("chunks", 1, std::vector<int>{1});
+      PB_RETURN_IF_ERROR(entry.status());
+    }
+    if (std::find(known.begin(), known.end(), variant.name) == known.end()) {
+      return absl::InvalidArgumentError(absl::StrCat(where, ": unknown schedule '", variant.name,
+                                                     "'; registered: ",
+                                                     absl::StrJoin(known, ", ")));
+    }
+    variants.push_back(std::move(variant));
+  }
+  return variants;
+}
+
+// Micro-batch counts for `stages`: the listed ones, or multiples of p.
+std::vector<int> MicrobatchesFor(const std::vector<int>& absolute,
+                                 const std::vector<int>& per_stage, int stages) {
+  if (!absolute.empty()) return absolute;
+  std::vector<int> out;
+  for (int k : per_stage) out.push_back(k * stages);
+  return out;
+}
+
+std::string Variant(const std::string& name, const json& accumulation, int chunks) {
+  std::string label = name;
+  if (!(accumulation.is_number_integer() && accumulation.get<int>() == 0)) {
+    absl::StrAppend(&label, " a=",
+                    accumulation.is_string() ? accumulation.get<std::string>()
+                                             : accumulation.dump());
+  }
+  if (chunks > 1) absl::StrAppend(&label, " v=", chunks);
+  return label;
+}
+
+Cell MakeCell(const std::string& study, const std::string& kind, json params,
+              std::string costs_key = "") {
+  Cell cell;
+  cell.study = study;
+  cell.kind = kind;
+  cell.params = std::move(params);
+  cell.key = absl::StrCat(kind, " ", cell.params.dump());
+  cell.costs_key = std::move(costs_key);
+  return cell;
+}
+
+class Expander {
+ public:
+  absl::Status Top(const json& root) {
+    FieldReader top(root, "");
+    top.AllowOnly({"experiment", "description", "seeds", "data", "studies"});
+    config_.experiment = top.String("experiment");
+    config_.description = top.String("description");
+    seeds_ = top.IntList("seeds", 0, std::vector<int>{0});
+    data_ = top.String("data", std::string(kDefaultData));
+    const json studies = top.List("studies");
+    PB_RETURN_IF_ERROR(top.status());
+    if (config_.experiment.empty() ||
+        config_.experiment.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_-") !=
+            std::string::npos) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "experiment: must be a non-empty name of [a-z0-9_-] (it names reports/<experiment>), "
+          "got '", config_.experiment, "'"));
+    }
+    std::set<std::string> names;
+    for (size_t i = 0; i < studies.size(); ++i) {
+      const std::string path = absl::StrCat("studies[", i, "]");
+      FieldReader study(studies[i], path);
+      const std::string name = study.String("name");
+      const std::string kind = study.String("kind");
+      PB_RETURN_IF_ERROR(study.status());
+      if (!names.insert(name).second) {
+        return absl::InvalidArgumentError(absl::StrCat(path, ".name: '", name, "' used twice"));
+      }
+      if (kind == "pipeline") {
+        PB_RETURN_IF_ERROR(Pipeline(study, path, name));
+      } else if (kind == "training") {
+        PB_RETURN_IF_ERROR(Training(study, path, name));
+      } else if (kind == "nas") {
+        PB_RETURN_IF_ERROR(Nas(study, path, name));
+      } else {
+        return absl::InvalidArgumentError(absl::StrCat(
+            path, ".kind: '", kind, "' is not one of pipeline, training, nas"));
+      }
+    }
+    config_.source = root;
+    // Costs cells first: the cells that need them run after.
+    std::stable_partition(config_.cells.begin(), config_.cells.end(),
+                          [](const Cell& c) { return c.kind == kCostsCell; });
+    return absl::OkStatus();
+  }
+
+  ExperimentConfig Release() { return std::move(config_); }
+
+ private:
+  struct Grid {
+    std::vector<ScheduleVariant> schedules;
+    std::vector<int> stages, microbatches, microbatches_per_stage;
+    std::string model;
+    int micro_batch_size = 8;
+  };
+
+  absl::StatusOr<Grid> ReadGrid(FieldReader& study, const std::string& path) {
+    Grid grid;
+    PB_ASSIGN_OR_RETURN(grid.schedules, ParseSchedules(study, path));
+    grid.stages = study.IntList("stages", 1);
+    if (study.Has("microbatches") == study.Has("microbatches_per_stage")) {
+      study.Fail("microbatches", "give exactly one of microbatches, microbatches_per_stage");
+    }
+    grid.microbatches = study.IntList("microbatches", 1, std::vector<int>{});
+    grid.microbatches_per_stage = study.IntList("microbatches_per_stage", 1, std::vector<int>{});
+    grid.model = study.String("model", std::string(kDefaultModel));
+    grid.micro_batch_size = study.Int("micro_batch_size", 1, 8);
+    PB_RETURN_IF_ERROR(study.status());
+    auto model = ParseGptConfig(grid.model, 256);
+    if (!model.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(study.Path("model"), ": ", model.status().message()));
+    }
+    return grid;
+  }
+
+  // Calls `each` with the schedule parameters of every (schedule, p, m, a, v) of `grid`, after
+  // checking the schedule accepts them.
+  absl::Status ForEachSchedule(
+      const Grid& grid, int batches, const std::string& path,
+      const std::function<void(const ScheduleVariant&, const ScheduleParams&, json)>& each) {
+    auto model = ParseGptConfig(grid.model, 256);
+    for (const ScheduleVariant& variant : grid.schedules) {
+      for (int p : grid.stages) {
+        for (int m : MicrobatchesFor(grid.microbatches, grid.microbatches_per_stage, p)) {
+          for (const json& a_spec : variant.accumulation) {
+            for (int v : variant.chunks) {
+              ScheduleParams params;
+              params.stages = p;
+              params.microbatches = m;
+              params.batches = batches;
+              params.chunks = v;
+              auto accumulation = EvaluateAccumulation(a_spec, p, m);
+              if (!accumulation.ok()) {
+                return absl::InvalidArgumentError(
+                    absl::StrCat(path, ".schedules (", variant.name, ", p=", p, ", m=", m,
+                                 "): ", accumulation.status().message()));
+              }
+              params.accumulation = *accumulation;
+              auto schedule = MakeSchedule(variant.name, params);
+              if (!schedule.ok()) {
+                return absl::InvalidArgumentError(absl::StrCat(path, ": ", variant.name, " at ",
+                                                               DescribeParams(params), ": ",
+                                                               schedule.status().message()));
+              }
+              if (params.model_stages() > model->units()) {
+                return absl::InvalidArgumentError(absl::StrCat(
+                    path, ": ", params.model_stages(), " model stages (p=", p, ", v=", v,
+                    ") but model '", grid.model, "' has only ", model->units(),
+                    " units (embedding, blocks, head)"));
+              }
+              each(variant, params, Variant(variant.name, a_spec, v));
+            }
+          }
+        }
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  json ScheduleJson(const ScheduleVariant& variant, const ScheduleParams& params,
+                    const json& label) {
+    return {{"schedule", variant.name}, {"variant", label},      {"stages", params.stages},
+            {"microbatches", params.microbatches}, {"accumulation", params.effective_accumulation()},
+            {"chunks", params.chunks}};
+  }
+
+  std::string CostsCell(const std::string& study, const Grid& grid, int model_stages) {
+    Cell cell = MakeCell(study, kCostsCell,
+                         {{"model", grid.model},
+                          {"model_stages", model_stages},
+                          {"micro_batch_size", grid.micro_batch_size}});
+    if (costs_keys_.insert(cell.key).second) config_.cells.push_back(cell);
+    return cell.key;
+  }
+
+  absl::Status Pipeline(FieldReader& study, const std::string& path, const std::string& name) {
+    study.AllowOnly({"name", "kind", "schedules", "stages", "microbatches",
+                     "microbatches_per_stage", "batches", "backends", "model",
+                     "micro_batch_size", "costs", "link", "steps"});
+    PB_ASSIGN_OR_RETURN(Grid grid, ReadGrid(study, path));
+    const int batches = study.Int("batches", 1, 16);
+    const int steps = study.Int("steps", 1, 8);
+    const std::vector<std::string> backends = study.StringList(
+        "backends", {kSimulateCell, kExecutorCell, kDistributedCell},
+        std::vector<std::string>{kSimulateCell});
+    json link = {{"latency_seconds", 0.0}, {"bandwidth_bytes_per_second", 0.0}};
+    if (const json* raw = study.Raw("link")) {
+      FieldReader reader(*raw, study.Path("link"));
+      reader.AllowOnly({"latency_seconds", "bandwidth_bytes_per_second"});
+      link = {{"latency_seconds", reader.Number("latency_seconds", 0, 0.0)},
+              {"bandwidth_bytes_per_second", reader.Number("bandwidth_bytes_per_second", 0, 0.0)}};
+      PB_RETURN_IF_ERROR(reader.status());
+    }
+    json inline_costs;
+    if (const json* raw = study.Raw("costs")) {
+      if (raw->is_string() && raw->get<std::string>() == "measured") {
+        // the default
+      } else if (raw->is_object()) {
+        auto parsed = ParseCostModelJson(raw->dump());
+        if (!parsed.ok()) {
+          return absl::InvalidArgumentError(
+              absl::StrCat(study.Path("costs"), ": ", parsed.status().message()));
+        }
+        inline_costs = *raw;
+      } else {
+        study.Fail("costs", "expected \"measured\" or a cost model object");
+      }
+    }
+    PB_RETURN_IF_ERROR(study.status());
+    if (!inline_costs.is_null() && backends != std::vector<std::string>{kSimulateCell}) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          path, ".costs: inline costs only time simulations; executor and distributed backends "
+                "need the measured model"));
+    }
+    return ForEachSchedule(grid, batches, path, [&](const ScheduleVariant& variant,
+                                                    const ScheduleParams& params, json label) {
+      json base = ScheduleJson(variant, params, label);
+      base["model"] = grid.model;
+      base["micro_batch_size"] = grid.micro_batch_size;
+      for (const std::string& backend : backends) {
+        json cell = base;
+        std::string costs_key;
+        if (backend == kSimulateCell) {
+          cell["batches"] = batches;
+          if (inline_costs.is_null()) {
+            cell["link"] = link;
+            costs_key = CostsCell(name, grid, params.model_stages());
+          } else {
+            cell["costs"] = inline_costs;
+            cell.erase("model");
+            cell.erase("micro_batch_size");
+          }
+          config_.cells.push_back(MakeCell(name, backend, cell, costs_key));
+          continue;
+        }
+        cell["steps"] = steps;
+        cell["data"] = data_;
+        if (backend == kExecutorCell) costs_key = CostsCell(name, grid, params.model_stages());
+        for (int seed : seeds_) {
+          cell["seed"] = seed;
+          config_.cells.push_back(MakeCell(name, backend, cell, costs_key));
+        }
+      }
+    });
+  }
+
+  absl::Status Training(FieldReader& study, const std::string& path, const std::string& name) {
+    study.AllowOnly({"name", "kind", "schedules", "stages", "microbatches",
+                     "microbatches_per_stage", "model", "micro_batch_size", "steps", "lr",
+                     "warmup", "eval_every", "eval_batches", "target_val_loss"});
+    PB_ASSIGN_OR_RETURN(Grid grid, ReadGrid(study, path));
+    const int steps = study.Int("steps", 1);
+    const double lr = study.Number("lr", 0, 1e-3);
+    const int warmup = study.Int("warmup", 0, 10);
+    const int eval_every = study.Int("eval_every", 1, std::max(1, steps / 10));
+    const int eval_batches = study.Int("eval_batches", 1, 8);
+    if (study.Has("target_val_loss")) study.Number("target_val_loss", 0);
+    PB_RETURN_IF_ERROR(study.status());
+    return ForEachSchedule(grid, steps, path, [&](const ScheduleVariant& variant,
+                                                  const ScheduleParams& params, json label) {
+      json cell = ScheduleJson(variant, params, label);
+      cell.update({{"model", grid.model},
+                   {"micro_batch_size", grid.micro_batch_size},
+                   {"steps", steps},
+                   {"lr", lr},
+                   {"warmup", warmup},
+                   {"eval_every", eval_every},
+                   {"eval_batches", eval_batches},
+                   {"data", data_}});
+      const std::string costs_key = CostsCell(name, grid, params.model_stages());
+      for (int seed : seeds_) {
+        cell["seed"] = seed;
+        config_.cells.push_back(MakeCell(name, kTrainingCell, cell, costs_key));
+      }
+    });
+  }
+
+  absl::Status Nas(FieldReader& study, const std::string& path, const std::string& name) {
+    study.AllowOnly({"name", "kind", "space", "optimizers", "storages", "steps", "batch_size",
+                     "retrain_steps", "weight_lr", "arch_lr", "data"});
+    json base = {
+        {"space", study.String("space")},
+        {"steps", study.Int("steps", 1)},
+        {"batch_size", study.Int("batch_size", 1, 8)},
+        {"retrain_steps", study.Int("retrain_steps", 0, 0)},
+        {"weight_lr", study.Number("weight_lr", 0, 1e-3)},
+        {"arch_lr", study.Number("arch_lr", 0, 3e-4)},
+        {"data", study.String("data", data_)},
+    };
+    const std::vector<std::string> optimizers = study.StringList(
+        "optimizers", {"darts", "darts_sparsemax", "drnas", "gdas", "spos"});
+    const std::vector<std::string> storages = study.StringList(
+        "storages", {"entangled", "separate"}, std::vector<std::string>{"entangled"});
+    PB_RETURN_IF_ERROR(study.status());
+    std::ifstream space(ResolvePath(base["space"].get<std::string>()));
+    if (!space) {
+      return absl::NotFoundError(absl::StrCat(path, ".space: cannot read '",
+                                              base["space"].get<std::string>(), "'"));
+    }
+    for (const std::string& optimizer : optimizers) {
+      for (const std::string& storage : storages) {
+        for (int seed : seeds_) {
+          json cell = base;
+          cell.update({{"optimizer", optimizer}, {"storage", storage}, {"seed", seed}});
+          config_.cells.push_back(MakeCell(name, kNasCell, cell));
+        }
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  ExperimentConfig config_;
+  std::vector<int> seeds_;
+  std::string data_;
+  std::set<std::string> costs_keys_;
+};
+
+}  // namespace
+
+absl::StatusOr<int> EvaluateAccumulation(const json& spec, int stages, int microbatches) {
+  int value = 0;
+  if (spec.is_number_integer()) {
+    value = spec.get<int>();
+    if (value < 0) return absl::InvalidArgumentError("accumulation must be >= 0");
+    return value;
+  }
+  if (!spec.is_string()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("accumulation must be an integer or m, p, kp, p/k; got ", spec.dump()));
+  }
+  const std::string text = spec.get<std::string>();
+  int factor = 0;
+  if (text == "m") {
+    value = microbatches;
+  } else if (text == "p") {
+    value = stages;
+  } else if (text.size() > 1 && text.back() == 'p' &&
+             absl::SimpleAtoi(text.substr(0, text.size() - 1), &factor) && factor > 0) {
+    value = factor * stages;
+  } else if (text.size() > 2 && text.substr(0, 2) == "p/" &&
+             absl::SimpleAtoi(text.substr(2), &factor) && factor > 0) {
+    value = stages / factor;
+  } else {
+    return absl::InvalidArgumentError(
+        absl::StrCat("accumulation must be an integer or m, p, kp, p/k; got '", text, "'"));
+  }
+  if (value < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("accumulation '", text, "' is ", value, " at p=", stages));
+  }
+  return value;
+}
+
+absl::StatusOr<ExperimentConfig> ParseExperimentConfig(const std::string& text) {
+  json root = json::parse(text, nullptr, /*allow_exceptions=*/false, /*ignore_comments=*/true);
+  if (root.is_discarded()) {
+    return absl::InvalidArgumentError("the experiment config is not valid JSON");
+  }
+  Expander expander;
+  PB_RETURN_IF_ERROR(expander.Top(root));
+  return expander.Release();
+}
+
+absl::StatusOr<ExperimentConfig> LoadExperimentConfig(const std::string& path) {
+  std::ifstream file(ResolvePath(path));
+  if (!file) return absl::NotFoundError(absl::StrCat("cannot read experiment config '", path, "'"));
+  std::stringstream text;
+  text << file.rdbuf();
+  auto config = ParseExperimentConfig(text.str());
+  if (!config.ok()) {
+    return absl::Status(config.status().code(),
+                        absl::StrCat(path, ": ", config.status().message()));
+  }
+  return config;
+}
+
+}  // namespace pipebench

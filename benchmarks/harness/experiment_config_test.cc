@@ -1,0 +1,101 @@
+#include "benchmarks/harness/experiment_config.h"
+
+#include <map>
+#include <string>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace pipebench {
+namespace {
+
+using ::testing::HasSubstr;
+
+constexpr char kConfig[] = R"({
+  // Comments are allowed.
+  "experiment": "demo",
+  "description": "two studies",
+  "seeds": [0, 1],
+  "studies": [
+    {"name": "throughput", "kind": "pipeline",
+     "schedules": ["1f1b_flush", {"name": "paci", "accumulation": ["p", "2p"]}],
+     "stages": [2, 4], "microbatches_per_stage": [1, 2], "backends": ["sim", "executor"],
+     "model": "layers=4,embed=32,heads=2,context=16"},
+    {"name": "tta", "kind": "training", "schedules": ["gpipe"], "stages": [2],
+     "microbatches": [4], "steps": 10, "model": "layers=4,embed=32,heads=2,context=16"}
+  ]})";
+
+std::string Replace(std::string text, const std::string& from, const std::string& to) {
+  const size_t at = text.find(from);
+  EXPECT_NE(at, std::string::npos) << from;
+  return text.replace(at, from.size(), to);
+}
+
+TEST(ExperimentConfigTest, ExpandsTheMatrixWithSharedCostsCellsFirst) {
+  auto config = ParseExperimentConfig(kConfig);
+  ASSERT_TRUE(config.ok()) << config.status();
+  std::map<std::string, int> kinds;
+  for (const Cell& cell : config->cells) ++kinds[cell.kind];
+  // Schedule variants: flush + paci x {p, 2p} = 3; x p {2,4} x m {p, 2p} = 12 per backend.
+  EXPECT_EQ(kinds["sim"], 12);
+  EXPECT_EQ(kinds["executor"], 24);  // x 2 seeds
+  EXPECT_EQ(kinds["training"], 2);
+  // One costs cell per (model, model stages, micro-batch size): p = 2 and p = 4; the training
+  // study's p = 2 cells share the first, so every schedule is timed by the same measurement.
+  EXPECT_EQ(kinds["costs"], 2);
+  for (int i = 0; i < 2; ++i) EXPECT_EQ(config->cells[i].kind, "costs");
+  std::map<std::string, int> keys;
+  for (const Cell& cell : config->cells) {
+    ++keys[cell.key];
+    if (cell.kind != "costs" && cell.kind != "nas") EXPECT_FALSE(cell.costs_key.empty());
+  }
+  for (const auto& [key, count] : keys) EXPECT_EQ(count, 1) << key;
+  const Cell& paci = *std::find_if(config->cells.begin(), config->cells.end(), [](const Cell& c) {
+    return c.params.value("variant", "") == "paci a=2p" && c.params["stages"] == 4 &&
+           c.params["microbatches"] == 8;
+  });
+  EXPECT_EQ(paci.params["accumulation"], 8);
+}
+
+TEST(ExperimentConfigTest, ErrorsNameTheField) {
+  auto expect_error = [](const std::string& text, const std::string& message) {
+    auto config = ParseExperimentConfig(text);
+    ASSERT_FALSE(config.ok()) << text;
+    EXPECT_THAT(std::string(config.status().message()), HasSubstr(message));
+  };
+  expect_error(Replace(kConfig, "\"seeds\"", "\"sedes\""), "sedes: unknown key");
+  expect_error(Replace(kConfig, "[2, 4]", "[2, \"4\"]"),
+               "studies[0].stages[1]: expected an integer >= 1, got \"4\"");
+  expect_error(Replace(kConfig, "\"1f1b_flush\"", "\"1f1b_flsh\""),
+               "studies[0].schedules[0]: unknown schedule '1f1b_flsh'");
+  expect_error(Replace(kConfig, "\"2p\"", "\"p/8\""), "accumulation 'p/8' is 0 at p=2");
+  expect_error(Replace(kConfig, "\"kind\": \"training\"", "\"kind\": \"trainig\""),
+               "studies[1].kind: 'trainig' is not one of");
+  expect_error(Replace(kConfig, "[2, 4], \"micro", "[2, 8], \"micro"),
+               "8 model stages (p=8, v=1) but model");
+  expect_error(Replace(kConfig, "\"steps\": 10,", ""), "studies[1].steps: required");
+  expect_error(Replace(kConfig, "\"microbatches\": [4],", ""),
+               "give exactly one of microbatches, microbatches_per_stage");
+  expect_error(Replace(kConfig, "\"name\": \"tta\"", "\"name\": \"throughput\""), "used twice");
+  expect_error("{\"experiment\": ", "not valid JSON");
+  expect_error(Replace(kConfig, "\"demo\"", "\"../demo\""), "experiment: must be");
+}
+
+TEST(ExperimentConfigTest, AccumulationExpressions) {
+  EXPECT_EQ(*EvaluateAccumulation("p", 4, 8), 4);
+  EXPECT_EQ(*EvaluateAccumulation("2p", 4, 8), 8);
+  EXPECT_EQ(*EvaluateAccumulation("p/2", 4, 8), 2);
+  EXPECT_EQ(*EvaluateAccumulation("m", 4, 8), 8);
+  EXPECT_EQ(*EvaluateAccumulation(3, 4, 8), 3);
+  EXPECT_FALSE(EvaluateAccumulation("q", 4, 8).ok());
+  EXPECT_FALSE(EvaluateAccumulation(1.5, 4, 8).ok());
+}
+
+TEST(ExperimentConfigTest, MissingConfigFileIsNamed) {
+  auto config = LoadExperimentConfig("/nonexistent/experiment.json");
+  ASSERT_FALSE(config.ok());
+  EXPECT_THAT(std::string(config.status().message()), HasSubstr("/nonexistent/experiment.json"));
+}
+
+}  // namespace
+}  // namespace pipebench
