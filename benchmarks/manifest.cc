@@ -9,6 +9,8 @@
 #include <fstream>
 #include <string>
 
+#include <torch/version.h>
+
 #include "absl/strings/match.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
@@ -41,6 +43,19 @@ std::string CpuModel() {
 }
 
 }  // namespace
+
+nlohmann::json LibraryVersions() {
+  auto package = [](const std::string& name) {
+    return CommandOutput("dpkg-query -W -f='${Version}' " + name);
+  };
+  return {{"libtorch", TORCH_VERSION},
+          {"libabsl-dev", package("libabsl-dev")},
+          {"nlohmann_json", std::to_string(NLOHMANN_JSON_VERSION_MAJOR) + "." +
+                                std::to_string(NLOHMANN_JSON_VERSION_MINOR) + "." +
+                                std::to_string(NLOHMANN_JSON_VERSION_PATCH)},
+          {"libopenblas0-pthread", package("libopenblas0-pthread")},
+          {"python3-matplotlib", package("python3-matplotlib")}};
+}
 
 nlohmann::json MakeManifest(const std::string& workspace, const nlohmann::json& config) {
   const std::string git = "git -C '" + workspace + "' ";

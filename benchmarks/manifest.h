@@ -12,6 +12,10 @@ namespace pipebench {
 // `config` verbatim. Fields that cannot be read say "unknown" rather than failing the report.
 nlohmann::json MakeManifest(const std::string& workspace, const nlohmann::json& config);
 
+// Versions of the libraries this build links: LibTorch, Abseil, nlohmann-json, and the Debian
+// package versions of the BLAS and plotting stack when dpkg can tell.
+nlohmann::json LibraryVersions();
+
 }  // namespace pipebench
 
 #endif  // PIPEBENCH_BENCHMARKS_MANIFEST_H_

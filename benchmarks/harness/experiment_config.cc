@@ -327,11 +327,11 @@ class Expander {
                                                                DescribeParams(params), ": ",
                                                                schedule.status().message()));
               }
-              if (params.model_stages() > model->units()) {
+              if (params.model_stages() > model->layers) {
                 return absl::InvalidArgumentError(absl::StrCat(
                     path, ": ", params.model_stages(), " model stages (p=", p, ", v=", v,
-                    ") but model '", grid.model, "' has only ", model->units(),
-                    " units (embedding, blocks, head)"));
+                    ") but model '", grid.model, "' has only ", model->layers,
+                    " layers (partitioned by layers, every stage needs one)"));
               }
               each(variant, params, Variant(variant.name, a_spec, v));
             }
@@ -352,6 +352,7 @@ class Expander {
   std::string CostsCell(const std::string& study, const Grid& grid, int model_stages) {
     Cell cell = MakeCell(study, kCostsCell,
                          {{"model", grid.model},
+                          {"data", data_},
                           {"model_stages", model_stages},
                           {"micro_batch_size", grid.micro_batch_size}});
     if (costs_keys_.insert(cell.key).second) config_.cells.push_back(cell);

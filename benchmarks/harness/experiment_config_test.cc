@@ -3,6 +3,7 @@
 #include <map>
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -47,7 +48,9 @@ TEST(ExperimentConfigTest, ExpandsTheMatrixWithSharedCostsCellsFirst) {
   std::map<std::string, int> keys;
   for (const Cell& cell : config->cells) {
     ++keys[cell.key];
-    if (cell.kind != "costs" && cell.kind != "nas") EXPECT_FALSE(cell.costs_key.empty());
+    if (cell.kind != "costs" && cell.kind != "nas") {
+      EXPECT_FALSE(cell.costs_key.empty()) << cell.key;
+    }
   }
   for (const auto& [key, count] : keys) EXPECT_EQ(count, 1) << key;
   const Cell& paci = *std::find_if(config->cells.begin(), config->cells.end(), [](const Cell& c) {
@@ -95,6 +98,16 @@ TEST(ExperimentConfigTest, MissingConfigFileIsNamed) {
   auto config = LoadExperimentConfig("/nonexistent/experiment.json");
   ASSERT_FALSE(config.ok());
   EXPECT_THAT(std::string(config.status().message()), HasSubstr("/nonexistent/experiment.json"));
+}
+
+TEST(ExperimentConfigTest, EveryShippedConfigParses) {
+  for (const char* name : {"paper", "smoke", "throughput", "memory", "time_to_accuracy", "drift",
+                           "nas"}) {
+    auto config = LoadExperimentConfig(absl::StrCat("configs/experiments/", name, ".json"));
+    ASSERT_TRUE(config.ok()) << config.status();
+    EXPECT_EQ(config->experiment, name);
+    EXPECT_FALSE(config->cells.empty());
+  }
 }
 
 }  // namespace

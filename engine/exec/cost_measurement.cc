@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -22,9 +23,10 @@ double Seconds(const std::function<void()>& run) {
 }
 
 // Times every variant once per round, round after round, and keeps each variant's median.
-// Interleaving the variants means a burst of outside load (a noisy neighbour, a BLAS thread
-// waking) lands on all of them alike instead of inflating one; differences of the medians then
-// stay meaningful. Millisecond-scale stages see 10x spikes on a shared 2-core VM.
+// Interleaving means a burst of outside load (a noisy neighbour, a BLAS thread waking) lands on
+// all variants - of every stage, when they are measured together - alike instead of inflating
+// one; differences of medians then stay meaningful. Millisecond-scale stages see 10x spikes on a
+// shared 2-core VM, and measuring stages one after another gave identical blocks 40% apart.
 std::vector<double> InterleavedMedians(const MeasurementOptions& options,
                                        const std::vector<std::function<void()>>& variants) {
   for (int i = 0; i < options.warmup; ++i) {
@@ -39,66 +41,84 @@ std::vector<double> InterleavedMedians(const MeasurementOptions& options,
   return medians;
 }
 
-void MeasureStage(const GptConfig& model, const UnitRange& range,
-                  const MeasurementOptions& options, StageCost* stage_cost,
-                  StageMemory* stage_memory) {
-  const int64_t batch = options.micro_batch_size;
-  const int64_t time = model.context;
-  torch::Tensor tokens = torch::randint(0, model.vocab_size, {batch, time}, torch::kInt64);
-  {
-    const bool first = range.begin == 0;
-    const bool last = range.end == model.units();
-    std::vector<torch::Tensor> weights = InitWeights(model, range, 0);
-    torch::Tensor input = first ? tokens : torch::randn({batch, time, model.embed}).requires_grad_(true);
-    auto forward = [&] {
-      torch::Tensor out = ForwardUnits(model, range, weights, input);
-      return last ? LanguageModelLoss(out, tokens) : out;
-    };
-    torch::Tensor sample = forward();
-    torch::Tensor grad_output = last ? torch::Tensor() : torch::randn_like(sample);
-    std::vector<torch::Tensor> grad_outputs;
-    if (grad_output.defined()) grad_outputs.push_back(grad_output);
-    auto forward_only = [&] { forward(); };
-    // Input gradient alone (the first stage has none to compute).
-    auto input_gradient = [&] {
-      torch::autograd::grad({forward()}, {input}, grad_outputs, /*retain_graph=*/false);
-    };
-    auto full_backward = [&] {
-      std::vector<torch::Tensor> inputs = weights;
-      if (!first) inputs.push_back(input);
-      torch::autograd::grad({forward()}, inputs, grad_outputs, false, false, true);
-    };
-    std::vector<std::function<void()>> variants = {forward_only, full_backward};
-    if (!first) variants.push_back(input_gradient);
-    const std::vector<double> medians = InterleavedMedians(options, variants);
+// One stage's model slice with its inputs, and the timed variants: forward, forward + full
+// backward, forward + input gradient (not on the first stage, which has none), optimizer step.
+class StageBench {
+ public:
+  StageBench(const GptConfig& model, const UnitRange& range, const MeasurementOptions& options)
+      : model_(model),
+        range_(range),
+        first_(range.begin == 0),
+        last_(range.end == model.units()),
+        weights_(InitWeights(model, range, 0)),
+        adam_(OptimizerConfig(), WeightDecayMask(model, range)) {
+    const int64_t batch = options.micro_batch_size;
+    tokens_ = torch::randint(0, model.vocab_size, {batch, model.context}, torch::kInt64);
+    input_ = first_ ? tokens_
+                    : torch::randn({batch, model.context, model.embed}).requires_grad_(true);
+    sample_ = Forward();
+    if (!last_) grad_outputs_.push_back(torch::randn_like(sample_));
+    for (const torch::Tensor& w : weights_) {
+      adam_values_.push_back(w.detach().clone());
+      adam_grads_.push_back(torch::randn_like(w));
+    }
+    variants_ = {[this] { Forward(); },
+                 [this] {
+                   std::vector<torch::Tensor> inputs = weights_;
+                   if (!first_) inputs.push_back(input_);
+                   torch::autograd::grad({Forward()}, inputs, grad_outputs_, false, false, true);
+                 },
+                 [this] { adam_.Step(adam_values_, adam_grads_, 1e-4); }};
+    if (!first_) {
+      variants_.push_back([this] {
+        torch::autograd::grad({Forward()}, {input_}, grad_outputs_, /*retain_graph=*/false);
+      });
+    }
+  }
+
+  const std::vector<std::function<void()>>& variants() const { return variants_; }
+
+  // From this stage's medians, in the order of variants().
+  StageCost Cost(const std::vector<double>& medians) const {
     StageCost cost;
     cost.forward = medians[0];
     const double backward = std::max(0.0, medians[1] - medians[0]);
-    cost.backward_input = first ? 0.0 : std::clamp(medians[2] - medians[0], 0.0, backward);
+    cost.backward_input = first_ ? 0.0 : std::clamp(medians[3] - medians[0], 0.0, backward);
     cost.backward_weight = backward - cost.backward_input;
-    OptimizerConfig optimizer;
-    AdamW adam(optimizer, WeightDecayMask(model, range));
-    std::vector<torch::Tensor> values;
-    std::vector<torch::Tensor> grads;
-    for (const torch::Tensor& w : weights) {
-      values.push_back(w.detach().clone());
-      grads.push_back(torch::randn_like(w));
-    }
-    cost.optimizer_step =
-        InterleavedMedians(options, {[&] { adam.Step(values, grads, 1e-4); }})[0];
-    cost.activation_bytes = last ? 0.0 : static_cast<double>(sample.numel() * sample.element_size());
-    *stage_cost = cost;
-
-    StageMemory memory;
-    memory.parameter_bytes = ParameterCount(weights) * 4;
-    memory.optimizer_state_bytes = 2 * memory.parameter_bytes;
-    const int blocks = range.size() - (first ? 1 : 0) - (last ? 1 : 0);
-    const double per_block = double(time) * batch * model.embed *
-                             (34.0 + 5.0 * model.heads * time / model.embed) * 2.0;
-    memory.activation_bytes = static_cast<std::int64_t>(blocks * per_block);
-    *stage_memory = memory;
+    cost.optimizer_step = medians[2];
+    cost.activation_bytes =
+        last_ ? 0.0 : static_cast<double>(sample_.numel() * sample_.element_size());
+    return cost;
   }
-}
+
+  StageMemory Memory() const {
+    StageMemory memory;
+    memory.parameter_bytes = ParameterCount(weights_) * 4;
+    memory.optimizer_state_bytes = 2 * memory.parameter_bytes;
+    const int blocks = range_.size() - (first_ ? 1 : 0) - (last_ ? 1 : 0);
+    const double time = model_.context;
+    const double per_block = time * tokens_.size(0) * model_.embed *
+                             (34.0 + 5.0 * model_.heads * time / model_.embed) * 2.0;
+    memory.activation_bytes = static_cast<std::int64_t>(blocks * per_block);
+    return memory;
+  }
+
+ private:
+  torch::Tensor Forward() {
+    torch::Tensor out = ForwardUnits(model_, range_, weights_, input_);
+    return last_ ? LanguageModelLoss(out, tokens_) : out;
+  }
+
+  const GptConfig& model_;
+  const UnitRange range_;
+  const bool first_;
+  const bool last_;
+  std::vector<torch::Tensor> weights_;
+  AdamW adam_;
+  torch::Tensor tokens_, input_, sample_;
+  std::vector<torch::Tensor> grad_outputs_, adam_values_, adam_grads_;
+  std::vector<std::function<void()>> variants_;
+};
 
 }  // namespace
 
@@ -110,16 +130,32 @@ absl::StatusOr<CostModel> MeasureStageCosts(const GptConfig& model,
   CostModel costs;
   costs.stages.assign(partition.size(), StageCost());
   costs.memory.assign(partition.size(), StageMemory());
+  std::vector<std::unique_ptr<StageBench>> benches;
+  for (const UnitRange& range : partition) {
+    benches.push_back(std::make_unique<StageBench>(model, range, options));
+  }
   if (!options.concurrent) {
-    for (size_t s = 0; s < partition.size(); ++s) {
-      MeasureStage(model, partition[s], options, &costs.stages[s], &costs.memory[s]);
+    // Every variant of every stage in each round.
+    std::vector<std::function<void()>> all;
+    for (const auto& bench : benches) {
+      all.insert(all.end(), bench->variants().begin(), bench->variants().end());
+    }
+    const std::vector<double> medians = InterleavedMedians(options, all);
+    size_t next = 0;
+    for (size_t s = 0; s < benches.size(); ++s) {
+      const size_t count = benches[s]->variants().size();
+      costs.stages[s] = benches[s]->Cost({medians.begin() + next, medians.begin() + next + count});
+      costs.memory[s] = benches[s]->Memory();
+      next += count;
     }
     return costs;
   }
   std::vector<std::thread> threads;
   for (size_t s = 0; s < partition.size(); ++s) {
-    threads.emplace_back(
-        [&, s] { MeasureStage(model, partition[s], options, &costs.stages[s], &costs.memory[s]); });
+    threads.emplace_back([&, s] {
+      costs.stages[s] = benches[s]->Cost(InterleavedMedians(options, benches[s]->variants()));
+      costs.memory[s] = benches[s]->Memory();
+    });
   }
   for (std::thread& t : threads) t.join();
   return costs;

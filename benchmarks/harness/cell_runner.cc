@@ -1,0 +1,292 @@
+#include "benchmarks/harness/cell_runner.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "engine/dist/free_port.h"
+#include "engine/exec/cost_measurement.h"
+#include "engine/exec/executor.h"
+#include "engine/model/dataset.h"
+#include "engine/model/partition.h"
+#include "engine/schedule/registry.h"
+#include "engine/sim/simulator.h"
+#include "engine/util/status_macros.h"
+#include "engine/util/workspace.h"
+#include "nas/search/retrain.h"
+#include "nas/search/search.h"
+
+namespace pipebench {
+namespace {
+
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+double SecondsSince(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+ScheduleParams ParamsOf(const json& p, int batches) {
+  ScheduleParams params;
+  params.stages = p["stages"];
+  params.microbatches = p["microbatches"];
+  params.accumulation = p["accumulation"];
+  params.chunks = p["chunks"];
+  params.batches = batches;
+  return params;
+}
+
+CostModel SlowedDown(CostModel costs, double factor) {
+  for (StageCost& c : costs.stages) {
+    c.forward *= factor;
+    c.backward_input *= factor;
+    c.backward_weight *= factor;
+    c.optimizer_step *= factor;
+  }
+  return costs;
+}
+
+absl::StatusOr<GptConfig> ModelOf(const json& p, const TokenDataset* data) {
+  return ParseGptConfig(p["model"].get<std::string>(), data == nullptr ? 65 : data->vocab_size());
+}
+
+json PerStageSimulation(const SimulationResult& r) {
+  json stages = json::array();
+  for (const StageStats& s : r.stages) {
+    stages.push_back({{"bubble_fraction", s.bubble_fraction},
+                      {"peak_inflight", s.peak_inflight},
+                      {"peak_memory_bytes", s.peak_memory_bytes},
+                      {"weight_copies", s.weight_copies},
+                      {"max_drift", s.max_drift},
+                      {"drift_bound", s.drift_bound},
+                      {"drift_histogram", s.drift_histogram}});
+  }
+  return stages;
+}
+
+absl::StatusOr<json> RunCosts(const json& p) {
+  PB_ASSIGN_OR_RETURN(TokenDataset data, LoadTokenData(p["data"].get<std::string>()));
+  PB_ASSIGN_OR_RETURN(GptConfig model, ModelOf(p, &data));
+  PB_ASSIGN_OR_RETURN(std::vector<UnitRange> partition,
+                      PartitionByLayers(model, p["model_stages"].get<int>()));
+  MeasurementOptions options;
+  options.micro_batch_size = p["micro_batch_size"];
+  options.repeats = 25;
+  PB_ASSIGN_OR_RETURN(CostModel costs, MeasureStageCosts(model, partition, options));
+  return json{{"costs", json::parse(CostModelToJson(costs))}};
+}
+
+absl::StatusOr<json> RunSimulation(const json& p, const CellInputs& inputs) {
+  CostModel costs;
+  std::int64_t tokens_per_microbatch = 0;
+  if (p.contains("costs")) {
+    PB_ASSIGN_OR_RETURN(costs, ParseCostModelJson(p["costs"].dump()));
+  } else {
+    costs = *inputs.costs;
+    costs.p2p_latency = p["link"]["latency_seconds"];
+    costs.p2p_bandwidth = p["link"]["bandwidth_bytes_per_second"];
+    PB_ASSIGN_OR_RETURN(GptConfig model, ModelOf(p, nullptr));
+    tokens_per_microbatch = static_cast<std::int64_t>(p["micro_batch_size"].get<int>()) *
+                            model.context;
+  }
+  costs = SlowedDown(std::move(costs), inputs.slow_down);
+  PB_ASSIGN_OR_RETURN(std::unique_ptr<Schedule> schedule,
+                      MakeSchedule(p["schedule"], ParamsOf(p, p["batches"])));
+  PB_ASSIGN_OR_RETURN(SimulationResult r, Simulate(*schedule, costs));
+  json record = {{"synchronous", schedule->synchronous()},
+                 {"makespan", r.makespan},
+                 {"microbatches_per_second", r.throughput},
+                 {"bubble_fraction", r.bubble_fraction},
+                 {"max_drift", r.max_drift},
+                 {"per_stage", PerStageSimulation(r)}};
+  if (tokens_per_microbatch > 0) {
+    record["tokens_per_second"] = r.throughput * tokens_per_microbatch;
+  }
+  return record;
+}
+
+// Options for the single-process executor from a training or executor cell.
+ExecutorOptions ExecutorOptionsOf(const json& p, const GptConfig& model) {
+  ExecutorOptions options;
+  options.model = model;
+  options.micro_batch_size = p["micro_batch_size"];
+  options.seed = p["seed"].get<std::uint64_t>();
+  options.eval_every_batches = p.value("eval_every", 0);
+  options.eval_batches = p.value("eval_batches", 4);
+  options.optimizer.learning_rate = p.value("lr", 1e-3);
+  options.optimizer.warmup_steps = p.value("warmup", 10);
+  options.optimizer.total_steps = 0;
+  return options;
+}
+
+absl::StatusOr<json> RunExecutor(const json& p, const CellInputs& inputs, bool training) {
+  PB_ASSIGN_OR_RETURN(TokenDataset data, LoadTokenData(p["data"].get<std::string>()));
+  PB_ASSIGN_OR_RETURN(GptConfig model, ModelOf(p, &data));
+  const ScheduleParams params = ParamsOf(p, p["steps"]);
+  PB_ASSIGN_OR_RETURN(std::unique_ptr<Schedule> schedule, MakeSchedule(p["schedule"], params));
+  PB_ASSIGN_OR_RETURN(std::vector<UnitRange> partition,
+                      PartitionByLayers(model, params.model_stages()));
+  const CostModel costs = SlowedDown(*inputs.costs, inputs.slow_down);
+  json curve = json::array();
+  const auto start = Clock::now();
+  PB_ASSIGN_OR_RETURN(
+      ExecutorResult result,
+      RunPipeline(*schedule, costs, partition, data, ExecutorOptionsOf(p, model),
+                  [&](const BatchRecord& r) {
+                    json point = {{"step", r.batch + 1},
+                                  {"sim_time", r.simulated_time},
+                                  {"wall_time", SecondsSince(start)},
+                                  {"train_loss", r.train_loss},
+                                  {"tokens", r.tokens}};
+                    if (r.validation_loss) point["val_loss"] = *r.validation_loss;
+                    curve.push_back(point);
+                  }));
+  const double wall = SecondsSince(start);
+  std::vector<int> bounds;
+  for (int s = 0; s < params.model_stages(); ++s) {
+    bounds.push_back(schedule->DriftBound(schedule->RankOfStage(s)));
+  }
+  const std::int64_t tokens = result.batches.empty() ? 0 : result.batches.back().tokens;
+  json record = {{"synchronous", schedule->synchronous()},
+                 {"sim_time", result.simulation.makespan},
+                 {"wall_seconds", wall},
+                 {"tokens", tokens},
+                 {"final_val_loss", result.final_validation_loss},
+                 {"max_drift", result.max_drift},
+                 {"drift_bound", bounds},
+                 {"max_live_weight_versions", result.max_live_versions}};
+  if (training) {
+    record["curve"] = curve;
+    return record;
+  }
+  // Executor overhead: wall-clock against the measured compute the same actions need back to
+  // back (unslowed costs: the executor really runs at the model's speed).
+  double compute = 0;
+  for (int s = 0; s < params.model_stages(); ++s) {
+    const StageCost& c = inputs.costs->cost(s);
+    compute += params.total_microbatches() * (c.forward + c.backward()) +
+               result.simulation.stages[schedule->RankOfStage(s)].optimizer_steps *
+                   c.optimizer_step;
+  }
+  record["compute_seconds"] = compute;
+  record["overhead_ratio"] = compute > 0 ? wall / compute : 0.0;
+  record["tokens_per_second"] = wall > 0 ? tokens / wall : 0.0;
+  return record;
+}
+
+absl::StatusOr<json> RunDistributed(const json& p) {
+  const int stages = p["stages"];
+  const unsigned cores = std::thread::hardware_concurrency();
+  if (cores > 0 && static_cast<unsigned>(stages) > cores) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "a distributed run needs one core per stage: p=", stages, " on ", cores, " cores"));
+  }
+  const std::string launch = RunfilePath("engine/cli/launch");
+  const std::string log = absl::StrCat("/tmp/pipebench_distributed_", getpid(), ".log");
+  const std::string command = absl::StrCat(
+      "'", launch, "' --nproc=", stages, " --master_port=", UnusedLoopbackPort(),
+      " -- --threads=1 --data='", ResolvePath(p["data"].get<std::string>()),
+      "' --schedule=", p["schedule"].get<std::string>(), " --stages=", stages,
+      " --microbatches=", p["microbatches"].get<int>(),
+      " --accumulation=", p["accumulation"].get<int>(), " --chunks=", p["chunks"].get<int>(),
+      " --steps=", p["steps"].get<int>(), " --micro_batch_size=", p["micro_batch_size"].get<int>(),
+      " --seed=", p["seed"].get<int>(), " --model=", p["model"].get<std::string>(), " 2>", log);
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) return absl::InternalError("cannot start " + launch);
+  std::string output;
+  char buffer[4096];
+  while (fgets(buffer, sizeof(buffer), pipe) != nullptr) output += buffer;
+  const int status = pclose(pipe);
+  std::ifstream errors(log);
+  std::stringstream error_text;
+  error_text << errors.rdbuf();
+  std::remove(log.c_str());
+  if (status != 0) {
+    return absl::InternalError(absl::StrCat("the distributed run failed: ", error_text.str()));
+  }
+  std::istringstream lines(output);
+  std::string line;
+  while (std::getline(lines, line)) {
+    json parsed = json::parse(line, nullptr, false);
+    if (parsed.is_object() && parsed.contains("summary")) return parsed["summary"];
+  }
+  return absl::InternalError("the distributed run printed no summary");
+}
+
+absl::StatusOr<json> RunNas(const json& p) {
+  PB_ASSIGN_OR_RETURN(TokenDataset data, LoadTokenData(p["data"].get<std::string>()));
+  std::ifstream file(ResolvePath(p["space"].get<std::string>()));
+  if (!file) return absl::NotFoundError(absl::StrCat("cannot read space ", p["space"].dump()));
+  std::stringstream text;
+  text << file.rdbuf();
+  PB_ASSIGN_OR_RETURN(SearchSpace space, ParseSearchSpace(text.str(), data.vocab_size()));
+  SearchOptions options;
+  PB_ASSIGN_OR_RETURN(options.optimizer, ParseSamplerKind(p["optimizer"]));
+  options.storage =
+      p["storage"] == "separate" ? WeightStorage::kSeparate : WeightStorage::kEntangled;
+  options.steps = p["steps"];
+  options.batch_size = p["batch_size"];
+  options.seed = p["seed"].get<std::uint64_t>();
+  options.weight_lr = p["weight_lr"];
+  options.arch_lr = p["arch_lr"];
+  json curve = json::array();
+  const auto start = Clock::now();
+  PB_ASSIGN_OR_RETURN(SearchResult result,
+                      RunSearch(space, data, options, [&](const SearchStep& s) {
+                        curve.push_back({{"step", s.step},
+                                         {"time", SecondsSince(start)},
+                                         {"weight_loss", s.weight_loss},
+                                         {"arch_loss", s.arch_loss}});
+                      }));
+  json record = {{"architecture", result.derived_json},
+                 {"derived_parameters", DerivedParameterCount(space, result.derived)},
+                 {"supernet_parameters", result.supernet_parameters},
+                 {"supernet_bytes", result.supernet_parameters * 4},
+                 {"search_seconds", result.search_seconds},
+                 {"curve", curve}};
+  const int context = static_cast<int>(space.context);
+  RetrainOptions retrain;
+  retrain.steps = p["retrain_steps"];
+  retrain.batch_size = options.batch_size;
+  retrain.learning_rate = options.weight_lr;
+  retrain.seed = options.seed;
+  record["val_loss_inherited"] =
+      DerivedValidationLoss(*result.derived_network, data, context, retrain.batch_size,
+                            retrain.validation_batches, retrain.seed);
+  if (retrain.steps > 0) {
+    record["val_loss_retrained"] = Retrain(*result.derived_network, data, context, retrain);
+  }
+  return record;
+}
+
+}  // namespace
+
+absl::StatusOr<CostModel> CostsFromRecord(const json& record) {
+  if (!record.contains("costs")) return absl::InvalidArgumentError("record has no costs");
+  return ParseCostModelJson(record["costs"].dump());
+}
+
+absl::StatusOr<json> RunCell(const Cell& cell, const CellInputs& inputs) {
+  if (!cell.costs_key.empty() && !inputs.costs) {
+    return absl::FailedPreconditionError("its costs cell did not finish");
+  }
+  try {
+    if (cell.kind == kCostsCell) return RunCosts(cell.params);
+    if (cell.kind == kSimulateCell) return RunSimulation(cell.params, inputs);
+    if (cell.kind == kExecutorCell) return RunExecutor(cell.params, inputs, false);
+    if (cell.kind == kTrainingCell) return RunExecutor(cell.params, inputs, true);
+    if (cell.kind == kDistributedCell) return RunDistributed(cell.params);
+    if (cell.kind == kNasCell) return RunNas(cell.params);
+  } catch (const std::exception& e) {
+    // LibTorch and the JSON library report by exception; this is the harness's boundary.
+    return absl::InternalError(absl::StrCat(cell.kind, " cell: ", e.what()));
+  }
+  return absl::InvalidArgumentError(absl::StrCat("unknown cell kind '", cell.kind, "'"));
+}
+
+}  // namespace pipebench

@@ -1,0 +1,31 @@
+// Runs one cell of an experiment in this process and returns its record (a JSON object).
+#ifndef PIPEBENCH_BENCHMARKS_HARNESS_CELL_RUNNER_H_
+#define PIPEBENCH_BENCHMARKS_HARNESS_CELL_RUNNER_H_
+
+#include <optional>
+
+#include "absl/status/statusor.h"
+#include "benchmarks/harness/experiment_config.h"
+#include "engine/sim/cost_model.h"
+#include "nlohmann/json.hpp"
+
+namespace pipebench {
+
+struct CellInputs {
+  // The measured model costs, for cells with a costs_key.
+  std::optional<CostModel> costs;
+  // Multiplies every compute cost the cell's schedule is timed with (simulated throughput and the
+  // simulated clock of training runs). The CI gate's own test slows a schedule down with it.
+  double slow_down = 1.0;
+};
+
+// A costs cell's record holds the cost model under "costs"; this reads it back.
+absl::StatusOr<CostModel> CostsFromRecord(const nlohmann::json& record);
+
+// Errors name the cell's kind and what failed. A distributed cell needs one core per stage and
+// fails with FailedPrecondition on a machine with fewer.
+absl::StatusOr<nlohmann::json> RunCell(const Cell& cell, const CellInputs& inputs);
+
+}  // namespace pipebench
+
+#endif  // PIPEBENCH_BENCHMARKS_HARNESS_CELL_RUNNER_H_

@@ -1,0 +1,356 @@
+#include "benchmarks/harness/matrix_runner.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <deque>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <thread>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "benchmarks/harness/cell_runner.h"
+#include "benchmarks/harness/progress.h"
+#include "engine/platform/blas_info.h"
+#include "engine/util/status_macros.h"
+
+namespace pipebench {
+namespace {
+
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+double SecondsSince(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+json CellJson(const Cell& cell) {
+  return {{"study", cell.study}, {"kind", cell.kind}, {"params", cell.params},
+          {"key", cell.key}, {"costs_key", cell.costs_key}};
+}
+
+Cell CellFromJson(const json& j) {
+  Cell cell;
+  cell.study = j["study"];
+  cell.kind = j["kind"];
+  cell.params = j["params"];
+  cell.key = j["key"];
+  cell.costs_key = j["costs_key"];
+  return cell;
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream file(path);
+  std::stringstream text;
+  text << file.rdbuf();
+  return text.str();
+}
+
+// The last lines of a cell's log: its error message, without LibTorch's stack dumps.
+std::string Tail(const std::string& text, size_t max_chars = 600) {
+  std::string trimmed(absl::StripTrailingAsciiWhitespace(text));
+  if (trimmed.size() > max_chars) trimmed = "..." + trimmed.substr(trimmed.size() - max_chars);
+  return trimmed.empty() ? "(no output)" : trimmed;
+}
+
+class Matrix {
+ public:
+  Matrix(const ExperimentConfig& config, const RunnerOptions& options)
+      : config_(config), options_(options) {}
+
+  absl::StatusOr<MatrixOutcome> Run() {
+    PB_RETURN_IF_ERROR(Prepare());
+    std::vector<std::string> pending_kinds;
+    for (const Cell& cell : config_.cells) {
+      if (!done_.count(cell.key)) pending_kinds.push_back(cell.kind);
+    }
+    progress_ = std::make_unique<Progress>(pending_kinds, options_.jobs);
+    start_ = Clock::now();
+    if (!pending_kinds.empty()) {
+      std::cerr << "running " << pending_kinds.size() << " of " << config_.cells.size()
+                << " cells (" << outcome_.reused << " finished earlier) into "
+                << options_.out_dir << "\n";
+    }
+    RunPhase([](const Cell& c) { return c.kind == kCostsCell; }, 1, true);
+    RunPhase([](const Cell& c) { return c.kind == kSimulateCell; }, 1, false);
+    RunPhase(
+        [](const Cell& c) {
+          return c.kind == kExecutorCell || c.kind == kTrainingCell || c.kind == kNasCell;
+        },
+        options_.jobs, true);
+    RunPhase([](const Cell& c) { return c.kind == kDistributedCell; }, 1, true);
+    if (tty_) std::cerr << "\n";
+    // Rewrite the records of exactly this matrix, in its order (drops those of old configs).
+    const std::string path = ResultsPath();
+    const std::string temporary = path + ".tmp";
+    {
+      std::ofstream out(temporary);
+      for (const Cell& cell : config_.cells) {
+        out << done_.at(cell.key).dump() << "\n";
+        outcome_.records.push_back(done_.at(cell.key));
+      }
+    }
+    if (std::rename(temporary.c_str(), path.c_str()) != 0) {
+      return absl::InternalError(absl::StrCat("cannot write ", path));
+    }
+    return std::move(outcome_);
+  }
+
+ private:
+  std::string ResultsPath() const { return options_.out_dir + "/results.jsonl"; }
+
+  absl::Status Prepare() {
+    if (std::system(absl::StrCat("mkdir -p '", options_.out_dir, "/cells'").c_str()) != 0) {
+      return absl::InternalError(absl::StrCat("cannot create ", options_.out_dir));
+    }
+    if (!options_.fresh) {
+      std::ifstream earlier(ResultsPath());
+      std::string line;
+      while (std::getline(earlier, line)) {
+        json record = json::parse(line, nullptr, false);
+        if (record.is_object() && record.value("status", "") == "ok" && record.contains("key")) {
+          done_[record["key"].get<std::string>()] = record;
+        }
+      }
+    }
+    std::set<std::string> keys;
+    for (const Cell& cell : config_.cells) {
+      keys.insert(cell.key);
+      if (done_.count(cell.key)) ++outcome_.reused;
+    }
+    for (auto it = done_.begin(); it != done_.end();) {
+      it = keys.count(it->first) ? std::next(it) : done_.erase(it);
+    }
+    results_.open(ResultsPath(), std::ios::app);
+    if (!results_) return absl::InternalError(absl::StrCat("cannot write ", ResultsPath()));
+    tty_ = isatty(STDERR_FILENO);
+    return absl::OkStatus();
+  }
+
+  CellInputs InputsOf(const Cell& cell, std::string* missing) const {
+    CellInputs inputs;
+    auto slow = options_.slow_down.find(cell.params.value("schedule", ""));
+    if (slow != options_.slow_down.end()) inputs.slow_down = slow->second;
+    if (!cell.costs_key.empty()) {
+      auto it = done_.find(cell.costs_key);
+      if (it != done_.end() && it->second["status"] == "ok") {
+        inputs.costs = *CostsFromRecord(it->second["result"]);
+      } else {
+        *missing = "its cost measurement failed";
+      }
+    }
+    return inputs;
+  }
+
+  void Record(const Cell& cell, const std::string& status, const json& result,
+              const std::string& error, double seconds, double slow_down) {
+    json record = CellJson(cell);
+    record["status"] = status;
+    record["seconds"] = seconds;
+    if (slow_down != 1.0) record["slow_down"] = slow_down;
+    if (status == "ok") record["result"] = result;
+    if (!error.empty()) record["error"] = error;
+    results_ << record.dump() << "\n" << std::flush;
+    done_[cell.key] = record;
+    if (status == "failed") ++outcome_.failed;
+    if (status != "ok") {
+      std::cerr << (tty_ ? "\r\33[K" : "") << status << ": " << cell.kind << " "
+                << cell.params.dump() << "\n  " << error << "\n";
+    }
+    progress_->Finished(cell.kind, seconds, status != "failed");
+    // On a terminal the line is redrawn; in a log, a line per slow cell and every 10 s at most.
+    const double elapsed = SecondsSince(start_);
+    if (tty_) {
+      std::cerr << "\r\33[K" << progress_->Line(elapsed) << std::flush;
+    } else if (cell.kind != kSimulateCell || elapsed - last_line_ >= 10 ||
+               progress_->EstimatedSecondsLeft() == 0) {
+      std::cerr << progress_->Line(elapsed) << "\n" << std::flush;
+      last_line_ = elapsed;
+    }
+  }
+
+  struct Child {
+    pid_t pid;
+    const Cell* cell;
+    Clock::time_point start;
+    std::string input, output, log;
+    double slow_down;
+  };
+
+  absl::StatusOr<Child> Spawn(const Cell& cell, const CellInputs& inputs, int index) {
+    Child child{0, &cell, Clock::now(), "", "", "", inputs.slow_down};
+    const std::string base = absl::StrCat(options_.out_dir, "/cells/", index);
+    child.input = base + ".in.json";
+    child.output = base + ".out.json";
+    child.log = base + ".log";
+    json in = {{"cell", CellJson(cell)}, {"slow_down", inputs.slow_down}};
+    if (inputs.costs) in["costs"] = json::parse(CostModelToJson(*inputs.costs));
+    std::ofstream(child.input) << in.dump();
+    std::remove(child.output.c_str());
+    const std::string run_cell = "--run_cell=" + child.input;
+    const std::string cell_output = "--cell_output=" + child.output;
+    child.pid = fork();
+    if (child.pid < 0) return absl::InternalError("fork failed");
+    if (child.pid == 0) {
+      const int log = open(child.log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      dup2(log, STDOUT_FILENO);
+      dup2(log, STDERR_FILENO);
+      setpgid(0, 0);  // a timeout kills the cell's own children too (the launcher's ranks)
+      execl(options_.self.c_str(), options_.self.c_str(), run_cell.c_str(), cell_output.c_str(),
+            static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    return child;
+  }
+
+  void Reap(const Child& child, int wait_status, bool timed_out) {
+    const double seconds = SecondsSince(child.start);
+    if (timed_out) {
+      Record(*child.cell, "failed", nullptr,
+             absl::StrCat("timed out after ", static_cast<int>(seconds), " s (limit ",
+                          options_.cell_timeout_seconds, " s); log: ", child.log),
+             seconds, child.slow_down);
+      return;
+    }
+    json out = json::parse(ReadFile(child.output), nullptr, false);
+    if (WIFEXITED(wait_status) && WEXITSTATUS(wait_status) == 0 && out.is_object() &&
+        out.contains("result")) {
+      Record(*child.cell, "ok", out["result"], "", seconds, child.slow_down);
+      std::remove(child.log.c_str());
+      std::remove(child.input.c_str());
+      std::remove(child.output.c_str());
+      return;
+    }
+    const std::string how = WIFSIGNALED(wait_status)
+                                ? absl::StrCat("killed by signal ", WTERMSIG(wait_status))
+                                : absl::StrCat("exit status ", WEXITSTATUS(wait_status));
+    const std::string kind = out.is_object() ? out.value("status", "failed") : "failed";
+    Record(*child.cell, kind, nullptr, absl::StrCat(how, ": ", Tail(ReadFile(child.log))),
+           seconds, child.slow_down);
+  }
+
+  template <typename Predicate>
+  void RunPhase(Predicate in_phase, int parallel, bool isolated) {
+    std::deque<std::pair<const Cell*, int>> queue;
+    for (size_t i = 0; i < config_.cells.size(); ++i) {
+      const Cell& cell = config_.cells[i];
+      if (in_phase(cell) && !done_.count(cell.key)) queue.push_back({&cell, static_cast<int>(i)});
+    }
+    std::vector<Child> running;
+    while (!queue.empty() || !running.empty()) {
+      while (!queue.empty() && static_cast<int>(running.size()) < parallel) {
+        auto [cell, index] = queue.front();
+        queue.pop_front();
+        std::string missing;
+        const CellInputs inputs = InputsOf(*cell, &missing);
+        if (!missing.empty()) {
+          Record(*cell, "failed", nullptr, missing, 0, inputs.slow_down);
+          continue;
+        }
+        if (!isolated) {
+          const auto start = Clock::now();
+          auto result = RunCell(*cell, inputs);
+          Record(*cell, result.ok() ? "ok" : "failed", result.ok() ? *result : json(),
+                 result.ok() ? "" : std::string(result.status().message()), SecondsSince(start),
+                 inputs.slow_down);
+          continue;
+        }
+        auto child = Spawn(*cell, inputs, index);
+        if (!child.ok()) {
+          Record(*cell, "failed", nullptr, std::string(child.status().message()), 0,
+                 inputs.slow_down);
+          continue;
+        }
+        running.push_back(*child);
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      for (auto it = running.begin(); it != running.end();) {
+        int status = 0;
+        const pid_t pid = waitpid(it->pid, &status, WNOHANG);
+        if (pid == it->pid) {
+          Reap(*it, status, false);
+          it = running.erase(it);
+        } else if (SecondsSince(it->start) > options_.cell_timeout_seconds) {
+          kill(-it->pid, SIGKILL);
+          kill(it->pid, SIGKILL);
+          waitpid(it->pid, &status, 0);
+          Reap(*it, status, true);
+          it = running.erase(it);
+        } else {
+          ++it;
+        }
+      }
+    }
+  }
+
+  const ExperimentConfig& config_;
+  const RunnerOptions& options_;
+  std::map<std::string, json> done_;  // key -> record
+  std::ofstream results_;
+  std::unique_ptr<Progress> progress_;
+  Clock::time_point start_;
+  MatrixOutcome outcome_;
+  bool tty_ = false;
+  double last_line_ = 0;
+};
+
+}  // namespace
+
+absl::StatusOr<MatrixOutcome> RunMatrix(const ExperimentConfig& config,
+                                        const RunnerOptions& options) {
+  return Matrix(config, options).Run();
+}
+
+absl::Status RunIsolatedCell(const std::string& input, const std::string& output) {
+  json in = json::parse(ReadFile(input), nullptr, false);
+  if (!in.is_object() || !in.contains("cell")) {
+    return absl::InvalidArgumentError(absl::StrCat("cannot read cell input ", input));
+  }
+  SetComputeThreads(1);
+  const Cell cell = CellFromJson(in["cell"]);
+  CellInputs inputs;
+  inputs.slow_down = in.value("slow_down", 1.0);
+  if (in.contains("costs")) {
+    PB_ASSIGN_OR_RETURN(CostModel costs, ParseCostModelJson(in["costs"].dump()));
+    inputs.costs = costs;
+  }
+  auto result = RunCell(cell, inputs);
+  if (!result.ok()) {
+    // A machine that cannot run the cell (too few cores) is not a failure of the code.
+    if (absl::IsFailedPrecondition(result.status())) {
+      std::ofstream(output) << json{{"status", "skipped"}}.dump();
+    }
+    return result.status();
+  }
+  std::ofstream out(output);
+  out << json{{"result", *result}}.dump();
+  if (!out) return absl::InternalError(absl::StrCat("cannot write ", output));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::map<std::string, double>> ParseSlowDown(const std::string& text) {
+  std::map<std::string, double> factors;
+  if (text.empty()) return factors;
+  for (absl::string_view item : absl::StrSplit(text, ',')) {
+    std::vector<std::string> parts = absl::StrSplit(item, ':');
+    double factor = 0;
+    if (parts.size() != 2 || parts[0].empty() || !absl::SimpleAtod(parts[1], &factor) ||
+        !(factor > 0)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--slow_down must look like paci:2,gpipe:1.5 (schedule:factor > 0), got '", text, "'"));
+    }
+    factors[parts[0]] = factor;
+  }
+  return factors;
+}
+
+}  // namespace pipebench

@@ -1,0 +1,470 @@
+#!/usr/bin/python3
+"""Turns an experiment's records into its report.
+
+Usage: make_report.py REPORT_DIR
+
+Reads REPORT_DIR/results.jsonl and manifest.json (written by //benchmarks:run_experiment) and
+writes summary.csv (mean, std and count over seeds of every metric), benchmark.json (Google
+Benchmark's JSON format, throughput as items_per_second), report.md and plots/*.png.
+
+Time-to-accuracy: the target of a (p, m) group is the best final validation loss of its
+synchronous (flush) schedules plus a tolerance (2% unless the study sets target_val_loss); a
+run's time to target is interpolated between evaluations on the simulated clock, and its speedup
+is the fastest synchronous schedule's time over its own, seed by seed.
+"""
+import collections
+import csv
+import json
+import math
+import os
+import statistics
+import sys
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+TARGET_TOLERANCE = 0.02
+
+
+def mean_std(values):
+    values = [v for v in values if v is not None and not math.isnan(v)]
+    if not values:
+        return None, None, 0
+    std = statistics.stdev(values) if len(values) > 1 else 0.0
+    return statistics.fmean(values), std, len(values)
+
+
+def fmt(values, digits=3, scale=1.0, suffix=""):
+    mean, std, n = mean_std(values)
+    if n == 0:
+        return "-"
+    if n == 1:
+        return f"{mean * scale:.{digits}f}{suffix}"
+    return f"{mean * scale:.{digits}f} ± {std * scale:.{digits}f}{suffix}"
+
+
+def group_key(params):
+    return (params["stages"], params["microbatches"])
+
+
+def time_to_target(curve, target):
+    previous = None
+    for point in curve:
+        if "val_loss" not in point:
+            continue
+        if point["val_loss"] <= target:
+            if previous is None or previous["val_loss"] == point["val_loss"]:
+                return point["sim_time"]
+            frac = (previous["val_loss"] - target) / (previous["val_loss"] - point["val_loss"])
+            return previous["sim_time"] + frac * (point["sim_time"] - previous["sim_time"])
+        previous = point
+    return None
+
+
+class Report:
+    def __init__(self, out_dir):
+        self.out_dir = out_dir
+        self.plots_dir = os.path.join(out_dir, "plots")
+        os.makedirs(self.plots_dir, exist_ok=True)
+        with open(os.path.join(out_dir, "manifest.json")) as f:
+            self.manifest = json.load(f)
+        with open(os.path.join(out_dir, "results.jsonl")) as f:
+            self.records = [json.loads(line) for line in f if line.strip()]
+        self.config = self.manifest.get("config", {})
+        self.studies = {s["name"]: s for s in self.config.get("studies", [])}
+        self.rows = []  # summary.csv
+        self.benchmarks = []  # benchmark.json
+        self.md = []
+
+    def ok(self, study, kind):
+        return [r for r in self.records
+                if r["study"] == study and r["kind"] == kind and r["status"] == "ok"]
+
+    def add_row(self, study, kind, params, metric, values):
+        mean, std, n = mean_std(values)
+        if n == 0:
+            return
+        self.rows.append({
+            "study": study, "kind": kind, "variant": params.get("variant", ""),
+            "schedule": params.get("schedule", params.get("optimizer", "")),
+            "stages": params.get("stages", ""), "microbatches": params.get("microbatches", ""),
+            "accumulation": params.get("accumulation", ""), "chunks": params.get("chunks", ""),
+            "storage": params.get("storage", ""), "metric": metric,
+            "mean": f"{mean:.6g}", "std": f"{std:.6g}", "n": n})
+
+    def plot(self, fig, name):
+        path = os.path.join(self.plots_dir, name)
+        fig.tight_layout()
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+        self.md.append(f"\n![{name}](plots/{name})\n")
+
+    # ---- pipeline studies -------------------------------------------------------------------
+    def pipeline(self, name):
+        sims = self.ok(name, "sim")
+        if sims:
+            self.throughput_section(name, sims)
+            self.memory_section(name, sims)
+            self.drift_section(name, sims)
+        executors = self.ok(name, "executor")
+        if executors:
+            self.executor_section(name, executors)
+        distributed = self.ok(name, "distributed")
+        if distributed:
+            self.distributed_section(name, distributed, sims)
+
+    def throughput_section(self, name, sims):
+        by_variant = collections.defaultdict(dict)
+        for r in sims:
+            by_variant[r["params"]["variant"]][group_key(r["params"])] = r
+        groups = sorted({group_key(r["params"]) for r in sims})
+        fastest_sync = {}
+        for g in groups:
+            sync = [r["result"]["microbatches_per_second"] for r in sims
+                    if group_key(r["params"]) == g and r["result"]["synchronous"]]
+            fastest_sync[g] = max(sync) if sync else None
+        unit = "tokens/s" if "tokens_per_second" in sims[0]["result"] else "micro-batches/time unit"
+        self.md.append(f"### Throughput (simulated, {unit})\n")
+        self.md.append("Each cell: throughput, and in brackets the speedup over the fastest "
+                       "synchronous schedule at the same (p, m). The last row is the ideal "
+                       "bubble-removal ratio (m+p-1)/m.\n")
+        self.md.append("| schedule | " + " | ".join(f"p={p} m={m}" for p, m in groups) + " |")
+        self.md.append("|---" * (len(groups) + 1) + "|")
+        for variant in sorted(by_variant):
+            cells = []
+            for g in groups:
+                r = by_variant[variant].get(g)
+                if r is None:
+                    cells.append("-")
+                    continue
+                res = r["result"]
+                value = res.get("tokens_per_second", res["microbatches_per_second"])
+                speedup = (res["microbatches_per_second"] / fastest_sync[g]
+                           if fastest_sync[g] else None)
+                cells.append(f"{value:,.0f} ({speedup:.2f}x)" if speedup else f"{value:,.0f}")
+                self.add_row(name, "sim", r["params"], "throughput", [value])
+                self.add_row(name, "sim", r["params"], "bubble_fraction",
+                             [res["bubble_fraction"]])
+                if speedup:
+                    self.add_row(name, "sim", r["params"], "speedup_vs_fastest_sync", [speedup])
+                self.benchmarks.append({
+                    "name": f"{name}/{variant}/p:{g[0]}/m:{g[1]}/sim",
+                    "run_name": f"{name}/{variant}/p:{g[0]}/m:{g[1]}/sim",
+                    "run_type": "iteration", "repetitions": 1, "repetition_index": 0,
+                    "threads": 1, "iterations": 1, "real_time": res["makespan"],
+                    "cpu_time": res["makespan"], "time_unit": "s",
+                    "items_per_second": value, "bubble_fraction": res["bubble_fraction"]})
+            self.md.append(f"| {variant} | " + " | ".join(cells) + " |")
+        self.md.append("| *ideal (m+p-1)/m* | " +
+                       " | ".join(f"{(m + p - 1) / m:.2f}x" for p, m in groups) + " |\n")
+        for p in sorted({g[0] for g in groups}):
+            fig, ax = plt.subplots(figsize=(6.4, 4))
+            for variant in sorted(by_variant):
+                points = sorted((g[1], r["result"].get("tokens_per_second",
+                                                       r["result"]["microbatches_per_second"]))
+                                for g, r in by_variant[variant].items() if g[0] == p)
+                if points:
+                    ax.plot(*zip(*points), marker="o", label=variant)
+            ax.set_xlabel("micro-batches per mini-batch m")
+            ax.set_ylabel(f"throughput ({unit})")
+            ax.set_title(f"{name}: simulated throughput, p = {p}")
+            ax.legend(fontsize=7, ncol=2)
+            self.plot(fig, f"{name}_throughput_p{p}.png")
+
+    def memory_section(self, name, sims):
+        p_max = max(r["params"]["stages"] for r in sims)
+        at_p = [r for r in sims if r["params"]["stages"] == p_max]
+        m_max = max(r["params"]["microbatches"] for r in at_p)
+        rows = sorted((r for r in at_p if r["params"]["microbatches"] == m_max),
+                      key=lambda r: r["params"]["variant"])
+        self.md.append(f"### Peak memory per stage (model, MiB; p={p_max}, m={m_max})\n")
+        self.md.append("Parameters + optimizer state + live activations + stashed weight "
+                       "versions, from the simulated timeline.\n")
+        stages = max(len(r["result"]["per_stage"]) for r in rows)
+        self.md.append("| schedule | " + " | ".join(f"stage {s}" for s in range(stages)) +
+                       " | max |")
+        self.md.append("|---" * (stages + 2) + "|")
+        fig, ax = plt.subplots(figsize=(6.4, 4))
+        for r in rows:
+            per = [s["peak_memory_bytes"] / 2**20 for s in r["result"]["per_stage"]]
+            self.md.append(f"| {r['params']['variant']} | " +
+                           " | ".join(f"{v:.1f}" for v in per) + f" | {max(per):.1f} |")
+            ax.plot(range(len(per)), per, marker="o", label=r["params"]["variant"])
+        for r in sims:
+            self.add_row(name, "sim", r["params"], "peak_memory_max_bytes",
+                         [max(s["peak_memory_bytes"] for s in r["result"]["per_stage"])])
+        self.md.append("")
+        ax.set_xlabel("stage")
+        ax.set_ylabel("peak memory (MiB)")
+        ax.set_title(f"{name}: peak memory per stage, p = {p_max}, m = {m_max}")
+        ax.legend(fontsize=7, ncol=2)
+        self.plot(fig, f"{name}_memory_per_stage.png")
+
+    def drift_section(self, name, sims):
+        p_max = max(r["params"]["stages"] for r in sims)
+        rows = [r for r in sims if r["params"]["stages"] == p_max and not r["result"]["synchronous"]]
+        if not rows:
+            return
+        m_max = max(r["params"]["microbatches"] for r in rows)
+        rows = sorted((r for r in rows if r["params"]["microbatches"] == m_max),
+                      key=lambda r: r["params"]["variant"])
+        self.md.append(f"### Version drift (updates crossed, max / bound per stage; p={p_max}, "
+                       f"m={m_max})\n")
+        self.md.append("| schedule | " + " | ".join(f"stage {s}" for s in range(p_max)) + " |")
+        self.md.append("|---" * (p_max + 1) + "|")
+        fig, axes = plt.subplots(1, len(rows), figsize=(2.6 * len(rows), 3), squeeze=False)
+        for ax, r in zip(axes[0], rows):
+            per = r["result"]["per_stage"]
+            self.md.append(f"| {r['params']['variant']} | " + " | ".join(
+                f"{s['max_drift']}/{s['drift_bound'] if s['drift_bound'] >= 0 else '-'}"
+                for s in per) + " |")
+            total = collections.Counter()
+            for s in per:
+                for k, count in enumerate(s["drift_histogram"]):
+                    total[k] += count
+            ax.bar(list(total.keys()), list(total.values()))
+            ax.set_title(r["params"]["variant"], fontsize=8)
+            ax.set_xlabel("updates crossed")
+            self.add_row(name, "sim", r["params"], "max_drift", [r["result"]["max_drift"]])
+        axes[0][0].set_ylabel("backward passes")
+        self.md.append("")
+        self.plot(fig, f"{name}_drift_histograms.png")
+
+    def executor_section(self, name, records):
+        self.md.append("### Single-process executor (measured wall-clock)\n")
+        self.md.append("Overhead = wall-clock / the measured compute of the same actions run "
+                       "back to back.\n")
+        self.md.append("| schedule | p | m | tokens/s | overhead |")
+        self.md.append("|---|---|---|---|---|")
+        for key, group in self.by_params(records):
+            p = group[0]["params"]
+            self.md.append(f"| {p['variant']} | {p['stages']} | {p['microbatches']} | "
+                           f"{fmt([r['result']['tokens_per_second'] for r in group], 0)} | "
+                           f"{fmt([r['result']['overhead_ratio'] for r in group], 3)} |")
+            self.add_row(name, "executor", p, "tokens_per_second",
+                         [r["result"]["tokens_per_second"] for r in group])
+            self.add_row(name, "executor", p, "overhead_ratio",
+                         [r["result"]["overhead_ratio"] for r in group])
+        self.md.append("")
+
+    def distributed_section(self, name, records, sims):
+        predicted = {(r["params"]["variant"],) + group_key(r["params"]):
+                     r["result"].get("tokens_per_second") for r in sims}
+        self.md.append("### Distributed runs (measured wall-clock, one process per stage)\n")
+        self.md.append("| schedule | p | m | tokens/s | simulated tokens/s | bubble | "
+                       "peak RSS per rank (MiB) | max drift / bound |")
+        self.md.append("|---|---|---|---|---|---|---|---|")
+        for key, group in self.by_params(records):
+            p = group[0]["params"]
+            res = group[0]["result"]
+            sim = predicted.get((p["variant"],) + group_key(p))
+            rss = " / ".join(f"{s['peak_rss_bytes'] / 2**20:.0f}" for s in res["per_stage"])
+            drift = " ".join(f"{max(s['max_drift'])}/{s['drift_bound']}" for s in res["per_stage"])
+            self.md.append(
+                f"| {p['variant']} | {p['stages']} | {p['microbatches']} | "
+                f"{fmt([r['result']['tokens_per_second'] for r in group], 0)} | "
+                f"{f'{sim:,.0f}' if sim else '-'} | "
+                f"{fmt([r['result']['bubble_fraction'] for r in group], 3)} | {rss} | {drift} |")
+            self.add_row(name, "distributed", p, "tokens_per_second",
+                         [r["result"]["tokens_per_second"] for r in group])
+            self.benchmarks.append({
+                "name": f"{name}/{p['variant']}/p:{p['stages']}/m:{p['microbatches']}/distributed",
+                "run_name": f"{name}/{p['variant']}/p:{p['stages']}/m:{p['microbatches']}/distributed",
+                "run_type": "iteration", "repetitions": 1, "repetition_index": 0, "threads": 1,
+                "iterations": 1, "real_time": res["wall_seconds"], "cpu_time": res["wall_seconds"],
+                "time_unit": "s", "items_per_second": res["tokens_per_second"]})
+        self.md.append("")
+
+    @staticmethod
+    def by_params(records):
+        groups = collections.OrderedDict()
+        for r in records:
+            p = dict(r["params"])
+            p.pop("seed", None)
+            groups.setdefault(json.dumps(p, sort_keys=True), []).append(r)
+        return sorted(groups.items(), key=lambda kv: (kv[1][0]["params"]["stages"],
+                                                      kv[1][0]["params"]["microbatches"],
+                                                      kv[1][0]["params"]["variant"]))
+
+    # ---- training studies -------------------------------------------------------------------
+    def training(self, name):
+        records = self.ok(name, "training")
+        if not records:
+            return
+        study = self.studies.get(name, {})
+        self.md.append("### Time to accuracy\n")
+        self.md.append(
+            "Time axis: **simulated** from per-stage costs measured on this machine (the "
+            "executor replays each schedule's timeline, so the losses are real and the clock is "
+            "what p stages on p workers would take); wall-clock of the single-process executor is "
+            "schedule-independent and not used. Target: " +
+            (f"validation loss {study['target_val_loss']}" if "target_val_loss" in study else
+             f"the best synchronous schedule's final validation loss + {TARGET_TOLERANCE:.0%}") +
+            ". Speedup: fastest synchronous schedule's time to target / this schedule's, per "
+            "seed. Ideal: (m+p-1)/m, the bubble-removal ratio.\n")
+        self.md.append("| p | m | schedule | final val loss | vs flush | time to target (s) | "
+                       "speedup | ideal | max drift / bound |")
+        self.md.append("|---|---|---|---|---|---|---|---|---|")
+        by_group = collections.defaultdict(lambda: collections.defaultdict(dict))
+        for r in records:
+            by_group[group_key(r["params"])][r["params"]["variant"]][r["params"]["seed"]] = r
+        for g in sorted(by_group):
+            variants = by_group[g]
+            sync_variants = [v for v, runs in variants.items()
+                             if next(iter(runs.values()))["result"]["synchronous"]]
+            seeds = sorted({s for runs in variants.values() for s in runs})
+            target = {}
+            best_sync_time = {}
+            for seed in seeds:
+                sync_finals = [variants[v][seed]["result"]["final_val_loss"]
+                               for v in sync_variants if seed in variants[v]]
+                if "target_val_loss" in study:
+                    target[seed] = study["target_val_loss"]
+                elif sync_finals:
+                    target[seed] = min(sync_finals) * (1 + TARGET_TOLERANCE)
+                times = [time_to_target(variants[v][seed]["result"]["curve"], target[seed])
+                         for v in sync_variants if seed in variants[v] and seed in target]
+                times = [t for t in times if t is not None]
+                if times:
+                    best_sync_time[seed] = min(times)
+            flush_final = {seed: min(variants[v][seed]["result"]["final_val_loss"]
+                                     for v in sync_variants if seed in variants[v])
+                           for seed in seeds if any(seed in variants[v] for v in sync_variants)}
+            p, m = g
+            for variant in sorted(variants):
+                runs = variants[variant]
+                finals = [r["result"]["final_val_loss"] for r in runs.values()]
+                gaps = [runs[s]["result"]["final_val_loss"] / flush_final[s] - 1
+                        for s in runs if s in flush_final]
+                times, speedups = [], []
+                for seed, r in runs.items():
+                    t = time_to_target(r["result"]["curve"], target.get(seed, -1))
+                    times.append(t)
+                    if t and seed in best_sync_time:
+                        speedups.append(best_sync_time[seed] / t)
+                reached = [t for t in times if t is not None]
+                first = next(iter(runs.values()))["result"]
+                drift = " ".join(f"{d}/{b}" for d, b in zip(first["max_drift"], first["drift_bound"]))
+                self.md.append(
+                    f"| {p} | {m} | {variant} | {fmt(finals, 3)} | {fmt(gaps, 1, 100, '%')} | " +
+                    (fmt(reached, 2) if len(reached) == len(times) else
+                     f"not reached ({len(times) - len(reached)} of {len(times)})") +
+                    f" | {fmt(speedups, 2, 1, 'x')} | {(m + p - 1) / m:.2f}x | {drift} |")
+                params = next(iter(runs.values()))["params"]
+                self.add_row(name, "training", params, "final_val_loss", finals)
+                self.add_row(name, "training", params, "final_loss_gap_vs_flush", gaps)
+                self.add_row(name, "training", params, "time_to_target", reached)
+                self.add_row(name, "training", params, "tta_speedup_vs_fastest_sync", speedups)
+            fig, ax = plt.subplots(figsize=(6.4, 4))
+            for variant in sorted(variants):
+                for i, (seed, r) in enumerate(sorted(variants[variant].items())):
+                    points = [(c["sim_time"], c["val_loss"]) for c in r["result"]["curve"]
+                              if "val_loss" in c]
+                    if points:
+                        line, = ax.plot(*zip(*points), label=variant if i == 0 else None,
+                                        color=None if i == 0 else line.get_color(), alpha=0.9)
+            if target:
+                ax.axhline(statistics.fmean(target.values()), color="gray", ls="--", lw=0.8,
+                           label="target")
+            ax.set_xlabel("simulated time from measured costs (s)")
+            ax.set_ylabel("validation loss")
+            ax.set_title(f"{name}: loss vs time, p = {p}, m = {m}")
+            ax.legend(fontsize=7)
+            self.plot(fig, f"{name}_loss_vs_time_p{p}_m{m}.png")
+        self.md.append("")
+
+    # ---- NAS studies ------------------------------------------------------------------------
+    def nas(self, name):
+        records = self.ok(name, "nas")
+        if not records:
+            return
+        self.md.append("### Architecture search\n")
+        self.md.append("Entangled: one superposed weight per layer (TangleNAS); separate: one "
+                       "weight per choice (weight sharing). SPOS trains single paths and "
+                       "searches by evolution.\n")
+        self.md.append("| optimizer | storage | derived architecture (seed 0) | params | "
+                       "val loss inherited | val loss retrained | search time (s) | "
+                       "supernet (MiB) |")
+        self.md.append("|---|---|---|---|---|---|---|---|")
+        groups = collections.defaultdict(list)
+        for r in records:
+            groups[(r["params"]["optimizer"], r["params"]["storage"])].append(r)
+        fig, ax = plt.subplots(figsize=(6.4, 4))
+        for (optimizer, storage), group in sorted(groups.items()):
+            group.sort(key=lambda r: r["params"]["seed"])
+            res = [r["result"] for r in group]
+            arch = json.dumps(res[0]["architecture"], separators=(",", ":"))
+            self.md.append(
+                f"| {optimizer} | {storage} | `{arch}` | {res[0]['derived_parameters']:,} | "
+                f"{fmt([x['val_loss_inherited'] for x in res])} | "
+                f"{fmt([x.get('val_loss_retrained') for x in res])} | "
+                f"{fmt([x['search_seconds'] for x in res], 1)} | "
+                f"{res[0]['supernet_bytes'] / 2**20:.2f} |")
+            params = group[0]["params"]
+            self.add_row(name, "nas", params, "val_loss_retrained",
+                         [x.get("val_loss_retrained") for x in res])
+            self.add_row(name, "nas", params, "search_seconds", [x["search_seconds"] for x in res])
+            self.add_row(name, "nas", params, "supernet_bytes", [x["supernet_bytes"] for x in res])
+            curve = res[0]["curve"]
+            losses = [c["arch_loss"] or c["weight_loss"] for c in curve]
+            window = max(1, len(losses) // 20)
+            smooth = [statistics.fmean(losses[max(0, i - window + 1):i + 1])
+                      for i in range(len(losses))]
+            ax.plot([c["time"] for c in curve], smooth, label=f"{optimizer} ({storage})")
+        ax.set_xlabel("search time (s)")
+        ax.set_ylabel("held-out loss during search (smoothed)")
+        ax.set_title(f"{name}: any-time curves, seed 0")
+        ax.legend(fontsize=7)
+        self.plot(fig, f"{name}_anytime.png")
+        self.md.append("")
+
+    # ---- the whole report -------------------------------------------------------------------
+    def write(self):
+        m = self.manifest
+        self.md = [
+            f"# {self.config.get('experiment', '')}\n",
+            f"{self.config.get('description', '')}\n",
+            f"Commit `{m.get('git_commit', 'unknown')[:12]}` (dirty: {m.get('git_dirty')}), "
+            f"{m.get('created_utc')}, {m.get('cpu_count')} x {m.get('cpu_model')}, "
+            f"BLAS {m.get('blas', {}).get('kind')}, LibTorch "
+            f"{m.get('libraries', {}).get('libtorch')}. Full provenance: "
+            "[manifest.json](manifest.json); raw records: [results.jsonl](results.jsonl); "
+            "[summary.csv](summary.csv); [benchmark.json](benchmark.json).\n"]
+        for study in self.config.get("studies", []):
+            self.md.append(f"## {study['name']}\n")
+            getattr(self, study["kind"])(study["name"])
+        failed = [r for r in self.records if r["status"] != "ok"]
+        if failed:
+            self.md.append("## Cells that did not finish\n")
+            for r in failed:
+                error = r.get("error", "").replace("\n", " ")[:300]
+                self.md.append(f"- **{r['status']}** {r['kind']} `{json.dumps(r['params'])}`: "
+                               f"{error}")
+            self.md.append("")
+        with open(os.path.join(self.out_dir, "report.md"), "w") as f:
+            f.write("\n".join(self.md) + "\n")
+        with open(os.path.join(self.out_dir, "summary.csv"), "w", newline="") as f:
+            fields = ["study", "kind", "variant", "schedule", "stages", "microbatches",
+                      "accumulation", "chunks", "storage", "metric", "mean", "std", "n"]
+            writer = csv.DictWriter(f, fieldnames=fields)
+            writer.writeheader()
+            writer.writerows(self.rows)
+        with open(os.path.join(self.out_dir, "benchmark.json"), "w") as f:
+            json.dump({"context": {"date": m.get("created_utc"),
+                                   "host_name": m.get("cpu_model"),
+                                   "num_cpus": m.get("cpu_count"),
+                                   "library_build_type": "release",
+                                   "pipebench_commit": m.get("git_commit")},
+                       "benchmarks": self.benchmarks}, f, indent=1)
+
+
+def main(argv):
+    if len(argv) != 2:
+        sys.exit(__doc__)
+    Report(argv[1]).write()
+
+
+if __name__ == "__main__":
+    main(sys.argv)
