@@ -43,9 +43,8 @@ std::string Self() {
   return std::string(self, n > 0 ? n : 0);
 }
 
-absl::Status WriteManifest(const ExperimentConfig& config, const RunnerOptions& options,
+absl::Status WriteManifest(nlohmann::json manifest, const RunnerOptions& options,
                            const MatrixOutcome& outcome) {
-  nlohmann::json manifest = MakeManifest(WorkspaceRoot(), config.source);
   const BlasInfo blas = DetectBlas();
   manifest["blas"] = {{"kind", BlasKindName(blas.kind)}, {"library", blas.path}};
   manifest["libraries"] = LibraryVersions();
@@ -80,8 +79,11 @@ absl::Status Run() {
   options.cell_timeout_seconds = absl::GetFlag(FLAGS_cell_timeout_seconds);
   PB_ASSIGN_OR_RETURN(options.slow_down, ParseSlowDown(absl::GetFlag(FLAGS_slow_down)));
   options.self = Self();
+  nlohmann::json manifest = MakeManifest(WorkspaceRoot(), config.source);
+  options.git_commit = manifest["git_commit"].get<std::string>() +
+                       (manifest["git_dirty"] == "true" ? "+dirty" : "");
   PB_ASSIGN_OR_RETURN(MatrixOutcome outcome, RunMatrix(config, options));
-  PB_RETURN_IF_ERROR(WriteManifest(config, options, outcome));
+  PB_RETURN_IF_ERROR(WriteManifest(std::move(manifest), options, outcome));
   if (absl::GetFlag(FLAGS_report)) {
     const std::string command =
         absl::StrCat("/usr/bin/python3 '", RunfilePath("benchmarks/report/make_report.py"), "' '",

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "benchmarks/harness/progress.h"
 #include "engine/dist/free_port.h"
 #include "engine/exec/cost_measurement.h"
 #include "engine/exec/executor.h"
@@ -25,12 +26,6 @@ namespace pipebench {
 namespace {
 
 using nlohmann::json;
-using Clock = std::chrono::steady_clock;
-
-double SecondsSince(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
 ScheduleParams ParamsOf(const json& p, int batches) {
   ScheduleParams params;
   params.stages = p["stages"];

@@ -27,12 +27,6 @@ namespace pipebench {
 namespace {
 
 using nlohmann::json;
-using Clock = std::chrono::steady_clock;
-
-double SecondsSince(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
 json CellJson(const Cell& cell) {
   return {{"study", cell.study}, {"kind", cell.kind}, {"params", cell.params},
           {"key", cell.key}, {"costs_key", cell.costs_key}};
@@ -156,6 +150,7 @@ class Matrix {
     json record = CellJson(cell);
     record["status"] = status;
     record["seconds"] = seconds;
+    record["git_commit"] = options_.git_commit;
     if (slow_down != 1.0) record["slow_down"] = slow_down;
     if (status == "ok") record["result"] = result;
     if (!error.empty()) record["error"] = error;

@@ -6,6 +6,7 @@
 #ifndef PIPEBENCH_BENCHMARKS_HARNESS_PROGRESS_H_
 #define PIPEBENCH_BENCHMARKS_HARNESS_PROGRESS_H_
 
+#include <chrono>
 #include <map>
 #include <string>
 #include <vector>
@@ -34,6 +35,12 @@ class Progress {
   int failed_ = 0;
   int parallel_ = 1;
 };
+
+using Clock = std::chrono::steady_clock;
+
+inline double SecondsSince(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
 
 // mm:ss, or h:mm:ss from an hour on.
 std::string FormatDuration(double seconds);

@@ -19,13 +19,17 @@ import math
 import os
 import statistics
 import sys
+import tempfile
 
-import matplotlib
+# Matplotlib wants a writable config folder; a sandboxed test or CI home may have none.
+os.environ.setdefault("MPLCONFIGDIR", tempfile.mkdtemp(prefix="pipebench-mpl-"))
+import matplotlib  # noqa: E402
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 TARGET_TOLERANCE = 0.02
+BASELINE = "1f1b_flush"
 
 
 def mean_std(values):
@@ -43,6 +47,14 @@ def fmt(values, digits=3, scale=1.0, suffix=""):
     if n == 1:
         return f"{mean * scale:.{digits}f}{suffix}"
     return f"{mean * scale:.{digits}f} ± {std * scale:.{digits}f}{suffix}"
+
+
+def benchmark_entry(name, seconds, items_per_second, **counters):
+    """One run in Google Benchmark's JSON format."""
+    return dict({"name": name, "run_name": name, "run_type": "iteration", "repetitions": 1,
+                 "repetition_index": 0, "threads": 1, "iterations": 1, "real_time": seconds,
+                 "cpu_time": seconds, "time_unit": "s", "items_per_second": items_per_second},
+                **counters)
 
 
 def group_key(params):
@@ -120,16 +132,22 @@ class Report:
         for r in sims:
             by_variant[r["params"]["variant"]][group_key(r["params"])] = r
         groups = sorted({group_key(r["params"]) for r in sims})
-        fastest_sync = {}
+        # The reference: 1F1B-flush, against which (m+p-1)/m is the ideal; else the fastest
+        # synchronous schedule.
+        baseline = {}
         for g in groups:
-            sync = [r["result"]["microbatches_per_second"] for r in sims
-                    if group_key(r["params"]) == g and r["result"]["synchronous"]]
-            fastest_sync[g] = max(sync) if sync else None
+            in_group = [r for r in sims if group_key(r["params"]) == g]
+            flush = [r["result"]["microbatches_per_second"] for r in in_group
+                     if r["params"]["variant"] == BASELINE]
+            sync = [r["result"]["microbatches_per_second"] for r in in_group
+                    if r["result"]["synchronous"]]
+            baseline[g] = flush[0] if flush else (max(sync) if sync else None)
+        reference = BASELINE if BASELINE in by_variant else "the fastest synchronous schedule"
         unit = "tokens/s" if "tokens_per_second" in sims[0]["result"] else "micro-batches/time unit"
         self.md.append(f"### Throughput (simulated, {unit})\n")
-        self.md.append("Each cell: throughput, and in brackets the speedup over the fastest "
-                       "synchronous schedule at the same (p, m). The last row is the ideal "
-                       "bubble-removal ratio (m+p-1)/m.\n")
+        self.md.append(f"Each cell: throughput, and in brackets the speedup over {reference} at "
+                       "the same (p, m). The last row is the ideal bubble-removal ratio "
+                       "(m+p-1)/m.\n")
         self.md.append("| schedule | " + " | ".join(f"p={p} m={m}" for p, m in groups) + " |")
         self.md.append("|---" * (len(groups) + 1) + "|")
         for variant in sorted(by_variant):
@@ -141,21 +159,17 @@ class Report:
                     continue
                 res = r["result"]
                 value = res.get("tokens_per_second", res["microbatches_per_second"])
-                speedup = (res["microbatches_per_second"] / fastest_sync[g]
-                           if fastest_sync[g] else None)
+                speedup = (res["microbatches_per_second"] / baseline[g]
+                           if baseline[g] else None)
                 cells.append(f"{value:,.0f} ({speedup:.2f}x)" if speedup else f"{value:,.0f}")
                 self.add_row(name, "sim", r["params"], "throughput", [value])
                 self.add_row(name, "sim", r["params"], "bubble_fraction",
                              [res["bubble_fraction"]])
                 if speedup:
-                    self.add_row(name, "sim", r["params"], "speedup_vs_fastest_sync", [speedup])
-                self.benchmarks.append({
-                    "name": f"{name}/{variant}/p:{g[0]}/m:{g[1]}/sim",
-                    "run_name": f"{name}/{variant}/p:{g[0]}/m:{g[1]}/sim",
-                    "run_type": "iteration", "repetitions": 1, "repetition_index": 0,
-                    "threads": 1, "iterations": 1, "real_time": res["makespan"],
-                    "cpu_time": res["makespan"], "time_unit": "s",
-                    "items_per_second": value, "bubble_fraction": res["bubble_fraction"]})
+                    self.add_row(name, "sim", r["params"], "speedup_vs_baseline", [speedup])
+                self.benchmarks.append(benchmark_entry(
+                    f"{name}/{variant}/p:{g[0]}/m:{g[1]}/sim", res["makespan"], value,
+                    bubble_fraction=res["bubble_fraction"]))
             self.md.append(f"| {variant} | " + " | ".join(cells) + " |")
         self.md.append("| *ideal (m+p-1)/m* | " +
                        " | ".join(f"{(m + p - 1) / m:.2f}x" for p, m in groups) + " |\n")
@@ -269,12 +283,9 @@ class Report:
                 f"{fmt([r['result']['bubble_fraction'] for r in group], 3)} | {rss} | {drift} |")
             self.add_row(name, "distributed", p, "tokens_per_second",
                          [r["result"]["tokens_per_second"] for r in group])
-            self.benchmarks.append({
-                "name": f"{name}/{p['variant']}/p:{p['stages']}/m:{p['microbatches']}/distributed",
-                "run_name": f"{name}/{p['variant']}/p:{p['stages']}/m:{p['microbatches']}/distributed",
-                "run_type": "iteration", "repetitions": 1, "repetition_index": 0, "threads": 1,
-                "iterations": 1, "real_time": res["wall_seconds"], "cpu_time": res["wall_seconds"],
-                "time_unit": "s", "items_per_second": res["tokens_per_second"]})
+            self.benchmarks.append(benchmark_entry(
+                f"{name}/{p['variant']}/p:{p['stages']}/m:{p['microbatches']}/distributed",
+                res["wall_seconds"], res["tokens_per_second"]))
         self.md.append("")
 
     @staticmethod
@@ -303,10 +314,12 @@ class Report:
             (f"validation loss {study['target_val_loss']}" if "target_val_loss" in study else
              f"the best synchronous schedule's final validation loss + {TARGET_TOLERANCE:.0%}") +
             ". Speedup: fastest synchronous schedule's time to target / this schedule's, per "
-            "seed. Ideal: (m+p-1)/m, the bubble-removal ratio.\n")
+            "seed. Run time: simulated time for all the run's steps (the same tokens for every "
+            "schedule), and its speedup over the fastest synchronous schedule. Ideal: (m+p-1)/m, "
+            "the bubble-removal ratio.\n")
         self.md.append("| p | m | schedule | final val loss | vs flush | time to target (s) | "
-                       "speedup | ideal | max drift / bound |")
-        self.md.append("|---|---|---|---|---|---|---|---|---|")
+                       "speedup | run time (s) | speedup | ideal | max drift / bound |")
+        self.md.append("|---|---|---|---|---|---|---|---|---|---|---|")
         by_group = collections.defaultdict(lambda: collections.defaultdict(dict))
         for r in records:
             by_group[group_key(r["params"])][r["params"]["variant"]][r["params"]["seed"]] = r
@@ -329,6 +342,9 @@ class Report:
                 times = [t for t in times if t is not None]
                 if times:
                     best_sync_time[seed] = min(times)
+            fastest_run = {seed: min(variants[v][seed]["result"]["sim_time"]
+                                     for v in sync_variants if seed in variants[v])
+                           for seed in seeds if any(seed in variants[v] for v in sync_variants)}
             flush_final = {seed: min(variants[v][seed]["result"]["final_val_loss"]
                                      for v in sync_variants if seed in variants[v])
                            for seed in seeds if any(seed in variants[v] for v in sync_variants)}
@@ -345,18 +361,24 @@ class Report:
                     if t and seed in best_sync_time:
                         speedups.append(best_sync_time[seed] / t)
                 reached = [t for t in times if t is not None]
+                run_times = [r["result"]["sim_time"] for r in runs.values()]
+                run_speedups = [fastest_run[s] / runs[s]["result"]["sim_time"]
+                                for s in runs if s in fastest_run]
                 first = next(iter(runs.values()))["result"]
                 drift = " ".join(f"{d}/{b}" for d, b in zip(first["max_drift"], first["drift_bound"]))
                 self.md.append(
                     f"| {p} | {m} | {variant} | {fmt(finals, 3)} | {fmt(gaps, 1, 100, '%')} | " +
                     (fmt(reached, 2) if len(reached) == len(times) else
                      f"not reached ({len(times) - len(reached)} of {len(times)})") +
-                    f" | {fmt(speedups, 2, 1, 'x')} | {(m + p - 1) / m:.2f}x | {drift} |")
+                    f" | {fmt(speedups, 2, 1, 'x')} | {fmt(run_times, 2)} | "
+                    f"{fmt(run_speedups, 2, 1, 'x')} | {(m + p - 1) / m:.2f}x | {drift} |")
                 params = next(iter(runs.values()))["params"]
                 self.add_row(name, "training", params, "final_val_loss", finals)
                 self.add_row(name, "training", params, "final_loss_gap_vs_flush", gaps)
                 self.add_row(name, "training", params, "time_to_target", reached)
                 self.add_row(name, "training", params, "tta_speedup_vs_fastest_sync", speedups)
+                self.add_row(name, "training", params, "run_time", run_times)
+                self.add_row(name, "training", params, "run_speedup_vs_fastest_sync", run_speedups)
             fig, ax = plt.subplots(figsize=(6.4, 4))
             for variant in sorted(variants):
                 for i, (seed, r) in enumerate(sorted(variants[variant].items())):
@@ -432,6 +454,10 @@ class Report:
             f"{m.get('libraries', {}).get('libtorch')}. Full provenance: "
             "[manifest.json](manifest.json); raw records: [results.jsonl](results.jsonl); "
             "[summary.csv](summary.csv); [benchmark.json](benchmark.json).\n"]
+        commits = sorted({r.get("git_commit", "unknown") for r in self.records})
+        if len(commits) > 1:
+            self.md.append("Records come from more than one run (resumed): commits " +
+                           ", ".join(f"`{c[:12]}`" for c in commits) + ".\n")
         for study in self.config.get("studies", []):
             self.md.append(f"## {study['name']}\n")
             getattr(self, study["kind"])(study["name"])

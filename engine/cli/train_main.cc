@@ -68,6 +68,9 @@ ABSL_FLAG(int, timeout_seconds, 60,
           "Distributed runs: how long a rank waits for a peer before naming it as failed.");
 ABSL_FLAG(std::string, trace, "",
           "Distributed runs: rank 0 writes a Chrome/Perfetto trace of every rank's real timings.");
+ABSL_FLAG(std::string, transport, "gloo",
+          "Distributed runs: gloo, or nccl in a --config=nccl build (stage tensors then travel "
+          "through each rank's GPU).");
 ABSL_FLAG(std::string, fault, "",
           "Fault injection for testing failure handling: exit:RANK:ACTIONS or hang:RANK:ACTIONS.");
 
@@ -127,6 +130,7 @@ absl::StatusOr<std::optional<CommunicatorOptions>> DistributedFromEnvironment() 
   PB_RETURN_IF_ERROR(read_int("MASTER_PORT", "29500", &options.master_port));
   if (const char* addr = std::getenv("MASTER_ADDR")) options.master_addr = addr;
   options.timeout = absl::Seconds(absl::GetFlag(FLAGS_timeout_seconds));
+  PB_ASSIGN_OR_RETURN(options.transport, ParseTransport(absl::GetFlag(FLAGS_transport)));
   return std::optional<CommunicatorOptions>(options);
 }
 
@@ -170,6 +174,12 @@ absl::Status Run() {
   params.chunks = absl::GetFlag(FLAGS_chunks);
   PB_ASSIGN_OR_RETURN(std::unique_ptr<Schedule> schedule,
                       MakeSchedule(absl::GetFlag(FLAGS_schedule), params));
+  if (distributed && distributed->transport == Transport::kNccl && params.chunks > 1) {
+    // Interleaved ranks receive two streams from one peer, which only message tags keep apart.
+    return absl::InvalidArgumentError(
+        "--transport=nccl matches messages by order, not tag: interleaved schedules (--chunks > "
+        "1) need gloo");
+  }
   if (distributed && distributed->world_size != params.stages) {
     return absl::InvalidArgumentError(absl::StrCat("WORLD_SIZE is ", distributed->world_size,
                                                    " but --stages is ", params.stages,

@@ -3,6 +3,13 @@
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 
+#ifdef PIPEBENCH_WITH_NCCL
+#include <c10/cuda/CUDAFunctions.h>
+#include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
+
+#include <cstdlib>
+#endif
+
 #include <chrono>
 #include <exception>
 #include <utility>
@@ -33,8 +40,22 @@ absl::Status FromException(const std::exception& e, const std::string& context) 
 
 }  // namespace
 
+absl::StatusOr<Transport> ParseTransport(const std::string& name) {
+  if (name == "gloo") return Transport::kGloo;
+  if (name == "nccl") return Transport::kNccl;
+  return absl::InvalidArgumentError(
+      absl::StrCat("transport must be gloo or nccl, got '", name, "'"));
+}
+
 absl::StatusOr<std::unique_ptr<Communicator>> Communicator::Connect(
     const CommunicatorOptions& options) {
+#ifndef PIPEBENCH_WITH_NCCL
+  if (options.transport == Transport::kNccl) {
+    return absl::FailedPreconditionError(
+        "this build has no NCCL transport; build with --config=nccl against a CUDA LibTorch "
+        "(PIPEBENCH_CUDA_LIBTORCH=<its root>), or use gloo");
+  }
+#endif
   if (options.world_size < 1) {
     return absl::InvalidArgumentError(
         absl::StrCat("world_size must be >= 1, got ", options.world_size));
@@ -63,23 +84,49 @@ absl::StatusOr<std::unique_ptr<Communicator>> Communicator::Connect(
     return FromException(e, absl::StrCat("TCPStore rendezvous failed for ", where));
   }
   c10::intrusive_ptr<c10d::ProcessGroup> group;
-  try {
-    auto gloo_options =
-        c10d::ProcessGroupGloo::Options::create(ToChrono(options.rendezvous_timeout));
-    gloo_options->devices.push_back(
-        c10d::ProcessGroupGloo::createDeviceForHostname(options.master_addr));
-    group = c10::make_intrusive<c10d::ProcessGroupGloo>(store, options.rank, options.world_size,
-                                                        gloo_options);
-  } catch (const std::exception& e) {
-    return FromException(e, absl::StrCat("Gloo process group setup failed for ", where));
+  torch::Device device = torch::kCPU;
+  if (options.transport == Transport::kNccl) {
+#ifdef PIPEBENCH_WITH_NCCL
+    try {
+      const int devices = c10::cuda::device_count();
+      if (devices < 1) {
+        return absl::FailedPreconditionError(
+            absl::StrCat("NCCL transport: no CUDA device visible to ", where));
+      }
+      device = torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(options.rank % devices));
+      c10::cuda::set_device(device.index());
+      // Blocking waits make a dead or stuck peer an error after the timeout, as with Gloo.
+      setenv("NCCL_BLOCKING_WAIT", "1", /*overwrite=*/0);
+      auto nccl_options = c10d::ProcessGroupNCCL::Options::create();
+      nccl_options->timeout = ToChrono(options.timeout);
+      group = c10::make_intrusive<c10d::ProcessGroupNCCL>(store, options.rank,
+                                                          options.world_size, nccl_options);
+    } catch (const std::exception& e) {
+      return FromException(e, absl::StrCat("NCCL process group setup failed for ", where));
+    }
+#endif
+  } else {
+    try {
+      auto gloo_options =
+          c10d::ProcessGroupGloo::Options::create(ToChrono(options.rendezvous_timeout));
+      gloo_options->devices.push_back(
+          c10d::ProcessGroupGloo::createDeviceForHostname(options.master_addr));
+      group = c10::make_intrusive<c10d::ProcessGroupGloo>(store, options.rank,
+                                                          options.world_size, gloo_options);
+    } catch (const std::exception& e) {
+      return FromException(e, absl::StrCat("Gloo process group setup failed for ", where));
+    }
   }
   return std::unique_ptr<Communicator>(
-      new Communicator(options, std::move(store), std::move(group)));
+      new Communicator(options, std::move(store), std::move(group), device));
 }
 
 Communicator::Communicator(CommunicatorOptions options, c10::intrusive_ptr<c10d::Store> store,
-                           c10::intrusive_ptr<c10d::ProcessGroup> group)
-    : options_(std::move(options)), store_(std::move(store)), group_(std::move(group)) {}
+                           c10::intrusive_ptr<c10d::ProcessGroup> group, torch::Device device)
+    : options_(std::move(options)),
+      store_(std::move(store)),
+      group_(std::move(group)),
+      device_(device) {}
 
 Communicator::~Communicator() = default;
 
@@ -93,9 +140,10 @@ absl::Status Communicator::CheckPeer(int peer, const char* role) const {
 }
 
 Transfer::Transfer(c10::intrusive_ptr<c10d::Work> work, torch::Tensor tensor,
-                   std::string description, absl::Duration timeout)
+                   std::string description, absl::Duration timeout, torch::Tensor staging)
     : work_(std::move(work)),
       tensor_(std::move(tensor)),
+      staging_(std::move(staging)),
       description_(std::move(description)),
       timeout_(timeout) {}
 
@@ -112,6 +160,7 @@ void Transfer::Abort() {
 absl::Status Transfer::Wait() {
   try {
     work_->wait(ToChrono(timeout_));
+    if (staging_.defined()) tensor_.copy_(staging_);
   } catch (const std::exception& e) {
     return FromException(e, description_ + " failed");
   }
@@ -124,7 +173,7 @@ absl::StatusOr<std::unique_ptr<Transfer>> Communicator::StartSend(const torch::T
   const std::string what =
       absl::StrCat("rank ", options_.rank, ": send to rank ", dst, " (tag ", tag, ")");
   try {
-    std::vector<at::Tensor> tensors = {tensor.contiguous()};
+    std::vector<at::Tensor> tensors = {tensor.to(device_).contiguous()};
     auto work = group_->send(tensors, dst, tag);
     return std::make_unique<Transfer>(std::move(work), tensors[0], what, options_.timeout);
   } catch (const std::exception& e) {
@@ -141,9 +190,13 @@ absl::StatusOr<std::unique_ptr<Transfer>> Communicator::StartRecv(torch::Tensor 
   const std::string what =
       absl::StrCat("rank ", options_.rank, ": receive from rank ", src, " (tag ", tag, ")");
   try {
-    std::vector<at::Tensor> tensors = {buffer};
+    torch::Tensor staging;
+    if (buffer.device() != device_) {
+      staging = torch::empty(buffer.sizes(), buffer.options().device(device_));
+    }
+    std::vector<at::Tensor> tensors = {staging.defined() ? staging : buffer};
     auto work = group_->recv(tensors, src, tag);
-    return std::make_unique<Transfer>(std::move(work), buffer, what, options_.timeout);
+    return std::make_unique<Transfer>(std::move(work), buffer, what, options_.timeout, staging);
   } catch (const std::exception& e) {
     return FromException(e, what + " failed");
   }

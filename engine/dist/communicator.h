@@ -1,6 +1,8 @@
 // Point-to-point tensor transport between pipeline ranks, on PyTorch's c10d.
 //
-// Rendezvous goes through a c10d TCPStore hosted by rank 0; transport is ProcessGroupGloo on CPU.
+// Rendezvous goes through a c10d TCPStore hosted by rank 0; transport is ProcessGroupGloo on CPU,
+// or ProcessGroupNCCL in a `--config=nccl` build (tensors are staged through the rank's GPU;
+// NCCL matches point-to-point messages by order, not by tag).
 // c10d reports failures by throwing; this class is the one place that turns those exceptions into
 // absl::Status, so nothing above it needs try/catch.
 //
@@ -31,8 +33,9 @@ namespace pipebench {
 // A point-to-point transfer in flight. Its tensor must not be touched until Wait returns.
 class Transfer {
  public:
+  // `staging`, when defined, is the device tensor a receive lands in; Wait copies it to `tensor`.
   Transfer(c10::intrusive_ptr<c10d::Work> work, torch::Tensor tensor, std::string description,
-           absl::Duration timeout);
+           absl::Duration timeout, torch::Tensor staging = torch::Tensor());
   ~Transfer();
   // Blocks up to the communicator's timeout. Errors name the peer rank.
   absl::Status Wait();
@@ -43,9 +46,15 @@ class Transfer {
  private:
   c10::intrusive_ptr<c10d::Work> work_;
   torch::Tensor tensor_;
+  torch::Tensor staging_;
   std::string description_;
   absl::Duration timeout_;
 };
+
+enum class Transport { kGloo, kNccl };
+
+// "gloo" or "nccl".
+absl::StatusOr<Transport> ParseTransport(const std::string& name);
 
 struct CommunicatorOptions {
   int rank = 0;
@@ -57,6 +66,8 @@ struct CommunicatorOptions {
   absl::Duration timeout = absl::Seconds(60);
   // Bounds joining the group, which waits for the slowest process to start.
   absl::Duration rendezvous_timeout = absl::Seconds(120);
+  // kNccl needs a `--config=nccl` build; elsewhere Connect fails with FailedPrecondition.
+  Transport transport = Transport::kGloo;
 };
 
 class Communicator {
@@ -92,13 +103,14 @@ class Communicator {
 
  private:
   Communicator(CommunicatorOptions options, c10::intrusive_ptr<c10d::Store> store,
-               c10::intrusive_ptr<c10d::ProcessGroup> group);
+               c10::intrusive_ptr<c10d::ProcessGroup> group, torch::Device device);
 
   absl::Status CheckPeer(int peer, const char* role) const;
 
   CommunicatorOptions options_;
   c10::intrusive_ptr<c10d::Store> store_;
   c10::intrusive_ptr<c10d::ProcessGroup> group_;
+  torch::Device device_;  // where tensors travel from: CPU for Gloo, this rank's GPU for NCCL
 };
 
 }  // namespace pipebench

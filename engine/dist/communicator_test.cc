@@ -79,5 +79,23 @@ TEST(CommunicatorTest, RejectsImpossibleRanks) {
             absl::StatusCode::kInvalidArgument);
 }
 
+#ifndef PIPEBENCH_WITH_NCCL
+// The default CPU build has no NCCL: asking for it names the build switch instead of failing
+// somewhere inside c10d.
+TEST(CommunicatorTest, NcclWithoutTheNcclBuildSaysHowToGetIt) {
+  CommunicatorOptions options = Options(0, 1, UnusedLoopbackPort());
+  options.transport = Transport::kNccl;
+  const absl::Status status = Communicator::Connect(options).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(std::string(status.message()).find("--config=nccl"), std::string::npos) << status;
+}
+#endif
+
+TEST(CommunicatorTest, ParsesTransports) {
+  EXPECT_EQ(*ParseTransport("gloo"), Transport::kGloo);
+  EXPECT_EQ(*ParseTransport("nccl"), Transport::kNccl);
+  EXPECT_FALSE(ParseTransport("mpi").ok());
+}
+
 }  // namespace
 }  // namespace pipebench
