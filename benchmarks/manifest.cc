@@ -60,7 +60,9 @@ nlohmann::json LibraryVersions() {
 nlohmann::json MakeManifest(const std::string& workspace, const nlohmann::json& config) {
   const std::string git = "git -C '" + workspace + "' ";
   const std::string commit = CommandOutput(git + "rev-parse HEAD");
-  const std::string status = CommandOutput(git + "status --porcelain --untracked-files=no");
+  // Reports are this program's own output; rewriting one must not mark the code dirty.
+  const std::string status =
+      CommandOutput(git + "status --porcelain --untracked-files=no -- . ':(exclude)reports'");
   utsname machine{};
   uname(&machine);
   return {{"git_commit", commit},
