@@ -368,7 +368,7 @@ class Report:
                 drift = " ".join(f"{d}/{b}" for d, b in zip(first["max_drift"], first["drift_bound"]))
                 self.md.append(
                     f"| {p} | {m} | {variant} | {fmt(finals, 3)} | {fmt(gaps, 1, 100, '%')} | " +
-                    (fmt(reached, 2) if len(reached) == len(times) else
+                    ("-" if not target else fmt(reached, 2) if len(reached) == len(times) else
                      f"not reached ({len(times) - len(reached)} of {len(times)})") +
                     f" | {fmt(speedups, 2, 1, 'x')} | {fmt(run_times, 2)} | "
                     f"{fmt(run_speedups, 2, 1, 'x')} | {(m + p - 1) / m:.2f}x | {drift} |")
