@@ -274,7 +274,7 @@ class Expander {
   struct Grid {
     std::vector<ScheduleVariant> schedules;
     std::vector<int> stages, microbatches, microbatches_per_stage;
-    std::string model;
+    std::vector<std::string> models;  // one GPT spec, or several (a model-size axis)
     int micro_batch_size = 8;
   };
 
@@ -287,23 +287,38 @@ class Expander {
     }
     grid.microbatches = study.IntList("microbatches", 1, std::vector<int>{});
     grid.microbatches_per_stage = study.IntList("microbatches_per_stage", 1, std::vector<int>{});
-    grid.model = study.String("model", std::string(kDefaultModel));
+    const json* models = study.Raw("model");
+    grid.models = models != nullptr && models->is_array()
+                      ? study.StringList("model")
+                      : std::vector<std::string>{study.String("model", std::string(kDefaultModel))};
     grid.micro_batch_size = study.Int("micro_batch_size", 1, 8);
     PB_RETURN_IF_ERROR(study.status());
-    auto model = ParseGptConfig(grid.model, 256);
-    if (!model.ok()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(study.Path("model"), ": ", model.status().message()));
+    for (const std::string& spec : grid.models) {
+      auto model = ParseGptConfig(spec, 256);
+      if (!model.ok()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(study.Path("model"), ": ", model.status().message()));
+      }
     }
     return grid;
   }
 
-  // Calls `each` with the schedule parameters of every (schedule, p, m, a, v) of `grid`, after
-  // checking the schedule accepts them.
-  absl::Status ForEachSchedule(
-      const Grid& grid, int batches, const std::string& path,
-      const std::function<void(const ScheduleVariant&, const ScheduleParams&, json)>& each) {
-    auto model = ParseGptConfig(grid.model, 256);
+  // Calls `each` with the model and schedule parameters of every (model, schedule, p, m, a, v)
+  // of `grid`, after checking the schedule accepts them and the model has a layer per stage.
+  absl::Status ForEachSchedule(const Grid& grid, int batches, const std::string& path,
+                               const std::function<void(const std::string&, const ScheduleVariant&,
+                                                        const ScheduleParams&, json)>& each) {
+    for (const std::string& spec : grid.models) {
+      PB_RETURN_IF_ERROR(ForEachScheduleOf(spec, grid, batches, path, each));
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status ForEachScheduleOf(
+      const std::string& spec, const Grid& grid, int batches, const std::string& path,
+      const std::function<void(const std::string&, const ScheduleVariant&, const ScheduleParams&,
+                               json)>& each) {
+    auto model = ParseGptConfig(spec, 256);
     for (const ScheduleVariant& variant : grid.schedules) {
       for (int p : grid.stages) {
         for (int m : MicrobatchesFor(grid.microbatches, grid.microbatches_per_stage, p)) {
@@ -330,10 +345,10 @@ class Expander {
               if (params.model_stages() > model->layers) {
                 return absl::InvalidArgumentError(absl::StrCat(
                     path, ": ", params.model_stages(), " model stages (p=", p, ", v=", v,
-                    ") but model '", grid.model, "' has only ", model->layers,
+                    ") but model '", spec, "' has only ", model->layers,
                     " layers (partitioned by layers, every stage needs one)"));
               }
-              each(variant, params, Variant(variant.name, a_spec, v));
+              each(spec, variant, params, Variant(variant.name, a_spec, v));
             }
           }
         }
@@ -344,14 +359,18 @@ class Expander {
 
   json ScheduleJson(const ScheduleVariant& variant, const ScheduleParams& params,
                     const json& label) {
-    return {{"schedule", variant.name}, {"variant", label},      {"stages", params.stages},
-            {"microbatches", params.microbatches}, {"accumulation", params.effective_accumulation()},
+    return {{"schedule", variant.name},
+            {"variant", label},
+            {"stages", params.stages},
+            {"microbatches", params.microbatches},
+            {"accumulation", params.effective_accumulation()},
             {"chunks", params.chunks}};
   }
 
-  std::string CostsCell(const std::string& study, const Grid& grid, int model_stages) {
+  std::string CostsCell(const std::string& study, const Grid& grid, const std::string& model,
+                        int model_stages) {
     Cell cell = MakeCell(study, kCostsCell,
-                         {{"model", grid.model},
+                         {{"model", model},
                           {"data", data_},
                           {"model_stages", model_stages},
                           {"micro_batch_size", grid.micro_batch_size}});
@@ -398,10 +417,11 @@ class Expander {
           path, ".costs: inline costs only time simulations; executor and distributed backends "
                 "need the measured model"));
     }
-    return ForEachSchedule(grid, batches, path, [&](const ScheduleVariant& variant,
+    return ForEachSchedule(grid, batches, path, [&](const std::string& model,
+                                                    const ScheduleVariant& variant,
                                                     const ScheduleParams& params, json label) {
       json base = ScheduleJson(variant, params, label);
-      base["model"] = grid.model;
+      base["model"] = model;
       base["micro_batch_size"] = grid.micro_batch_size;
       for (const std::string& backend : backends) {
         json cell = base;
@@ -410,7 +430,7 @@ class Expander {
           cell["batches"] = batches;
           if (inline_costs.is_null()) {
             cell["link"] = link;
-            costs_key = CostsCell(name, grid, params.model_stages());
+            costs_key = CostsCell(name, grid, model, params.model_stages());
           } else {
             cell["costs"] = inline_costs;
             cell.erase("model");
@@ -421,7 +441,9 @@ class Expander {
         }
         cell["steps"] = steps;
         cell["data"] = data_;
-        if (backend == kExecutorCell) costs_key = CostsCell(name, grid, params.model_stages());
+        if (backend == kExecutorCell) {
+          costs_key = CostsCell(name, grid, model, params.model_stages());
+        }
         for (int seed : seeds_) {
           cell["seed"] = seed;
           config_.cells.push_back(MakeCell(name, backend, cell, costs_key));
@@ -442,10 +464,11 @@ class Expander {
     const int eval_batches = study.Int("eval_batches", 1, 8);
     if (study.Has("target_val_loss")) study.Number("target_val_loss", 0);
     PB_RETURN_IF_ERROR(study.status());
-    return ForEachSchedule(grid, steps, path, [&](const ScheduleVariant& variant,
+    return ForEachSchedule(grid, steps, path, [&](const std::string& model,
+                                                  const ScheduleVariant& variant,
                                                   const ScheduleParams& params, json label) {
       json cell = ScheduleJson(variant, params, label);
-      cell.update({{"model", grid.model},
+      cell.update({{"model", model},
                    {"micro_batch_size", grid.micro_batch_size},
                    {"steps", steps},
                    {"lr", lr},
@@ -453,7 +476,7 @@ class Expander {
                    {"eval_every", eval_every},
                    {"eval_batches", eval_batches},
                    {"data", data_}});
-      const std::string costs_key = CostsCell(name, grid, params.model_stages());
+      const std::string costs_key = CostsCell(name, grid, model, params.model_stages());
       for (int seed : seeds_) {
         cell["seed"] = seed;
         config_.cells.push_back(MakeCell(name, kTrainingCell, cell, costs_key));

@@ -6,11 +6,12 @@
 //   {"experiment": "paper", "description": "...", "seeds": [0, 1], "data": "...",
 //    "studies": [{"name": "...", "kind": "pipeline" | "training" | "nas", ...}]}
 //
-// pipeline: schedules x stages x micro-batches x backends (sim, executor, distributed) on one
-//   model, timed by costs measured from that model (or given inline); records throughput, bubble,
-//   memory per stage and version drift.
-// training: schedules x stages x micro-batches x seeds, the GPT trained by the single-process
-//   executor; records the validation loss against the time simulated from measured costs.
+// pipeline: models x schedules x stages x micro-batches x backends (sim, executor, distributed),
+//   timed by costs measured from each model (or given inline); records throughput, bubble,
+//   memory per stage and version drift. "model" is one GPT spec or a list (a model-size axis).
+// training: models x schedules x stages x micro-batches x seeds, the GPT trained by the
+//   single-process executor; records the validation loss against the time simulated from
+//   measured costs.
 // nas: optimizers x weight storages x seeds on one search space; records the derived
 //   architecture, its retrained loss, search time, supernet size and any-time curves.
 //

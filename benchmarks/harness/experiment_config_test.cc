@@ -60,6 +60,29 @@ TEST(ExperimentConfigTest, ExpandsTheMatrixWithSharedCostsCellsFirst) {
   EXPECT_EQ(paci.params["accumulation"], 8);
 }
 
+TEST(ExperimentConfigTest, ModelSizesAreAnAxis) {
+  auto config = ParseExperimentConfig(
+      Replace(kConfig, "\"model\": \"layers=4,embed=32,heads=2,context=16\"},",
+              "\"model\": [\"layers=4,embed=32,heads=2,context=16\", "
+              "\"layers=4,embed=64,heads=2,context=16\"]},"));
+  ASSERT_TRUE(config.ok()) << config.status();
+  std::map<std::string, int> sims_per_model;
+  int costs = 0;
+  for (const Cell& cell : config->cells) {
+    if (cell.kind == "sim") ++sims_per_model[cell.params["model"].get<std::string>()];
+    if (cell.kind == "costs") ++costs;
+  }
+  EXPECT_EQ(sims_per_model.size(), 2u);
+  for (const auto& [model, count] : sims_per_model) EXPECT_EQ(count, 12) << model;
+  EXPECT_EQ(costs, 4);  // p = 2 and 4 for each width
+  auto bad = ParseExperimentConfig(Replace(
+      kConfig, "\"model\": \"layers=4,embed=32,heads=2,context=16\"},",
+      "\"model\": [\"layers=4\", 7]},"));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_THAT(std::string(bad.status().message()),
+              HasSubstr("studies[0].model[1]: expected a string"));
+}
+
 TEST(ExperimentConfigTest, ErrorsNameTheField) {
   auto expect_error = [](const std::string& text, const std::string& message) {
     auto config = ParseExperimentConfig(text);

@@ -89,17 +89,32 @@ class Report:
         self.rows = []  # summary.csv
         self.benchmarks = []  # benchmark.json
         self.md = []
+        self.model = None  # with several models in a study, the one being reported
+        self.plot_tag = ""
 
     def ok(self, study, kind):
         return [r for r in self.records
-                if r["study"] == study and r["kind"] == kind and r["status"] == "ok"]
+                if r["study"] == study and r["kind"] == kind and r["status"] == "ok"
+                and (self.model is None or r["params"].get("model") == self.model)]
+
+    def per_model(self, name, kinds, section):
+        """Runs `section(name)` once per model of the study, under headings when there are more."""
+        models = sorted({r["params"].get("model", "") for kind in kinds
+                         for r in self.ok(name, kind)})
+        for index, model in enumerate(models):
+            if len(models) > 1:
+                self.md.append(f"### Model `{model}`\n")
+                self.model, self.plot_tag = model, f"_model{index}"
+            section(name)
+        self.model, self.plot_tag = None, ""
 
     def add_row(self, study, kind, params, metric, values):
         mean, std, n = mean_std(values)
         if n == 0:
             return
         self.rows.append({
-            "study": study, "kind": kind, "variant": params.get("variant", ""),
+            "study": study, "kind": kind, "model": params.get("model", ""),
+            "variant": params.get("variant", ""),
             "schedule": params.get("schedule", params.get("optimizer", "")),
             "stages": params.get("stages", ""), "microbatches": params.get("microbatches", ""),
             "accumulation": params.get("accumulation", ""), "chunks": params.get("chunks", ""),
@@ -107,6 +122,7 @@ class Report:
             "mean": f"{mean:.6g}", "std": f"{std:.6g}", "n": n})
 
     def plot(self, fig, name):
+        name = name.replace(".png", f"{self.plot_tag}.png")
         path = os.path.join(self.plots_dir, name)
         fig.tight_layout()
         fig.savefig(path, dpi=110)
@@ -115,6 +131,9 @@ class Report:
 
     # ---- pipeline studies -------------------------------------------------------------------
     def pipeline(self, name):
+        self.per_model(name, ("sim", "executor", "distributed"), self.pipeline_of_model)
+
+    def pipeline_of_model(self, name):
         sims = self.ok(name, "sim")
         if sims:
             self.throughput_section(name, sims)
@@ -218,7 +237,8 @@ class Report:
 
     def drift_section(self, name, sims):
         p_max = max(r["params"]["stages"] for r in sims)
-        rows = [r for r in sims if r["params"]["stages"] == p_max and not r["result"]["synchronous"]]
+        rows = [r for r in sims
+                if r["params"]["stages"] == p_max and not r["result"]["synchronous"]]
         if not rows:
             return
         m_max = max(r["params"]["microbatches"] for r in rows)
@@ -301,6 +321,9 @@ class Report:
 
     # ---- training studies -------------------------------------------------------------------
     def training(self, name):
+        self.per_model(name, ("training",), self.training_of_model)
+
+    def training_of_model(self, name):
         records = self.ok(name, "training")
         if not records:
             return
@@ -365,7 +388,8 @@ class Report:
                 run_speedups = [fastest_run[s] / runs[s]["result"]["sim_time"]
                                 for s in runs if s in fastest_run]
                 first = next(iter(runs.values()))["result"]
-                drift = " ".join(f"{d}/{b}" for d, b in zip(first["max_drift"], first["drift_bound"]))
+                drift = " ".join(f"{d}/{b}"
+                                 for d, b in zip(first["max_drift"], first["drift_bound"]))
                 self.md.append(
                     f"| {p} | {m} | {variant} | {fmt(finals, 3)} | {fmt(gaps, 1, 100, '%')} | " +
                     ("-" if not target else fmt(reached, 2) if len(reached) == len(times) else
@@ -472,7 +496,7 @@ class Report:
         with open(os.path.join(self.out_dir, "report.md"), "w") as f:
             f.write("\n".join(self.md) + "\n")
         with open(os.path.join(self.out_dir, "summary.csv"), "w", newline="") as f:
-            fields = ["study", "kind", "variant", "schedule", "stages", "microbatches",
+            fields = ["study", "kind", "model", "variant", "schedule", "stages", "microbatches",
                       "accumulation", "chunks", "storage", "metric", "mean", "std", "n"]
             writer = csv.DictWriter(f, fieldnames=fields)
             writer.writeheader()
