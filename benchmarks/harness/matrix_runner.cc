@@ -96,6 +96,7 @@ class Matrix {
     if (std::rename(temporary.c_str(), path.c_str()) != 0) {
       return absl::InternalError(absl::StrCat("cannot write ", path));
     }
+    rmdir((options_.out_dir + "/cells").c_str());  // kept only while it holds failed cells' logs
     return std::move(outcome_);
   }
 
