@@ -14,7 +14,6 @@
 #include <chrono>
 #include <cstdio>
 #include <memory>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -26,6 +25,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "benchmarks/harness/launched_run.h"
 #include "engine/dist/communicator.h"
 #include "engine/dist/free_port.h"
 #include "engine/exec/cost_measurement.h"
@@ -109,30 +109,14 @@ absl::StatusOr<LinkMeasurement> MeasureGloo() {
 
 // Runs the launcher and returns the distributed summary line.
 absl::StatusOr<nlohmann::json> RunDistributed(const std::string& schedule) {
-  char self[4096];
-  const ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-  const std::string dir = std::string(self, std::max<ssize_t>(n, 0));
-  const std::string launch = dir.substr(0, dir.rfind("/benchmarks/")) + "/engine/cli/launch";
-  const std::string command = absl::StrCat(
-      launch, " --nproc=", absl::GetFlag(FLAGS_stages), " --master_port=", UnusedLoopbackPort(),
-      " -- --data=synthetic --threads=1 --schedule=", schedule,
-      " --stages=", absl::GetFlag(FLAGS_stages), " --microbatches=", absl::GetFlag(FLAGS_microbatches),
-      " --steps=", absl::GetFlag(FLAGS_steps), " --micro_batch_size=",
-      absl::GetFlag(FLAGS_micro_batch_size), " --model=", absl::GetFlag(FLAGS_model),
-      " 2>/dev/null");
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) return absl::InternalError("cannot start " + launch);
-  std::string output;
-  char buffer[4096];
-  while (fgets(buffer, sizeof(buffer), pipe) != nullptr) output += buffer;
-  if (pclose(pipe) != 0) return absl::InternalError(absl::StrCat(schedule, ": launch failed"));
-  std::istringstream lines(output);
-  std::string line;
-  while (std::getline(lines, line)) {
-    nlohmann::json parsed = nlohmann::json::parse(line, nullptr, false);
-    if (parsed.is_object() && parsed.contains("summary")) return parsed["summary"];
-  }
-  return absl::InternalError(absl::StrCat(schedule, ": no summary in the launcher's output"));
+  const int stages = absl::GetFlag(FLAGS_stages);
+  return RunLaunched(stages,
+                     {"--data=synthetic", "--threads=1", absl::StrCat("--schedule=", schedule),
+                      absl::StrCat("--stages=", stages),
+                      absl::StrCat("--microbatches=", absl::GetFlag(FLAGS_microbatches)),
+                      absl::StrCat("--steps=", absl::GetFlag(FLAGS_steps)),
+                      absl::StrCat("--micro_batch_size=", absl::GetFlag(FLAGS_micro_batch_size)),
+                      absl::StrCat("--model=", absl::GetFlag(FLAGS_model))});
 }
 
 absl::Status Run() {

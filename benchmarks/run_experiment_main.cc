@@ -37,12 +37,6 @@ ABSL_FLAG(std::string, cell_output, "", "Internal: where --run_cell writes its r
 namespace pipebench {
 namespace {
 
-std::string Self() {
-  char self[4096];
-  const ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-  return std::string(self, n > 0 ? n : 0);
-}
-
 absl::Status WriteManifest(nlohmann::json manifest, const RunnerOptions& options,
                            const MatrixOutcome& outcome) {
   const BlasInfo blas = DetectBlas();
@@ -78,7 +72,7 @@ absl::Status Run() {
   options.fresh = absl::GetFlag(FLAGS_fresh);
   options.cell_timeout_seconds = absl::GetFlag(FLAGS_cell_timeout_seconds);
   PB_ASSIGN_OR_RETURN(options.slow_down, ParseSlowDown(absl::GetFlag(FLAGS_slow_down)));
-  options.self = Self();
+  options.self = SelfExecutable();
   nlohmann::json manifest = MakeManifest(WorkspaceRoot(), config.source);
   options.git_commit = manifest["git_commit"].get<std::string>() +
                        (manifest["git_dirty"] == "true" ? "+dirty" : "");

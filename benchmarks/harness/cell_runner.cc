@@ -1,16 +1,12 @@
 #include "benchmarks/harness/cell_runner.h"
 
-#include <unistd.h>
-
 #include <chrono>
 #include <cstdio>
-#include <fstream>
-#include <sstream>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "benchmarks/harness/launched_run.h"
 #include "benchmarks/harness/progress.h"
-#include "engine/dist/free_port.h"
 #include "engine/exec/cost_measurement.h"
 #include "engine/exec/executor.h"
 #include "engine/model/dataset.h"
@@ -183,45 +179,23 @@ absl::StatusOr<json> RunDistributed(const json& p) {
     return absl::FailedPreconditionError(absl::StrCat(
         "a distributed run needs one core per stage: p=", stages, " on ", cores, " cores"));
   }
-  const std::string launch = RunfilePath("engine/cli/launch");
-  const std::string log = absl::StrCat("/tmp/pipebench_distributed_", getpid(), ".log");
-  const std::string command = absl::StrCat(
-      "'", launch, "' --nproc=", stages, " --master_port=", UnusedLoopbackPort(),
-      " -- --threads=1 --data='", p["data"].get<std::string>(),
-      "' --schedule=", p["schedule"].get<std::string>(), " --stages=", stages,
-      " --microbatches=", p["microbatches"].get<int>(),
-      " --accumulation=", p["accumulation"].get<int>(), " --chunks=", p["chunks"].get<int>(),
-      " --steps=", p["steps"].get<int>(), " --micro_batch_size=", p["micro_batch_size"].get<int>(),
-      " --seed=", p["seed"].get<int>(), " --model=", p["model"].get<std::string>(), " 2>", log);
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) return absl::InternalError("cannot start " + launch);
-  std::string output;
-  char buffer[4096];
-  while (fgets(buffer, sizeof(buffer), pipe) != nullptr) output += buffer;
-  const int status = pclose(pipe);
-  std::ifstream errors(log);
-  std::stringstream error_text;
-  error_text << errors.rdbuf();
-  std::remove(log.c_str());
-  if (status != 0) {
-    return absl::InternalError(absl::StrCat("the distributed run failed: ", error_text.str()));
-  }
-  std::istringstream lines(output);
-  std::string line;
-  while (std::getline(lines, line)) {
-    json parsed = json::parse(line, nullptr, false);
-    if (parsed.is_object() && parsed.contains("summary")) return parsed["summary"];
-  }
-  return absl::InternalError("the distributed run printed no summary");
+  return RunLaunched(
+      stages, {"--threads=1", absl::StrCat("--data=", p["data"].get<std::string>()),
+               absl::StrCat("--schedule=", p["schedule"].get<std::string>()),
+               absl::StrCat("--stages=", stages),
+               absl::StrCat("--microbatches=", p["microbatches"].get<int>()),
+               absl::StrCat("--accumulation=", p["accumulation"].get<int>()),
+               absl::StrCat("--chunks=", p["chunks"].get<int>()),
+               absl::StrCat("--steps=", p["steps"].get<int>()),
+               absl::StrCat("--micro_batch_size=", p["micro_batch_size"].get<int>()),
+               absl::StrCat("--seed=", p["seed"].get<int>()),
+               absl::StrCat("--model=", p["model"].get<std::string>())});
 }
 
 absl::StatusOr<json> RunNas(const json& p) {
   PB_ASSIGN_OR_RETURN(TokenDataset data, LoadTokenData(p["data"].get<std::string>()));
-  std::ifstream file(ResolvePath(p["space"].get<std::string>()));
-  if (!file) return absl::NotFoundError(absl::StrCat("cannot read space ", p["space"].dump()));
-  std::stringstream text;
-  text << file.rdbuf();
-  PB_ASSIGN_OR_RETURN(SearchSpace space, ParseSearchSpace(text.str(), data.vocab_size()));
+  PB_ASSIGN_OR_RETURN(SearchSpace space,
+                      LoadSearchSpace(p["space"].get<std::string>(), data.vocab_size()));
   SearchOptions options;
   PB_ASSIGN_OR_RETURN(options.optimizer, ParseSamplerKind(p["optimizer"]));
   options.storage =

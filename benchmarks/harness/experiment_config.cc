@@ -274,7 +274,8 @@ class Expander {
   struct Grid {
     std::vector<ScheduleVariant> schedules;
     std::vector<int> stages, microbatches, microbatches_per_stage;
-    std::vector<std::string> models;  // one GPT spec, or several (a model-size axis)
+    // One GPT spec, or several (a model-size axis), with each one's layer count.
+    std::vector<std::pair<std::string, int>> models;
     int micro_batch_size = 8;
   };
 
@@ -288,17 +289,19 @@ class Expander {
     grid.microbatches = study.IntList("microbatches", 1, std::vector<int>{});
     grid.microbatches_per_stage = study.IntList("microbatches_per_stage", 1, std::vector<int>{});
     const json* models = study.Raw("model");
-    grid.models = models != nullptr && models->is_array()
-                      ? study.StringList("model")
-                      : std::vector<std::string>{study.String("model", std::string(kDefaultModel))};
+    const std::vector<std::string> specs =
+        models != nullptr && models->is_array()
+            ? study.StringList("model")
+            : std::vector<std::string>{study.String("model", std::string(kDefaultModel))};
     grid.micro_batch_size = study.Int("micro_batch_size", 1, 8);
     PB_RETURN_IF_ERROR(study.status());
-    for (const std::string& spec : grid.models) {
+    for (const std::string& spec : specs) {
       auto model = ParseGptConfig(spec, 256);
       if (!model.ok()) {
         return absl::InvalidArgumentError(
             absl::StrCat(study.Path("model"), ": ", model.status().message()));
       }
+      grid.models.emplace_back(spec, model->layers);
     }
     return grid;
   }
@@ -308,17 +311,16 @@ class Expander {
   absl::Status ForEachSchedule(const Grid& grid, int batches, const std::string& path,
                                const std::function<void(const std::string&, const ScheduleVariant&,
                                                         const ScheduleParams&, json)>& each) {
-    for (const std::string& spec : grid.models) {
-      PB_RETURN_IF_ERROR(ForEachScheduleOf(spec, grid, batches, path, each));
+    for (const auto& [spec, layers] : grid.models) {
+      PB_RETURN_IF_ERROR(ForEachScheduleOf(spec, layers, grid, batches, path, each));
     }
     return absl::OkStatus();
   }
 
   absl::Status ForEachScheduleOf(
-      const std::string& spec, const Grid& grid, int batches, const std::string& path,
+      const std::string& spec, int layers, const Grid& grid, int batches, const std::string& path,
       const std::function<void(const std::string&, const ScheduleVariant&, const ScheduleParams&,
                                json)>& each) {
-    auto model = ParseGptConfig(spec, 256);
     for (const ScheduleVariant& variant : grid.schedules) {
       for (int p : grid.stages) {
         for (int m : MicrobatchesFor(grid.microbatches, grid.microbatches_per_stage, p)) {
@@ -342,10 +344,10 @@ class Expander {
                                                                DescribeParams(params), ": ",
                                                                schedule.status().message()));
               }
-              if (params.model_stages() > model->layers) {
+              if (params.model_stages() > layers) {
                 return absl::InvalidArgumentError(absl::StrCat(
                     path, ": ", params.model_stages(), " model stages (p=", p, ", v=", v,
-                    ") but model '", spec, "' has only ", model->layers,
+                    ") but model '", spec, "' has only ", layers,
                     " layers (partitioned by layers, every stage needs one)"));
               }
               each(spec, variant, params, Variant(variant.name, a_spec, v));

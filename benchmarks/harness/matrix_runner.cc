@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdio>
 #include <deque>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -104,8 +105,11 @@ class Matrix {
   std::string ResultsPath() const { return options_.out_dir + "/results.jsonl"; }
 
   absl::Status Prepare() {
-    if (std::system(absl::StrCat("mkdir -p '", options_.out_dir, "/cells'").c_str()) != 0) {
-      return absl::InternalError(absl::StrCat("cannot create ", options_.out_dir));
+    std::error_code error;
+    std::filesystem::create_directories(options_.out_dir + "/cells", error);
+    if (error) {
+      return absl::InternalError(
+          absl::StrCat("cannot create ", options_.out_dir, ": ", error.message()));
     }
     if (!options_.fresh) {
       std::ifstream earlier(ResultsPath());

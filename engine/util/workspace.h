@@ -21,6 +21,13 @@ inline std::string ResolvePath(const std::string& path) {
   return WorkspaceRoot() + "/" + path;
 }
 
+// The running binary's path ("" if /proc cannot tell).
+inline std::string SelfExecutable() {
+  char self[4096];
+  const ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+  return std::string(self, n > 0 ? n : 0);
+}
+
 // A file this binary's build ships with it (a `data` dependency), by its workspace-relative path:
 // from the runfiles tree of the running binary or test, else from the build output next to it.
 inline std::string RunfilePath(const std::string& relative) {
@@ -30,9 +37,7 @@ inline std::string RunfilePath(const std::string& relative) {
       if (access(path.c_str(), R_OK) == 0) return path;
     }
   }
-  char self[4096];
-  const ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-  const std::string exe(self, n > 0 ? n : 0);
+  const std::string exe = SelfExecutable();
   const std::string runfiles = exe + ".runfiles/pipebench/" + relative;
   if (access(runfiles.c_str(), R_OK) == 0) return runfiles;
   // bazel-bin/<package>/<binary> -> bazel-bin/<relative>

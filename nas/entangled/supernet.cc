@@ -1,9 +1,12 @@
 #include "nas/entangled/supernet.h"
 
 #include <algorithm>
+#include <fstream>
 #include <set>
+#include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "engine/util/workspace.h"
 #include "nlohmann/json.hpp"
 
 namespace pipebench {
@@ -56,6 +59,16 @@ absl::Status SearchSpace::Validate() const {
     }
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<SearchSpace> LoadSearchSpace(const std::string& path, std::int64_t vocab_size,
+                                            const std::string& what) {
+  const std::string resolved = ResolvePath(path);
+  std::ifstream in(resolved);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot open ", what, " '", resolved, "'"));
+  std::stringstream text;
+  text << in.rdbuf();
+  return ParseSearchSpace(text.str(), vocab_size);
 }
 
 absl::StatusOr<SearchSpace> ParseSearchSpace(const std::string& json_text,

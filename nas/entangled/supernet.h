@@ -39,6 +39,11 @@ struct SearchSpace {
 // keys and wrong types are errors. The vocabulary comes from the data.
 absl::StatusOr<SearchSpace> ParseSearchSpace(const std::string& json_text, std::int64_t vocab_size);
 
+// Reads and parses the space file at `path` (relative paths from the repository root). A missing
+// file is NotFound "cannot open <what> '<path>'", `what` naming where the path came from.
+absl::StatusOr<SearchSpace> LoadSearchSpace(const std::string& path, std::int64_t vocab_size,
+                                            const std::string& what = "search space");
+
 // One architecture: an index into each choice list (per layer for heads and MLP ratio).
 struct Architecture {
   int embed = 0;

@@ -8,7 +8,6 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
-#include <sstream>
 #include <string>
 
 #include "absl/flags/flag.h"
@@ -45,12 +44,8 @@ absl::Status Run() {
   (void)WarnIfSlowBlas();
   PB_ASSIGN_OR_RETURN(SamplerKind optimizer, ParseSamplerKind(absl::GetFlag(FLAGS_optimizer)));
   PB_ASSIGN_OR_RETURN(TokenDataset data, LoadTokenData(absl::GetFlag(FLAGS_data)));
-  const std::string space_path = ResolvePath(absl::GetFlag(FLAGS_space));
-  std::ifstream in(space_path);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot open --space '", space_path, "'"));
-  std::stringstream text;
-  text << in.rdbuf();
-  PB_ASSIGN_OR_RETURN(SearchSpace space, ParseSearchSpace(text.str(), data.vocab_size()));
+  PB_ASSIGN_OR_RETURN(SearchSpace space,
+                      LoadSearchSpace(absl::GetFlag(FLAGS_space), data.vocab_size(), "--space"));
 
   SearchOptions options;
   options.optimizer = optimizer;
