@@ -1,8 +1,23 @@
 #include "engine/exec/optimizer.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace pipebench {
+
+OptimizerConfig ConfigForRun(double learning_rate, int steps) {
+  OptimizerConfig config;
+  config.learning_rate = learning_rate;
+  config.warmup_steps = std::max(1, steps / 20);
+  config.total_steps = steps;
+  return config;
+}
+
+std::vector<bool> DecayMatricesOnly(const std::vector<torch::Tensor>& params) {
+  std::vector<bool> decay;
+  for (const torch::Tensor& p : params) decay.push_back(p.dim() >= 2);
+  return decay;
+}
 
 double LearningRate(const OptimizerConfig& config, int step) {
   if (config.warmup_steps > 0 && step < config.warmup_steps) {

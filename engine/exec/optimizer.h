@@ -26,6 +26,12 @@ struct OptimizerConfig {
 // Linear warmup to the peak over warmup_steps, then cosine decay to min_lr_ratio of it.
 double LearningRate(const OptimizerConfig& config, int step);
 
+// A run of `steps` updates peaking at `learning_rate`, warming up over its first 5% (>= 1 step).
+OptimizerConfig ConfigForRun(double learning_rate, int steps);
+
+// Weight decay on matrices and embeddings (rank >= 2), not on biases and norm gains.
+std::vector<bool> DecayMatricesOnly(const std::vector<torch::Tensor>& params);
+
 class AdamW {
  public:
   AdamW(const OptimizerConfig& config, std::vector<bool> decay_mask)

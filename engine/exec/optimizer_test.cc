@@ -44,5 +44,15 @@ TEST(AdamWTest, MinimisesAQuadratic) {
   EXPECT_TRUE(torch::allclose(x, torch::ones({3}), 1e-2, 1e-2)) << x;
 }
 
+TEST(OptimizerTest, RunConfigWarmsUpOverFivePercentAndDecaysOnlyMatrices) {
+  const OptimizerConfig config = ConfigForRun(2e-3, 400);
+  EXPECT_EQ(config.learning_rate, 2e-3);
+  EXPECT_EQ(config.warmup_steps, 20);
+  EXPECT_EQ(config.total_steps, 400);
+  EXPECT_EQ(ConfigForRun(1e-3, 10).warmup_steps, 1);
+  EXPECT_EQ(DecayMatricesOnly({torch::zeros({4, 4}), torch::zeros({4}), torch::zeros({2, 3, 4})}),
+            (std::vector<bool>{true, false, true}));
+}
+
 }  // namespace
 }  // namespace pipebench

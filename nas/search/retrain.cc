@@ -23,13 +23,8 @@ double DerivedValidationLoss(const DerivedGpt& model, const TokenDataset& data, 
 double Retrain(DerivedGpt& model, const TokenDataset& data, int context,
                const RetrainOptions& options) {
   const std::vector<torch::Tensor> params = model.parameters();
-  OptimizerConfig config;
-  config.learning_rate = options.learning_rate;
-  config.warmup_steps = std::max(1, options.steps / 20);
-  config.total_steps = options.steps;
-  std::vector<bool> decay;
-  for (const torch::Tensor& p : params) decay.push_back(p.dim() >= 2);
-  AdamW optimizer(config, decay);
+  const OptimizerConfig config = ConfigForRun(options.learning_rate, options.steps);
+  AdamW optimizer(config, DecayMatricesOnly(params));
   for (int step = 0; step < options.steps; ++step) {
     const TokenBatch batch = data.TrainBatch(options.batch_size, context, options.seed, step);
     const torch::Tensor logits = model.Forward(batch.inputs);

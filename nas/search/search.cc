@@ -114,13 +114,8 @@ absl::StatusOr<SearchResult> RunSearch(const SearchSpace& space, const TokenData
   const std::vector<torch::Tensor> arch_parameters = Rows(alpha);
   const std::vector<torch::Tensor> weights = supernet->parameters();
 
-  OptimizerConfig weight_config;
-  weight_config.learning_rate = options.weight_lr;
-  weight_config.warmup_steps = std::max(1, options.steps / 20);
-  weight_config.total_steps = options.steps;
-  std::vector<bool> decay_mask;
-  for (const torch::Tensor& w : weights) decay_mask.push_back(w.dim() >= 2);
-  AdamW weight_optimizer(weight_config, decay_mask);
+  const OptimizerConfig weight_config = ConfigForRun(options.weight_lr, options.steps);
+  AdamW weight_optimizer(weight_config, DecayMatricesOnly(weights));
   OptimizerConfig arch_config;
   arch_config.learning_rate = options.arch_lr;
   arch_config.beta1 = 0.5;
