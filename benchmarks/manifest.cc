@@ -63,10 +63,17 @@ nlohmann::json MakeManifest(const std::string& workspace, const nlohmann::json& 
   // Reports are this program's own output; rewriting one must not mark the code dirty.
   const std::string status =
       CommandOutput(git + "status --porcelain --untracked-files=no -- . ':(exclude)reports'");
+  const bool dirty = commit != "unknown" && !status.empty();
+  // Tells two dirty trees at one commit apart, so that only a run of the same code resumes.
+  const std::string diff_sha256 =
+      dirty ? CommandOutput(git + "diff HEAD -- . ':(exclude)reports' | sha256sum | cut -c1-64")
+            : "";
   utsname machine{};
   uname(&machine);
   return {{"git_commit", commit},
-          {"git_dirty", commit == "unknown" ? "unknown" : (status.empty() ? "false" : "true")},
+          {"git_dirty", commit == "unknown" ? "unknown" : (dirty ? "true" : "false")},
+          {"git_diff_sha256", diff_sha256},
+          {"host", machine.nodename},
           {"created_utc", absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::Now(), absl::UTCTimeZone())},
           {"compiler", __VERSION__},
           {"os", std::string(machine.sysname) + " " + machine.release},

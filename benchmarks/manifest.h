@@ -8,8 +8,9 @@
 
 namespace pipebench {
 
-// git commit and dirty flag of `workspace` (changes under reports/ do not count), compiler, OS,
-// CPU count and model, time (UTC), and `config` verbatim. Fields that cannot be read say "unknown" rather than failing the report.
+// git commit and dirty flag of `workspace` (changes under reports/ do not count) with a hash of
+// the uncommitted diff, host name, compiler, OS, CPU count and model, time (UTC), and `config`
+// verbatim. Fields that cannot be read say "unknown" rather than failing the report.
 nlohmann::json MakeManifest(const std::string& workspace, const nlohmann::json& config);
 
 // Versions of the libraries this build links: LibTorch, Abseil, nlohmann-json, and the Debian

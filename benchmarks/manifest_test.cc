@@ -11,7 +11,7 @@ TEST(ManifestTest, RecordsConfigMachineAndProvenance) {
   EXPECT_EQ(manifest["config"], config);
   EXPECT_EQ(manifest["git_commit"], "unknown");  // not a checkout: says so instead of failing
   EXPECT_GT(manifest["cpu_count"].get<long>(), 0);
-  for (const char* key : {"git_dirty", "created_utc", "compiler", "os", "cpu_model"}) {
+  for (const char* key : {"git_dirty", "git_diff_sha256", "host", "created_utc", "compiler", "os", "cpu_model"}) {
     EXPECT_TRUE(manifest.contains(key)) << key;
   }
 }

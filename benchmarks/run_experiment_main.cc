@@ -1,31 +1,41 @@
 // Runs an experiment config's matrix and writes its report:
 //
-//   bazel run //benchmarks:run_experiment -- --config=configs/experiments/throughput.json
-//   bazel run //benchmarks:paper        # the same with configs/experiments/paper.json
+//   bazel run //:paper                   # configs/experiments/paper.json
+//   bazel run //:run_experiment -- --config=configs/experiments/throughput.json
 //
-// into reports/<experiment>/: manifest.json, results.jsonl (raw records), summary.csv,
-// benchmark.json (Google Benchmark format), report.md and plots/. Rerunning continues an
-// interrupted run; --fresh starts over. Exits 1 when a cell failed (the report still lists it).
-#include <thread>
+// into runs/<experiment>/ (git-ignored): manifest.json, results.jsonl (raw records), summary.csv,
+// benchmark.json (Google Benchmark format), report.md and plots/. A run is fresh unless it
+// continues an interrupted run of the same config and code (--resume and --fresh force either
+// way). The report compares itself with the committed reference in reports/<experiment>/ when
+// there is one (--compare_to names another). Exits 1 when a cell failed (the report lists it).
+#include <filesystem>
 #include <iostream>
-#include <fstream>
+#include <thread>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "benchmarks/harness/experiment_config.h"
+#include "benchmarks/harness/experiment_run.h"
 #include "benchmarks/harness/matrix_runner.h"
-#include "benchmarks/manifest.h"
-#include "engine/platform/blas_info.h"
 #include "engine/util/status_macros.h"
 #include "engine/util/workspace.h"
 
 ABSL_FLAG(std::string, config, "", "Experiment config (configs/experiments/*.json).");
 ABSL_FLAG(std::string, out_dir, "",
-          "Report folder, relative to the repository (default: reports/<experiment>).");
+          "Output folder, relative to the repository (default: runs/<experiment>).");
+ABSL_FLAG(std::string, data, "",
+          "TinyShakespeare's input.txt, instead of the file the build fetched (checksum "
+          "verified).");
 ABSL_FLAG(int, jobs, 0, "Training and NAS cells run at once, one core each (0: every core).");
-ABSL_FLAG(bool, fresh, false, "Rerun every cell instead of continuing an earlier run.");
+ABSL_FLAG(bool, fresh, false, "Start over even where an interrupted run could be continued.");
+ABSL_FLAG(bool, resume, false,
+          "Continue the records in the output folder even if they come from another config or "
+          "commit (each record keeps its own commit).");
+ABSL_FLAG(std::string, compare_to, "",
+          "An earlier report folder to compare the headline ratios with (default: the committed "
+          "reports/<experiment>/ when it exists; 'none' for no comparison).");
 ABSL_FLAG(double, cell_timeout_seconds, 3600, "A cell running longer is killed and failed.");
 ABSL_FLAG(std::string, slow_down, "",
           "Times the named schedules with costs multiplied by a factor, e.g. paci:2 (to see the "
@@ -37,21 +47,18 @@ ABSL_FLAG(std::string, cell_output, "", "Internal: where --run_cell writes its r
 namespace pipebench {
 namespace {
 
-absl::Status WriteManifest(nlohmann::json manifest, const RunnerOptions& options,
-                           const MatrixOutcome& outcome) {
-  const BlasInfo blas = DetectBlas();
-  manifest["blas"] = {{"kind", BlasKindName(blas.kind)}, {"library", blas.path}};
-  manifest["libraries"] = LibraryVersions();
-  manifest["runner"] = {{"jobs", options.jobs},
-                        {"compute_threads_per_cell", 1},
-                        {"slow_down", options.slow_down},
-                        {"cells", outcome.records.size()},
-                        {"reused_from_earlier_run", outcome.reused},
-                        {"failed", outcome.failed}};
-  std::ofstream out(options.out_dir + "/manifest.json");
-  out << manifest.dump(2) << "\n";
-  if (!out) return absl::InternalError("cannot write the manifest in " + options.out_dir);
-  return absl::OkStatus();
+// The folder the report compares itself with, or "" for none.
+std::string ReferenceFolder(const std::string& experiment, const std::string& out_dir) {
+  const std::string flag = absl::GetFlag(FLAGS_compare_to);
+  if (flag == "none") return "";
+  if (!flag.empty()) return ResolvePath(flag);
+  const std::string committed = ResolvePath("reports/" + experiment);
+  std::error_code error;
+  if (!std::filesystem::exists(committed + "/results.jsonl") ||
+      std::filesystem::equivalent(committed, out_dir, error)) {
+    return "";
+  }
+  return committed;
 }
 
 absl::Status Run() {
@@ -61,34 +68,42 @@ absl::Status Run() {
   if (absl::GetFlag(FLAGS_config).empty()) {
     return absl::InvalidArgumentError("--config is required (see configs/experiments/)");
   }
-  (void)WarnIfSlowBlas();
+  if (absl::GetFlag(FLAGS_fresh) && absl::GetFlag(FLAGS_resume)) {
+    return absl::InvalidArgumentError("--fresh and --resume contradict each other");
+  }
   PB_ASSIGN_OR_RETURN(ExperimentConfig config, LoadExperimentConfig(absl::GetFlag(FLAGS_config)));
-  RunnerOptions options;
+  ExperimentRunOptions options;
   options.out_dir = ResolvePath(absl::GetFlag(FLAGS_out_dir).empty()
-                                    ? "reports/" + config.experiment
+                                    ? "runs/" + config.experiment
                                     : absl::GetFlag(FLAGS_out_dir));
+  options.resume = absl::GetFlag(FLAGS_fresh)    ? ResumeMode::kFresh
+                   : absl::GetFlag(FLAGS_resume) ? ResumeMode::kResume
+                                                 : ResumeMode::kAuto;
   const int cores = std::max(1u, std::thread::hardware_concurrency());
   options.jobs = absl::GetFlag(FLAGS_jobs) > 0 ? absl::GetFlag(FLAGS_jobs) : cores;
-  options.fresh = absl::GetFlag(FLAGS_fresh);
   options.cell_timeout_seconds = absl::GetFlag(FLAGS_cell_timeout_seconds);
   PB_ASSIGN_OR_RETURN(options.slow_down, ParseSlowDown(absl::GetFlag(FLAGS_slow_down)));
+  options.data = absl::GetFlag(FLAGS_data);
   options.self = SelfExecutable();
-  nlohmann::json manifest = MakeManifest(WorkspaceRoot(), config.source);
-  options.git_commit = manifest["git_commit"].get<std::string>() +
-                       (manifest["git_dirty"] == "true" ? "+dirty" : "");
-  PB_ASSIGN_OR_RETURN(MatrixOutcome outcome, RunMatrix(config, options));
-  PB_RETURN_IF_ERROR(WriteManifest(std::move(manifest), options, outcome));
+  const std::string reference = ReferenceFolder(config.experiment, options.out_dir);
+  if (!reference.empty() && !std::filesystem::exists(reference + "/results.jsonl")) {
+    return absl::NotFoundError(
+        absl::StrCat("--compare_to: ", reference, " holds no report (no results.jsonl)"));
+  }
+
+  PB_ASSIGN_OR_RETURN(ExperimentRunResult result, RunExperiment(config, options));
   if (absl::GetFlag(FLAGS_report)) {
-    const std::string command =
-        absl::StrCat("/usr/bin/python3 '", RunfilePath("benchmarks/report/make_report.py"), "' '",
-                     options.out_dir, "'");
+    std::string command = absl::StrCat("/usr/bin/python3 '",
+                                       RunfilePath("benchmarks/report/make_report.py"), "' '",
+                                       options.out_dir, "'");
+    if (!reference.empty()) absl::StrAppend(&command, " --compare_to='", reference, "'");
     if (std::system(command.c_str()) != 0) {
       return absl::InternalError(absl::StrCat("the report script failed: ", command));
     }
     std::cout << "report: " << options.out_dir << "/report.md\n";
   }
-  if (outcome.failed > 0) {
-    return absl::InternalError(absl::StrCat(outcome.failed, " of ", outcome.records.size(),
+  if (result.failed > 0) {
+    return absl::InternalError(absl::StrCat(result.failed, " of ", result.cells,
                                             " cells failed; see ", options.out_dir,
                                             "/results.jsonl"));
   }

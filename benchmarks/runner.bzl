@@ -12,15 +12,14 @@ def experiment_runner(name, schedules = ["//engine/schedule:all_schedules"], **k
         name = name,
         srcs = ["//benchmarks:run_experiment_main.cc"],
         data = [
-            "//benchmarks/report:make_report.py",
+            "//benchmarks/report:report_scripts",
             "//configs:experiments",
             "//engine/cli:launch",
         ],
         deps = schedules + [
-            "//benchmarks:manifest",
             "//benchmarks/harness:experiment_config",
+            "//benchmarks/harness:experiment_run",
             "//benchmarks/harness:matrix_runner",
-            "//engine/platform:blas_info",
             "//engine/util:status_macros",
             "//engine/util:workspace",
             "@com_google_absl//:flags",

@@ -42,6 +42,10 @@ CostModel SlowedDown(CostModel costs, double factor) {
   return costs;
 }
 
+absl::StatusOr<TokenDataset> DataOf(const json& p, const CellInputs& inputs) {
+  return LoadTokenData(inputs.data_path.empty() ? p["data"].get<std::string>() : inputs.data_path);
+}
+
 absl::StatusOr<GptConfig> ModelOf(const json& p, const TokenDataset* data) {
   return ParseGptConfig(p["model"].get<std::string>(), data == nullptr ? 65 : data->vocab_size());
 }
@@ -60,8 +64,8 @@ json PerStageSimulation(const SimulationResult& r) {
   return stages;
 }
 
-absl::StatusOr<json> RunCosts(const json& p) {
-  PB_ASSIGN_OR_RETURN(TokenDataset data, LoadTokenData(p["data"].get<std::string>()));
+absl::StatusOr<json> RunCosts(const json& p, const CellInputs& inputs) {
+  PB_ASSIGN_OR_RETURN(TokenDataset data, DataOf(p, inputs));
   PB_ASSIGN_OR_RETURN(GptConfig model, ModelOf(p, &data));
   PB_ASSIGN_OR_RETURN(std::vector<UnitRange> partition,
                       PartitionByLayers(model, p["model_stages"].get<int>()));
@@ -116,7 +120,7 @@ ExecutorOptions ExecutorOptionsOf(const json& p, const GptConfig& model) {
 }
 
 absl::StatusOr<json> RunExecutor(const json& p, const CellInputs& inputs, bool training) {
-  PB_ASSIGN_OR_RETURN(TokenDataset data, LoadTokenData(p["data"].get<std::string>()));
+  PB_ASSIGN_OR_RETURN(TokenDataset data, DataOf(p, inputs));
   PB_ASSIGN_OR_RETURN(GptConfig model, ModelOf(p, &data));
   const ScheduleParams params = ParamsOf(p, p["steps"]);
   PB_ASSIGN_OR_RETURN(std::unique_ptr<Schedule> schedule, MakeSchedule(p["schedule"], params));
@@ -138,6 +142,7 @@ absl::StatusOr<json> RunExecutor(const json& p, const CellInputs& inputs, bool t
                     if (r.validation_loss) point["val_loss"] = *r.validation_loss;
                     curve.push_back(point);
                     last_batch_done = SecondsSince(start);
+                    if (inputs.report_steps) inputs.report_steps(r.batch + 1, params.batches);
                   }));
   const double wall = last_batch_done;
   std::vector<int> bounds;
@@ -172,7 +177,7 @@ absl::StatusOr<json> RunExecutor(const json& p, const CellInputs& inputs, bool t
   return record;
 }
 
-absl::StatusOr<json> RunDistributed(const json& p) {
+absl::StatusOr<json> RunDistributed(const json& p, const CellInputs& inputs) {
   const int stages = p["stages"];
   const unsigned cores = std::thread::hardware_concurrency();
   if (cores > 0 && static_cast<unsigned>(stages) > cores) {
@@ -180,7 +185,9 @@ absl::StatusOr<json> RunDistributed(const json& p) {
         "a distributed run needs one core per stage: p=", stages, " on ", cores, " cores"));
   }
   return RunLaunched(
-      stages, {"--threads=1", absl::StrCat("--data=", p["data"].get<std::string>()),
+      stages, {"--threads=1",
+               absl::StrCat("--data=", inputs.data_path.empty() ? p["data"].get<std::string>()
+                                                                : inputs.data_path),
                absl::StrCat("--schedule=", p["schedule"].get<std::string>()),
                absl::StrCat("--stages=", stages),
                absl::StrCat("--microbatches=", p["microbatches"].get<int>()),
@@ -192,8 +199,8 @@ absl::StatusOr<json> RunDistributed(const json& p) {
                absl::StrCat("--model=", p["model"].get<std::string>())});
 }
 
-absl::StatusOr<json> RunNas(const json& p) {
-  PB_ASSIGN_OR_RETURN(TokenDataset data, LoadTokenData(p["data"].get<std::string>()));
+absl::StatusOr<json> RunNas(const json& p, const CellInputs& inputs) {
+  PB_ASSIGN_OR_RETURN(TokenDataset data, DataOf(p, inputs));
   PB_ASSIGN_OR_RETURN(SearchSpace space,
                       LoadSearchSpace(p["space"].get<std::string>(), data.vocab_size()));
   SearchOptions options;
@@ -213,6 +220,7 @@ absl::StatusOr<json> RunNas(const json& p) {
                                          {"time", SecondsSince(start)},
                                          {"weight_loss", s.weight_loss},
                                          {"arch_loss", s.arch_loss}});
+                        if (inputs.report_steps) inputs.report_steps(s.step + 1, options.steps);
                       }));
   json record = {{"architecture", result.derived_json},
                  {"derived_parameters", DerivedParameterCount(space, result.derived)},
@@ -247,12 +255,12 @@ absl::StatusOr<json> RunCell(const Cell& cell, const CellInputs& inputs) {
     return absl::FailedPreconditionError("its costs cell did not finish");
   }
   try {
-    if (cell.kind == kCostsCell) return RunCosts(cell.params);
+    if (cell.kind == kCostsCell) return RunCosts(cell.params, inputs);
     if (cell.kind == kSimulateCell) return RunSimulation(cell.params, inputs);
     if (cell.kind == kExecutorCell) return RunExecutor(cell.params, inputs, false);
     if (cell.kind == kTrainingCell) return RunExecutor(cell.params, inputs, true);
-    if (cell.kind == kDistributedCell) return RunDistributed(cell.params);
-    if (cell.kind == kNasCell) return RunNas(cell.params);
+    if (cell.kind == kDistributedCell) return RunDistributed(cell.params, inputs);
+    if (cell.kind == kNasCell) return RunNas(cell.params, inputs);
   } catch (const std::exception& e) {
     // LibTorch and the JSON library report by exception; this is the harness's boundary.
     return absl::InternalError(absl::StrCat(cell.kind, " cell: ", e.what()));

@@ -2,7 +2,10 @@
 #ifndef PIPEBENCH_BENCHMARKS_HARNESS_CELL_RUNNER_H_
 #define PIPEBENCH_BENCHMARKS_HARNESS_CELL_RUNNER_H_
 
+#include <cstdint>
+#include <functional>
 #include <optional>
+#include <string>
 
 #include "absl/status/statusor.h"
 #include "benchmarks/harness/experiment_config.h"
@@ -17,6 +20,11 @@ struct CellInputs {
   // Multiplies every compute cost the cell's schedule is timed with (simulated throughput and the
   // simulated clock of training runs). The CI gate's own test slows a schedule down with it.
   double slow_down = 1.0;
+  // Where the cell's data is (ResolveDataPath of its "data", resolved once by the runner, which
+  // may have been given the file with --data); empty: resolve "data" here.
+  std::string data_path;
+  // Called with (steps done, steps in all) as a training or NAS cell advances; may be empty.
+  std::function<void(std::int64_t, std::int64_t)> report_steps;
 };
 
 // A costs cell's record holds the cost model under "costs"; this reads it back.

@@ -22,7 +22,7 @@ namespace {
 
 using nlohmann::json;
 
-constexpr char kDefaultData[] = "../shared/data/tinyshakespeare/input.txt";
+constexpr char kDefaultData[] = "tinyshakespeare";
 constexpr char kDefaultModel[] = "layers=8,embed=64,heads=4,mlp_ratio=4,context=32";
 
 std::string TypeName(const json& value) { return value.type_name(); }

@@ -50,6 +50,46 @@ std::string ReadFile(const std::string& path) {
   return text.str();
 }
 
+// The JSON objects of a results.jsonl; a torn last line (a run killed mid-write) is skipped.
+std::vector<json> ReadRecords(const std::string& path) {
+  std::vector<json> records;
+  std::ifstream in(path);
+  std::string line;
+  while (std::getline(in, line)) {
+    json record = json::parse(line, nullptr, false);
+    if (record.is_object()) records.push_back(std::move(record));
+  }
+  return records;
+}
+
+// "time_to_accuracy_p8 paci seed 0": a running cell in the progress line.
+std::string CellLabel(const Cell& cell) {
+  const json& p = cell.params;
+  std::string label = absl::StrCat(cell.study, " ", cell.kind);
+  for (const char* name : {"variant", "optimizer", "storage"}) {
+    if (p.contains(name)) absl::StrAppend(&label, " ", p[name].get<std::string>());
+  }
+  if (p.contains("stages")) absl::StrAppend(&label, " p=", p["stages"].dump());
+  if (p.contains("seed")) absl::StrAppend(&label, " seed ", p["seed"].dump());
+  return label;
+}
+
+// Progress files: a cell process rewrites "<done> <total>" as it advances.
+void WriteSteps(const std::string& path, std::int64_t done, std::int64_t total) {
+  const std::string temporary = path + ".tmp";
+  std::ofstream(temporary) << done << " " << total << "\n";
+  std::rename(temporary.c_str(), path.c_str());
+}
+
+void ReadSteps(const std::string& path, RunningCell* cell) {
+  std::ifstream in(path);
+  std::int64_t done = 0, total = 0;
+  if (in >> done >> total && total > 0) {
+    cell->steps_done = done;
+    cell->steps_total = total;
+  }
+}
+
 // The last lines of a cell's log: its error message, without LibTorch's stack dumps.
 std::string Tail(const std::string& text, size_t max_chars = 600) {
   std::string trimmed(absl::StripTrailingAsciiWhitespace(text));
@@ -111,13 +151,11 @@ class Matrix {
       return absl::InternalError(
           absl::StrCat("cannot create ", options_.out_dir, ": ", error.message()));
     }
-    if (!options_.fresh) {
-      std::ifstream earlier(ResultsPath());
-      std::string line;
-      while (std::getline(earlier, line)) {
-        json record = json::parse(line, nullptr, false);
-        if (record.is_object() && record.value("status", "") == "ok" && record.contains("key")) {
-          done_[record["key"].get<std::string>()] = record;
+    if (options_.resume) {
+      for (json& record : ReadRecords(ResultsPath())) {
+        if (record.value("status", "") == "ok" && record.contains("key")) {
+          const std::string key = record["key"];
+          done_[key] = std::move(record);
         }
       }
     }
@@ -129,7 +167,8 @@ class Matrix {
     for (auto it = done_.begin(); it != done_.end();) {
       it = keys.count(it->first) ? std::next(it) : done_.erase(it);
     }
-    results_.open(ResultsPath(), std::ios::app);
+    // A fresh run must not leave an earlier run's records behind for a later resume to pick up.
+    results_.open(ResultsPath(), options_.resume ? std::ios::app : std::ios::trunc);
     if (!results_) return absl::InternalError(absl::StrCat("cannot write ", ResultsPath()));
     tty_ = isatty(STDERR_FILENO);
     return absl::OkStatus();
@@ -139,6 +178,10 @@ class Matrix {
     CellInputs inputs;
     auto slow = options_.slow_down.find(cell.params.value("schedule", ""));
     if (slow != options_.slow_down.end()) inputs.slow_down = slow->second;
+    if (auto data = options_.data_paths.find(cell.params.value("data", ""));
+        data != options_.data_paths.end()) {
+      inputs.data_path = data->second;
+    }
     if (!cell.costs_key.empty()) {
       auto it = done_.find(cell.costs_key);
       if (it != done_.end() && it->second["status"] == "ok") {
@@ -156,6 +199,7 @@ class Matrix {
     record["status"] = status;
     record["seconds"] = seconds;
     record["git_commit"] = options_.git_commit;
+    record["host"] = options_.host;
     if (slow_down != 1.0) record["slow_down"] = slow_down;
     if (status == "ok") record["result"] = result;
     if (!error.empty()) record["error"] = error;
@@ -167,32 +211,50 @@ class Matrix {
                 << cell.params.dump() << "\n  " << error << "\n";
     }
     progress_->Finished(cell.kind, seconds, status != "failed");
-    // On a terminal the line is redrawn; in a log, a line per slow cell and every 10 s at most.
+    ShowProgress(cell.kind != kSimulateCell);
+  }
+
+  // On a terminal the line is redrawn every second; in a log, a line per finished cell that is
+  // not a millisecond simulation, and every 15 s while cells run.
+  void ShowProgress(bool cell_finished) {
     const double elapsed = SecondsSince(start_);
-    if (tty_) {
-      std::cerr << "\r\33[K" << progress_->Line(elapsed) << std::flush;
-    } else if (cell.kind != kSimulateCell || elapsed - last_line_ >= 10 ||
-               progress_->EstimatedSecondsLeft() == 0) {
-      std::cerr << progress_->Line(elapsed) << "\n" << std::flush;
-      last_line_ = elapsed;
+    std::vector<RunningCell> running;
+    for (const Child& child : running_) {
+      RunningCell cell{child.cell->kind, CellLabel(*child.cell), SecondsSince(child.start)};
+      ReadSteps(child.progress, &cell);
+      running.push_back(std::move(cell));
     }
+    const std::string line = progress_->Line(elapsed, running);
+    if (tty_) {
+      std::cerr << "\r\33[K" << line << std::flush;
+    } else if (cell_finished || elapsed - last_line_ >= 15) {
+      std::cerr << line << "\n" << std::flush;
+    } else {
+      return;
+    }
+    last_line_ = elapsed;
   }
 
   struct Child {
     pid_t pid;
     const Cell* cell;
     Clock::time_point start;
-    std::string input, output, log;
+    std::string input, output, log, progress;
     double slow_down;
   };
 
   absl::StatusOr<Child> Spawn(const Cell& cell, const CellInputs& inputs, int index) {
-    Child child{0, &cell, Clock::now(), "", "", "", inputs.slow_down};
+    Child child{0, &cell, Clock::now(), "", "", "", "", inputs.slow_down};
     const std::string base = absl::StrCat(options_.out_dir, "/cells/", index);
     child.input = base + ".in.json";
     child.output = base + ".out.json";
     child.log = base + ".log";
-    json in = {{"cell", CellJson(cell)}, {"slow_down", inputs.slow_down}};
+    child.progress = base + ".steps";
+    std::remove(child.progress.c_str());
+    json in = {{"cell", CellJson(cell)},
+               {"slow_down", inputs.slow_down},
+               {"data_path", inputs.data_path},
+               {"steps_path", child.progress}};
     if (inputs.costs) in["costs"] = json::parse(CostModelToJson(*inputs.costs));
     std::ofstream(child.input) << in.dump();
     std::remove(child.output.c_str());
@@ -214,6 +276,7 @@ class Matrix {
 
   void Reap(const Child& child, int wait_status, bool timed_out) {
     const double seconds = SecondsSince(child.start);
+    std::remove(child.progress.c_str());
     if (timed_out) {
       Record(*child.cell, "failed", nullptr,
              absl::StrCat("timed out after ", static_cast<int>(seconds), " s (limit ",
@@ -245,7 +308,7 @@ class Matrix {
       const Cell& cell = config_.cells[i];
       if (in_phase(cell) && !done_.count(cell.key)) queue.push_back({&cell, static_cast<int>(i)});
     }
-    std::vector<Child> running;
+    std::vector<Child>& running = running_;
     while (!queue.empty() || !running.empty()) {
       while (!queue.empty() && static_cast<int>(running.size()) < parallel) {
         auto [cell, index] = queue.front();
@@ -273,21 +336,24 @@ class Matrix {
         running.push_back(*child);
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
-      for (auto it = running.begin(); it != running.end();) {
+      if (!tty_ || SecondsSince(start_) - last_line_ >= 1) ShowProgress(false);
+      for (size_t i = 0; i < running.size();) {
         int status = 0;
-        const pid_t pid = waitpid(it->pid, &status, WNOHANG);
-        if (pid == it->pid) {
-          Reap(*it, status, false);
-          it = running.erase(it);
-        } else if (SecondsSince(it->start) > options_.cell_timeout_seconds) {
-          kill(-it->pid, SIGKILL);
-          kill(it->pid, SIGKILL);
-          waitpid(it->pid, &status, 0);
-          Reap(*it, status, true);
-          it = running.erase(it);
-        } else {
-          ++it;
+        const Child child = running[i];
+        const bool exited = waitpid(child.pid, &status, WNOHANG) == child.pid;
+        const bool timed_out =
+            !exited && SecondsSince(child.start) > options_.cell_timeout_seconds;
+        if (!exited && !timed_out) {
+          ++i;
+          continue;
         }
+        if (timed_out) {
+          kill(-child.pid, SIGKILL);
+          kill(child.pid, SIGKILL);
+          waitpid(child.pid, &status, 0);
+        }
+        running.erase(running.begin() + i);  // before Reap, whose progress line lists the rest
+        Reap(child, status, timed_out);
       }
     }
   }
@@ -296,6 +362,7 @@ class Matrix {
   const RunnerOptions& options_;
   std::map<std::string, json> done_;  // key -> record
   std::ofstream results_;
+  std::vector<Child> running_;  // cells running in their own processes now
   std::unique_ptr<Progress> progress_;
   Clock::time_point start_;
   MatrixOutcome outcome_;
@@ -319,6 +386,13 @@ absl::Status RunIsolatedCell(const std::string& input, const std::string& output
   const Cell cell = CellFromJson(in["cell"]);
   CellInputs inputs;
   inputs.slow_down = in.value("slow_down", 1.0);
+  inputs.data_path = in.value("data_path", "");
+  const std::string steps_path = in.value("steps_path", "");
+  if (!steps_path.empty()) {
+    inputs.report_steps = [steps_path](std::int64_t done, std::int64_t total) {
+      WriteSteps(steps_path, done, total);
+    };
+  }
   if (in.contains("costs")) {
     PB_ASSIGN_OR_RETURN(CostModel costs, ParseCostModelJson(in["costs"].dump()));
     inputs.costs = costs;
@@ -335,6 +409,16 @@ absl::Status RunIsolatedCell(const std::string& input, const std::string& output
   out << json{{"result", *result}}.dump();
   if (!out) return absl::InternalError(absl::StrCat("cannot write ", output));
   return absl::OkStatus();
+}
+
+int CountFinishedCells(const ExperimentConfig& config, const std::string& results_path) {
+  std::set<std::string> finished;
+  for (const json& record : ReadRecords(results_path)) {
+    if (record.value("status", "") == "ok") finished.insert(record.value("key", ""));
+  }
+  int count = 0;
+  for (const Cell& cell : config.cells) count += finished.count(cell.key);
+  return count;
 }
 
 absl::StatusOr<std::map<std::string, double>> ParseSlowDown(const std::string& text) {

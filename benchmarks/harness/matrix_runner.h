@@ -1,7 +1,8 @@
 // Runs an experiment's cells and keeps their records in <out_dir>/results.jsonl.
 //
-// Resumable: a cell whose key already has an "ok" record there is not rerun, and every record is
-// appended the moment its cell ends, so an interrupted run continues where it stopped. A failing
+// Resumable: every record is appended the moment its cell ends, and with `resume` a cell whose key
+// already has an "ok" record there is not rerun, so an interrupted run continues where it stopped
+// (resume.h decides when). Without `resume` the folder's earlier records are discarded. A failing
 // cell is recorded as "failed" with its error and the matrix goes on.
 //
 // Order and parallelism, for a small machine: cost measurements first, one at a time and alone
@@ -24,7 +25,7 @@ namespace pipebench {
 struct RunnerOptions {
   std::string out_dir;
   int jobs = 1;
-  bool fresh = false;  // ignore the records of an earlier run
+  bool resume = false;  // keep the finished records of an earlier run in out_dir
   double cell_timeout_seconds = 3600;
   std::map<std::string, double> slow_down;  // schedule -> factor (see CellInputs)
   // This binary: isolated cells run as `self --run_cell=IN --cell_output=OUT`.
@@ -32,6 +33,9 @@ struct RunnerOptions {
   // Stamped on every record this run writes ("git_commit"), so a report assembled over resumed
   // runs still says which code produced each number.
   std::string git_commit;
+  std::string host;  // stamped on every record too ("host")
+  // Each cell's "data" spec -> the file it reads (ResolveDataPath, or the runner's --data).
+  std::map<std::string, std::string> data_paths;
 };
 
 struct MatrixOutcome {
@@ -42,6 +46,9 @@ struct MatrixOutcome {
 
 absl::StatusOr<MatrixOutcome> RunMatrix(const ExperimentConfig& config,
                                         const RunnerOptions& options);
+
+// How many of `config`'s cells have an "ok" record in `results_path` (0 when it does not exist).
+int CountFinishedCells(const ExperimentConfig& config, const std::string& results_path);
 
 // The child side of an isolated cell: reads the cell and its inputs from `input`, runs it, and
 // writes {"result": ...} to `output`.

@@ -7,6 +7,16 @@
 #include "absl/strings/str_format.h"
 
 namespace pipebench {
+namespace {
+
+// Below this share of its steps a cell's own extrapolation is too noisy (start-up dominates).
+constexpr double kMinimumFraction = 0.02;
+
+double Fraction(const RunningCell& cell) {
+  return cell.steps_total > 0 ? static_cast<double>(cell.steps_done) / cell.steps_total : 0.0;
+}
+
+}  // namespace
 
 Progress::Progress(std::vector<std::string> kinds, int parallel)
     : total_(static_cast<int>(kinds.size())), parallel_(std::max(1, parallel)) {
@@ -22,36 +32,71 @@ void Progress::Finished(const std::string& kind, double seconds, bool ok) {
   if (--remaining_[kind] <= 0) remaining_.erase(kind);
 }
 
-double Progress::EstimatedSecondsLeft() const {
+double Progress::ExpectedSeconds(const std::string& kind,
+                                 const std::vector<RunningCell>& running) const {
+  if (auto it = finished_.find(kind); it != finished_.end()) {
+    return it->second.first / it->second.second;
+  }
+  double extrapolated = 0;
+  int count = 0;
+  for (const RunningCell& cell : running) {
+    if (cell.kind == kind && Fraction(cell) >= kMinimumFraction) {
+      extrapolated += cell.elapsed_seconds / Fraction(cell);
+      ++count;
+    }
+  }
+  if (count > 0) return extrapolated / count;
   double all_seconds = 0;
   int all_count = 0;
-  for (const auto& [kind, sum_count] : finished_) {
+  for (const auto& [other, sum_count] : finished_) {
     all_seconds += sum_count.first;
     all_count += sum_count.second;
   }
+  return all_count > 0 ? all_seconds / all_count : -1;
+}
+
+double Progress::EstimatedSecondsLeft(const std::vector<RunningCell>& running) const {
+  std::map<std::string, int> queued = remaining_;
   double left = 0;
-  for (const auto& [kind, count] : remaining_) {
-    auto it = finished_.find(kind);
-    if (it != finished_.end()) {
-      left += count * it->second.first / it->second.second;
-    } else if (all_count > 0) {
-      left += count * all_seconds / all_count;  // no cell of this kind yet: the overall mean
-    } else {
-      return -1;
+  for (const RunningCell& cell : running) {
+    --queued[cell.kind];
+    const double fraction = Fraction(cell);
+    if (fraction >= kMinimumFraction) {
+      left += cell.elapsed_seconds * (1 - fraction) / fraction;
+      continue;
     }
+    const double expected = ExpectedSeconds(cell.kind, running);
+    if (expected < 0) return -1;
+    left += std::max(0.0, expected - cell.elapsed_seconds);
+  }
+  for (const auto& [kind, count] : queued) {
+    if (count <= 0) continue;
+    const double expected = ExpectedSeconds(kind, running);
+    if (expected < 0) return -1;
+    left += count * expected;
   }
   return left / parallel_;
 }
 
-std::string Progress::Line(double elapsed_seconds, int bar_width) const {
+std::string Progress::Line(double elapsed_seconds, const std::vector<RunningCell>& running,
+                           int bar_width) const {
   const int filled = total_ == 0 ? bar_width : bar_width * done_ / total_;
   std::string line = absl::StrCat("[", std::string(filled, '#'),
                                   std::string(bar_width - filled, '.'), "] ", done_, "/",
                                   total_, " cells");
   if (failed_ > 0) absl::StrAppend(&line, ", ", failed_, " failed");
-  const double left = EstimatedSecondsLeft();
+  const double left = EstimatedSecondsLeft(running);
   absl::StrAppend(&line, ", ", FormatDuration(elapsed_seconds), " elapsed, ETA ",
                   left < 0 ? "--:--" : FormatDuration(left));
+  for (size_t i = 0; i < running.size(); ++i) {
+    const RunningCell& cell = running[i];
+    absl::StrAppend(&line, i == 0 ? " | running: " : ", ", cell.label);
+    if (cell.steps_total > 0) {
+      absl::StrAppend(&line, " ", cell.steps_done, "/", cell.steps_total);
+    } else {
+      absl::StrAppend(&line, " ", FormatDuration(cell.elapsed_seconds));
+    }
+  }
   return line;
 }
 

@@ -1,17 +1,31 @@
-// A progress line for long matrices: cells done of total, failures, elapsed time and an ETA.
+// A progress line for long matrices: cells done of total, failures, elapsed time, an ETA, and the
+// cells running now with their own progress.
 //
-// The ETA charges every remaining cell the mean duration of the finished cells of its kind (a
-// simulation takes milliseconds, a training run minutes), or of all finished cells while none of
-// its kind has finished, divided by the cells run at once.
+// The ETA charges every queued cell the expected duration of its kind, and every running cell
+// what is left of its own: its elapsed time scaled by the steps it has done when it reports them,
+// else its kind's expected duration less its elapsed time; divided by the cells run at once. A
+// kind's expected duration is the mean of its finished cells, else extrapolated from its running
+// cells' progress, else the mean of all finished cells. So the estimate is corrected as cells
+// report steps and as they finish, and the line keeps moving while long cells run.
 #ifndef PIPEBENCH_BENCHMARKS_HARNESS_PROGRESS_H_
 #define PIPEBENCH_BENCHMARKS_HARNESS_PROGRESS_H_
 
 #include <chrono>
+#include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
 
 namespace pipebench {
+
+// A cell that is running now.
+struct RunningCell {
+  std::string kind;
+  std::string label;           // e.g. "time_to_accuracy paci seed 0"
+  double elapsed_seconds = 0;
+  std::int64_t steps_done = 0;  // 0 and 0 until the cell reports steps
+  std::int64_t steps_total = 0;
+};
 
 class Progress {
  public:
@@ -20,15 +34,19 @@ class Progress {
 
   void Finished(const std::string& kind, double seconds, bool ok);
 
-  // "[#######.............] 12/40 cells, 1 failed, 01:02 elapsed, ETA 03:10"; the ETA reads
-  // "--:--" until the first cell has finished.
-  std::string Line(double elapsed_seconds, int bar_width = 24) const;
+  // "[#######.............] 12/40 cells, 1 failed, 01:02 elapsed, ETA 03:10 | running: a 12/300,
+  // b"; the ETA reads "--:--" while nothing is known to estimate it.
+  std::string Line(double elapsed_seconds, const std::vector<RunningCell>& running = {},
+                   int bar_width = 24) const;
 
   // Seconds the remaining cells are expected to take; negative while unknown.
-  double EstimatedSecondsLeft() const;
+  double EstimatedSecondsLeft(const std::vector<RunningCell>& running = {}) const;
 
  private:
-  std::map<std::string, int> remaining_;  // by kind
+  // Expected duration of a cell of `kind`; negative while unknown.
+  double ExpectedSeconds(const std::string& kind, const std::vector<RunningCell>& running) const;
+
+  std::map<std::string, int> remaining_;  // by kind, running cells included
   std::map<std::string, std::pair<double, int>> finished_;  // kind -> (total seconds, count)
   int total_ = 0;
   int done_ = 0;

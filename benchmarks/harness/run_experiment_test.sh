@@ -1,44 +1,105 @@
 #!/bin/bash
-# The runner end to end: a failing cell is recorded and the matrix goes on; a rerun reuses every
-# finished cell; a run cut short continues with only the missing cells; bad configs are errors.
+# The runner end to end, in a scratch git checkout (so runs have a commit): a failing cell is
+# recorded and the matrix goes on; runs are fresh unless they continue an interrupted run of the
+# same config and commit (or --resume); the report compares itself with an earlier one; bad input
+# and a broken environment stop the run before its first cell with one message.
 set -u
-runner="$1"
+runner="$PWD/$1"
 config="$PWD/$2"
-out="${TEST_TMPDIR:-/tmp}/runner"
+repo="${TEST_TMPDIR:-/tmp}/checkout"
+out="$repo/out"
 fail() { echo "FAIL: $*"; exit 1; }
 count() { grep -c "\"status\":\"$1\"" "$out/results.jsonl"; }
+first_line() { head -n 1 "$1"; }
+# What an interrupted run leaves: a manifest that says so, and the records it wrote.
+interrupt() {
+  sed -i 's/"complete": true/"complete": false/' "$out/manifest.json"
+  grep -v "$1" "$out/results.jsonl" >"$out/partial" && mv "$out/partial" "$out/results.jsonl"
+}
+
+rm -rf "$repo" && mkdir -p "$repo/configs/nas"
+cp configs/nas/tiny.json "$repo/configs/nas/"
+git -C "$repo" init -q && git -C "$repo" add -A &&
+  git -C "$repo" -c user.email=test@pipebench -c user.name=test commit -qm one ||
+  fail "cannot make the scratch checkout"
+commit=$(git -C "$repo" rev-parse HEAD | cut -c1-12)
+export BUILD_WORKSPACE_DIRECTORY="$repo"  # as under `bazel run`: the runner's repository root
+run() { "$runner" --config="$config" --out_dir="$out" "$@"; }
 
 # 1. One diverging training run: exit 1, recorded as failed with the executor's error, the
-#    other 5 cells (2 costs, 2 sims... see the config) finish and the report is written.
-if "$runner" --config="$config" --out_dir="$out" --fresh >"$out.1.log" 2>&1; then
-  cat "$out.1.log"; fail "a failed cell did not fail the run"
-fi
+#    other 5 cells finish and the report is written.
+if run >"$out.1.log" 2>&1; then cat "$out.1.log"; fail "a failed cell did not fail the run"; fi
 cat "$out.1.log"
 [[ $(count failed) == 1 ]] || fail "expected 1 failed record"
 grep '"status":"failed"' "$out/results.jsonl" | grep -q "non-finite" ||
   fail "the failure does not carry the executor's error"
-[[ $(count ok) -ge 5 ]] || fail "the other cells did not finish"
+[[ $(count ok) == 5 ]] || fail "the other cells did not finish"
 grep -q "Cells that did not finish" "$out/report.md" || fail "the report hides the failure"
 grep -q "cells failed" "$out.1.log" || fail "no failure summary on stderr"
-ok_before=$(count ok)
+grep -q '"complete": true' "$out/manifest.json" || fail "the manifest does not say the run finished"
+grep -q "\"git_commit\": \"$commit" "$out/manifest.json" || fail "the manifest lacks the commit"
+cp -r "$out" "$repo/first"
 
-# 2. A rerun reuses every finished cell and retries only the failed one.
-"$runner" --config="$config" --out_dir="$out" >"$out.2.log" 2>&1
-grep -q "running 1 of $((ok_before + 1)) cells ($ok_before finished earlier)" "$out.2.log" ||
-  { cat "$out.2.log"; fail "the rerun did not reuse the finished cells"; }
+# 2. Rerunning a finished run runs it again, fresh, and says so first.
+run >"$out.2.log" 2>&1
+first_line "$out.2.log" | grep -q "^starting fresh: replacing the earlier run's 5 of 6 cells done at commit $commit (it finished" ||
+  { cat "$out.2.log"; fail "a finished run was not rerun fresh"; }
+grep -q "running 6 of 6 cells" "$out.2.log" || fail "the fresh run did not run every cell"
+[[ $(wc -l <"$out/results.jsonl") == 6 ]] || fail "a fresh run kept earlier records"
 
-# 3. A run cut short (its last two records lost) continues with just those cells.
-grep -v '"kind":"sim"' "$out/results.jsonl" >"$out/partial" && mv "$out/partial" "$out/results.jsonl"
-"$runner" --config="$config" --out_dir="$out" >"$out.3.log" 2>&1
-grep -q "running 3 of" "$out.3.log" || { cat "$out.3.log"; fail "did not continue (2 sims + the failed cell)"; }
-[[ $(count ok) == "$ok_before" ]] || fail "the continued run lost records"
+# 3. An interrupted run of the same config and commit continues with just its missing cells.
+interrupt '"kind":"sim"'
+run >"$out.3.log" 2>&1
+first_line "$out.3.log" | grep -q "^resuming: 3 of 6 cells done at commit $commit$" ||
+  { cat "$out.3.log"; fail "the interrupted run was not resumed"; }
+grep -q "running 3 of 6 cells (3 finished earlier)" "$out.3.log" ||
+  fail "did not continue with the 2 sims and the failed cell"
+[[ $(count ok) == 5 ]] || fail "the continued run lost records"
 
-# 4. Bad input: clear errors, no report.
+# 4. After a new commit the same interrupted folder starts fresh, unless --resume.
+git -C "$repo" -c user.email=test@pipebench -c user.name=test commit -q --allow-empty -m two
+interrupt '"kind":"sim"'
+run >"$out.4.log" 2>&1
+first_line "$out.4.log" | grep -q "^starting fresh: .*(the code changed; --resume would continue it)" ||
+  { cat "$out.4.log"; fail "a run at another commit was resumed"; }
+interrupt '"kind":"sim"'
+run --resume --compare_to="$repo/first" >"$out.5.log" 2>&1
+first_line "$out.5.log" | grep -q "^resuming (--resume): 3 of 6 cells done at commit" ||
+  { cat "$out.5.log"; fail "--resume did not continue"; }
+
+# 5. The report compares itself with an earlier one (here run 1's, the same numbers).
+grep -q "## Reproduction check" "$out/report.md" || fail "no reproduction check in the report"
+grep -Eq '\*\*([0-9]+) of \1 judged ratios reproduced\*\*' "$out/report.md" ||
+  { grep -A3 "Reproduction check" "$out/report.md"; fail "a rerun did not reproduce itself"; }
+[[ -s $out/reproduction.json ]] || fail "no reproduction.json"
+
+# 6. Bad input: clear errors, no report, no cell run.
 echo '{"experiment": "x", "description": "", "studies": [], "sedes": 1}' >"$out.bad.json"
-"$runner" --config="$out.bad.json" --out_dir="$out.bad" >"$out.4.log" 2>&1 && fail "bad config accepted"
-grep -q "sedes: unknown key" "$out.4.log" || { cat "$out.4.log"; fail "unclear config error"; }
-"$runner" --config=/nonexistent.json >"$out.5.log" 2>&1 && fail "missing config accepted"
-grep -q "cannot read experiment config '/nonexistent.json'" "$out.5.log" || fail "unclear missing-file error"
-"$runner" --config="$config" --out_dir="$out" --slow_down=paci >"$out.6.log" 2>&1 && fail "bad --slow_down accepted"
-grep -q "slow_down must look like" "$out.6.log" || fail "unclear --slow_down error"
+"$runner" --config="$out.bad.json" --out_dir="$out.bad" >"$out.6.log" 2>&1 && fail "bad config accepted"
+grep -q "sedes: unknown key" "$out.6.log" || { cat "$out.6.log"; fail "unclear config error"; }
+"$runner" --config=/nonexistent.json >"$out.7.log" 2>&1 && fail "missing config accepted"
+grep -q "cannot read experiment config '/nonexistent.json'" "$out.7.log" || fail "unclear missing-file error"
+run --slow_down=paci >"$out.8.log" 2>&1 && fail "bad --slow_down accepted"
+grep -q "slow_down must look like" "$out.8.log" || fail "unclear --slow_down error"
+sed 's/"schedules": \["1f1b_flush", "paci"\]/"schedules": ["1f1b_flush", "pacii"]/' "$config" >"$out.sched.json"
+"$runner" --config="$out.sched.json" --out_dir="$out.sched" >"$out.9.log" 2>&1 && fail "unknown schedule accepted"
+grep -q "pacii" "$out.9.log" || { cat "$out.9.log"; fail "the error does not name the schedule"; }
+[[ ! -e $out.sched/results.jsonl ]] || fail "cells ran despite an unknown schedule"
+
+# 7. A broken environment stops the run before its first cell, with one message.
+sed 's|"data": "synthetic"|"data": "/nonexistent/corpus.txt"|' "$config" >"$out.data.json"
+"$runner" --config="$out.data.json" --out_dir="$out.data" >"$out.10.log" 2>&1 && fail "missing data accepted"
+[[ $(grep -c "error" "$out.10.log") == 1 ]] || { cat "$out.10.log"; fail "not one message"; }
+grep -q "data file '/nonexistent/corpus.txt' not found" "$out.10.log" || fail "unclear data error"
+[[ ! -e $out.data/results.jsonl ]] || fail "cells ran without their data"
+sed 's|"data": "synthetic"|"data": "tinyshakespeare"|' "$config" >"$out.shake.json"
+"$runner" --config="$out.shake.json" --out_dir="$out.shake" --data="$config" >"$out.11.log" 2>&1 &&
+  fail "a file that is not TinyShakespeare was accepted"
+grep -q "is not TinyShakespeare: sha256 .*, expected 86c4e6aa" "$out.11.log" ||
+  { cat "$out.11.log"; fail "unclear checksum error"; }
+run --out_dir=/proc/pipebench >"$out.12.log" 2>&1 && fail "an unwritable folder was accepted"
+grep -q "cannot create the output folder /proc/pipebench" "$out.12.log" ||
+  { cat "$out.12.log"; fail "unclear output-folder error"; }
+run --compare_to=/nonexistent >"$out.13.log" 2>&1 && fail "a missing reference was accepted"
+grep -q "compare_to: /nonexistent holds no report" "$out.13.log" || fail "unclear --compare_to error"
 echo PASS

@@ -1,11 +1,13 @@
 #!/usr/bin/python3
 """Turns an experiment's records into its report.
 
-Usage: make_report.py REPORT_DIR
+Usage: make_report.py REPORT_DIR [--compare_to=REFERENCE_DIR]
 
 Reads REPORT_DIR/results.jsonl and manifest.json (written by //benchmarks:run_experiment) and
 writes summary.csv (mean, std and count over seeds of every metric), benchmark.json (Google
-Benchmark's JSON format, throughput as items_per_second), report.md and plots/*.png.
+Benchmark's JSON format, throughput as items_per_second), report.md and plots/*.png. With
+--compare_to, report.md opens with the reproduction check against that earlier report
+(reproduction.py) and reproduction.json holds it.
 
 Time-to-accuracy: the target of a (p, m) group is the best final validation loss of its
 synchronous (flush) schedules plus a tolerance (2% unless the study sets target_val_loss); a
@@ -27,6 +29,9 @@ import matplotlib  # noqa: E402
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import reproduction  # noqa: E402
 
 TARGET_TOLERANCE = 0.02
 BASELINE = "1f1b_flush"
@@ -76,8 +81,9 @@ def time_to_target(curve, target):
 
 
 class Report:
-    def __init__(self, out_dir):
+    def __init__(self, out_dir, compare_to=None):
         self.out_dir = out_dir
+        self.compare_to = compare_to
         self.plots_dir = os.path.join(out_dir, "plots")
         os.makedirs(self.plots_dir, exist_ok=True)
         with open(os.path.join(out_dir, "manifest.json")) as f:
@@ -478,13 +484,16 @@ class Report:
             f"{m.get('libraries', {}).get('libtorch')}. Full provenance: "
             "[manifest.json](manifest.json); raw records: [results.jsonl](results.jsonl); "
             "[summary.csv](summary.csv); [benchmark.json](benchmark.json).\n"]
-        commits = sorted({r.get("git_commit", "unknown") for r in self.records})
-        if len(commits) > 1:
-            self.md.append("Records come from more than one run (resumed): commits " +
-                           ", ".join(f"`{c[:12]}`" for c in commits) + ".\n")
+        if m.get("records_from"):
+            self.md.append("Records come from more than one run (resumed with --resume): " +
+                           ", ".join(f"{s['cells']} cells at `{s['git_commit'][:12]}` on "
+                                     f"{s['host']}" for s in m["records_from"]) + ".\n")
+        header = len(self.md)
         for study in self.config.get("studies", []):
             self.md.append(f"## {study['name']}\n")
             getattr(self, study["kind"])(study["name"])
+        if self.compare_to:
+            self.md[header:header] = reproduction.check(self.out_dir, self.rows, self.compare_to)
         failed = [r for r in self.records if r["status"] != "ok"]
         if failed:
             self.md.append("## Cells that did not finish\n")
@@ -511,9 +520,10 @@ class Report:
 
 
 def main(argv):
-    if len(argv) != 2:
+    compare_to = [a.split("=", 1)[1] for a in argv[2:] if a.startswith("--compare_to=")]
+    if len(argv) < 2 or len(argv) - 2 != len(compare_to):
         sys.exit(__doc__)
-    Report(argv[1]).write()
+    Report(argv[1], compare_to[0] if compare_to else None).write()
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 // Starts one training process per pipeline stage on this machine, wired together through
 // RANK / WORLD_SIZE / MASTER_ADDR / MASTER_PORT, and stops the rest when one fails.
 //
-//   bazel run //engine:launch -- --nproc=2 -- --schedule=1f1b_flush --stages=2 --microbatches=8
+//   bazel run //:launch -- --nproc=2 -- --schedule=1f1b_flush --stages=2 --microbatches=8
 //
 // Ranks on several machines are started the same way by hand or by a cluster scheduler: run the
 // train binary with those four variables set.

@@ -1,8 +1,8 @@
 // Simulates one pipeline schedule and prints its summary.
 //
-//   bazel run //engine:simulate -- --schedule=paci --stages=8 --microbatches=8 --batches=16
-//   bazel run //engine:simulate -- --schedule=zb_h1 --stages=4 --microbatches=8 --format=text
-//   bazel run //engine:simulate -- --schedule_file=my_schedule.txt --trace=/tmp/trace.json
+//   bazel run //:simulate -- --schedule=paci --stages=8 --microbatches=8 --batches=16
+//   bazel run //:simulate -- --schedule=zb_h1 --stages=4 --microbatches=8 --format=text
+//   bazel run //:simulate -- --schedule_file=my_schedule.txt --trace=/tmp/trace.json
 #include <cstdio>
 #include <fstream>
 #include <iostream>

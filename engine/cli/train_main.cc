@@ -2,8 +2,8 @@
 // finished mini-batch (step, train loss, simulated time, tokens, validation loss when evaluated)
 // and a closing summary line.
 //
-//   bazel run //engine:train -- --schedule=paci --stages=4 --microbatches=4 --steps=200
-//   bazel run //engine:train -- --schedule=1f1b_flush --data=synthetic --steps=50 --out=/tmp/run.jsonl
+//   bazel run //:train -- --schedule=paci --stages=4 --microbatches=4 --steps=200
+//   bazel run //:train -- --schedule=1f1b_flush --data=synthetic --steps=50 --out=/tmp/run.jsonl
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -51,8 +51,8 @@ ABSL_FLAG(int, warmup, 10, "Warmup optimizer steps.");
 ABSL_FLAG(double, weight_decay, 0.1, "AdamW weight decay (matrices and embeddings only).");
 ABSL_FLAG(double, min_lr_ratio, 0.1, "Cosine floor as a fraction of the peak rate.");
 ABSL_FLAG(uint64_t, seed, 0, "Seed for initialisation and data order.");
-ABSL_FLAG(std::string, data, "../shared/data/tinyshakespeare/input.txt",
-          "Text file (TinyShakespeare's checksum is verified), or 'synthetic'.");
+ABSL_FLAG(std::string, data, "tinyshakespeare",
+          "'tinyshakespeare' (the file the build fetches, checksummed), 'synthetic', or a text file.");
 ABSL_FLAG(std::string, partition, "equal",
           "equal (by layer count), cost (balance measured layer costs), or blocks per stage, "
           "e.g. 2,1,1.");

@@ -1,5 +1,7 @@
 #include "engine/model/dataset.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <array>
 #include <fstream>
@@ -8,6 +10,8 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "engine/util/status_macros.h"
 #include "engine/util/sha256.h"
 #include "engine/util/workspace.h"
 
@@ -34,11 +38,41 @@ std::uint64_t MixSeed(std::uint64_t seed, std::int64_t index, std::uint64_t stre
 
 }  // namespace
 
+absl::StatusOr<std::string> ResolveDataPath(const std::string& spec) {
+  if (spec == "synthetic") return spec;
+  if (spec != kTinyShakespeare) return ResolvePath(spec);
+  const std::string file = RunfilePath("external/tinyshakespeare/input.txt");
+  if (access(file.c_str(), R_OK) == 0) return file;
+  std::ifstream missing(RunfilePath("external/tinyshakespeare/MISSING.txt"));
+  if (missing) {
+    std::stringstream text;
+    text << missing.rdbuf();
+    return absl::FailedPreconditionError(absl::StripTrailingAsciiWhitespace(text.str()));
+  }
+  return absl::FailedPreconditionError(absl::StrCat(
+      "TinyShakespeare (sha256 ", kTinyShakespeareSha256,
+      ") is not in this program's runfiles: run it with `bazel run`, or pass --data=PATH"));
+}
+
 absl::StatusOr<TokenDataset> LoadTokenData(const std::string& spec) {
   if (spec == "synthetic") return TokenDataset::Synthetic(16, 200000, 1);
-  const std::string path = ResolvePath(spec);
-  return TokenDataset::FromTextFile(
-      path, absl::EndsWith(path, "tinyshakespeare/input.txt") ? kTinyShakespeareSha256 : "");
+  PB_ASSIGN_OR_RETURN(const std::string path, ResolveDataPath(spec));
+  const bool tinyshakespeare =
+      spec == kTinyShakespeare || absl::EndsWith(path, "tinyshakespeare/input.txt");
+  return TokenDataset::FromTextFile(path, tinyshakespeare ? kTinyShakespeareSha256 : "");
+}
+
+absl::Status VerifyTinyShakespeare(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat("data file '", path, "' not found"));
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  const std::string actual = Sha256Hex(buffer.str());
+  if (actual != kTinyShakespeareSha256) {
+    return absl::DataLossError(absl::StrCat("data file '", path, "' is not TinyShakespeare: sha256 ",
+                                            actual, ", expected ", kTinyShakespeareSha256));
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<TokenDataset> TokenDataset::FromTextFile(const std::string& path,
@@ -46,9 +80,8 @@ absl::StatusOr<TokenDataset> TokenDataset::FromTextFile(const std::string& path,
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     return absl::NotFoundError(absl::StrCat(
-        "data file '", path, "' not found; TinyShakespeare lives at ../shared/data/"
-        "tinyshakespeare/input.txt here, elsewhere download data/tinyshakespeare/input.txt from "
-        "the karpathy/char-rnn repository and pass --data=PATH"));
+        "data file '", path, "' not found (--data takes a text file, 'synthetic', or '",
+        kTinyShakespeare, "' for the file the build fetches)"));
   }
   std::stringstream buffer;
   buffer << in.rdbuf();

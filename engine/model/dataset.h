@@ -20,14 +20,25 @@ namespace pipebench {
 inline constexpr char kTinyShakespeareSha256[] =
     "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed";
 
-// Default location, relative to the repository root.
-inline constexpr char kTinyShakespearePath[] = "../shared/data/tinyshakespeare/input.txt";
+// The name by which configs and command lines ask for TinyShakespeare: the file the build
+// fetches into the @tinyshakespeare repository (third_party/data), checksummed.
+inline constexpr char kTinyShakespeare[] = "tinyshakespeare";
 
 class TokenDataset;
 
-// The data a command line names: "synthetic" (a 16-symbol synthetic language, seed 1), or a text
-// file - relative paths resolved from the repository root; TinyShakespeare's checksum is verified.
+// Where the data named by `spec` is, without reading it: "synthetic" stays "synthetic";
+// "tinyshakespeare" is the build's @tinyshakespeare file in this program's runfiles; anything else
+// is a file path, relative ones resolved from the repository root. When the build could not
+// provide TinyShakespeare (no mirror, no network) this fails with FailedPrecondition and the
+// build's message: the file, its checksum and the three ways to provide it.
+absl::StatusOr<std::string> ResolveDataPath(const std::string& spec);
+
+// The data a command line names (see ResolveDataPath): the synthetic language (16 symbols, seed
+// 1) or a text file. TinyShakespeare's checksum is verified, whichever path it is read from.
 absl::StatusOr<TokenDataset> LoadTokenData(const std::string& spec);
+
+// Whether `path` (a file) has TinyShakespeare's checksum; errors name the path and both checksums.
+absl::Status VerifyTinyShakespeare(const std::string& path);
 
 struct TokenBatch {
   torch::Tensor inputs;   // [batch, context] int64

@@ -47,5 +47,31 @@ TEST(DatasetTest, LoadTokenDataReadsSyntheticOrAFile) {
             absl::StatusCode::kNotFound);
 }
 
+// "tinyshakespeare" is the build's checksummed file; where the build could not get it (no mirror,
+// no network) the error is the build's instructions, never a crash or a silent fallback.
+TEST(DatasetTest, TinyShakespeareComesFromTheBuild) {
+  auto path = ResolveDataPath(kTinyShakespeare);
+  if (path.ok()) {
+    EXPECT_TRUE(VerifyTinyShakespeare(*path).ok());
+    auto data = LoadTokenData(kTinyShakespeare);
+    ASSERT_TRUE(data.ok()) << data.status();
+    EXPECT_EQ(data->vocab_size(), 65);
+    EXPECT_EQ(data->train_size() + data->validation_size(), 1115394);
+  } else {
+    EXPECT_EQ(path.status().code(), absl::StatusCode::kFailedPrecondition);
+    EXPECT_NE(path.status().message().find(kTinyShakespeareSha256), std::string::npos);
+    EXPECT_NE(path.status().message().find("--data=PATH"), std::string::npos);
+  }
+}
+
+TEST(DatasetTest, VerifyTinyShakespeareRejectsOtherFiles) {
+  const std::string path = testing::TempDir() + "/not_shakespeare.txt";
+  std::ofstream(path) << "not the right text";
+  const absl::Status status = VerifyTinyShakespeare(path);
+  EXPECT_EQ(status.code(), absl::StatusCode::kDataLoss);
+  EXPECT_NE(status.message().find(kTinyShakespeareSha256), std::string::npos);
+  EXPECT_EQ(VerifyTinyShakespeare("/nonexistent/input.txt").code(), absl::StatusCode::kNotFound);
+}
+
 }  // namespace
 }  // namespace pipebench

@@ -1,7 +1,7 @@
 // Weight-entangled architecture search over a GPT space.
 //
-//   bazel run //nas:search -- --space=configs/nas/char_gpt.json --optimizer=drnas --steps=2000
-//   bazel run //nas:search -- --space=configs/nas/tiny.json --data=synthetic --optimizer=spos
+//   bazel run //:search -- --space=configs/nas/char_gpt.json --optimizer=drnas --steps=2000
+//   bazel run //:search -- --space=configs/nas/tiny.json --data=synthetic --optimizer=spos
 //
 // Writes one JSON line per step (weight and architecture losses, alpha distributions for any-time
 // curves) and a closing line with the derived architecture and its parameter count.
@@ -30,8 +30,8 @@ ABSL_FLAG(uint64_t, seed, 0, "Seed for the supernet, alpha, sampling and data or
 ABSL_FLAG(double, weight_lr, 1e-3, "Supernet AdamW learning rate.");
 ABSL_FLAG(double, arch_lr, 3e-4, "Architecture Adam learning rate.");
 ABSL_FLAG(double, train_portion, 0.5, "Training-split share for weights; the rest trains alpha.");
-ABSL_FLAG(std::string, data, "../shared/data/tinyshakespeare/input.txt",
-          "Text file (TinyShakespeare's checksum is verified), or 'synthetic'.");
+ABSL_FLAG(std::string, data, "tinyshakespeare",
+          "'tinyshakespeare' (the file the build fetches, checksummed), 'synthetic', or a text file.");
 ABSL_FLAG(std::string, out, "", "Write the JSON lines here instead of standard output.");
 ABSL_FLAG(int, retrain_steps, 0,
           "Fine-tune the derived network from its inherited weights for this many steps and "
