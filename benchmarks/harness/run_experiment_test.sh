@@ -66,6 +66,9 @@ interrupt '"kind":"sim"'
 run --resume --compare_to="$repo/first" >"$out.5.log" 2>&1
 first_line "$out.5.log" | grep -q "^resuming (--resume): 3 of 6 cells done at commit" ||
   { cat "$out.5.log"; fail "--resume did not continue"; }
+# The manifest speaks for this run only: the records it kept name their own commit.
+grep -q '"records_from"' "$out/manifest.json" || fail "the manifest claims the kept records"
+grep -q "Records come from more than one run" "$out/report.md" || fail "the report hides the mix"
 
 # 5. The report compares itself with an earlier one (here run 1's, the same numbers).
 grep -q "## Reproduction check" "$out/report.md" || fail "no reproduction check in the report"
