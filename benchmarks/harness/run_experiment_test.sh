@@ -62,6 +62,7 @@ interrupt '"kind":"sim"'
 run >"$out.4.log" 2>&1
 first_line "$out.4.log" | grep -q "^starting fresh: .*(the code changed; --resume would continue it)" ||
   { cat "$out.4.log"; fail "a run at another commit was resumed"; }
+git -C "$repo" -c user.email=test@pipebench -c user.name=test commit -q --allow-empty -m three
 interrupt '"kind":"sim"'
 run --resume --compare_to="$repo/first" >"$out.5.log" 2>&1
 first_line "$out.5.log" | grep -q "^resuming (--resume): 3 of 6 cells done at commit" ||
