@@ -220,7 +220,7 @@ absl::StatusOr<json> RunNas(const json& p, const CellInputs& inputs) {
                                          {"time", SecondsSince(start)},
                                          {"weight_loss", s.weight_loss},
                                          {"arch_loss", s.arch_loss}});
-                        if (inputs.report_steps) inputs.report_steps(s.step + 1, options.steps);
+                        if (inputs.report_steps) inputs.report_steps(s.step, options.steps);
                       }));
   json record = {{"architecture", result.derived_json},
                  {"derived_parameters", DerivedParameterCount(space, result.derived)},
