@@ -1,6 +1,7 @@
 #include "benchmarks/harness/cell_runner.h"
 
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <thread>
 
@@ -112,21 +113,48 @@ ExecutorOptions ExecutorOptionsOf(const json& p, const GptConfig& model) {
   options.micro_batch_size = p["micro_batch_size"];
   options.seed = p["seed"].get<std::uint64_t>();
   options.eval_every_batches = p.value("eval_every", 0);
-  options.eval_batches = p.value("eval_batches", 4);
+  options.eval_tokens = p.value("eval_tokens", 8192);
+  options.budget_seconds = p.value("budget_seconds", 0.0);
   options.optimizer.learning_rate = p.value("lr", 1e-3);
   options.optimizer.warmup_steps = p.value("warmup", 10);
   options.optimizer.total_steps = 0;
   return options;
 }
 
+// How many mini-batches take a schedule past `budget` simulated seconds on `costs`: its first
+// batch (pipeline fill included), then its steady-state batch time, and a margin of three.
+absl::StatusOr<int> BatchesForBudget(const json& p, const CostModel& costs, double budget) {
+  auto makespan = [&](int batches) -> absl::StatusOr<double> {
+    PB_ASSIGN_OR_RETURN(std::unique_ptr<Schedule> schedule,
+                        MakeSchedule(p["schedule"], ParamsOf(p, batches)));
+    PB_ASSIGN_OR_RETURN(SimulationResult r, Simulate(*schedule, costs));
+    return r.makespan;
+  };
+  PB_ASSIGN_OR_RETURN(const double one, makespan(1));
+  if (budget < one) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "budget_seconds: ", budget, " simulated seconds is less than one mini-batch of ",
+        p["variant"].get<std::string>(), " (", one, " s on the measured costs)"));
+  }
+  PB_ASSIGN_OR_RETURN(const double four, makespan(4));
+  PB_ASSIGN_OR_RETURN(const double eight, makespan(8));
+  const double per_batch = (eight - four) / 4;
+  return 1 + static_cast<int>(std::ceil((budget - one) / per_batch)) + 3;
+}
+
 absl::StatusOr<json> RunExecutor(const json& p, const CellInputs& inputs, bool training) {
   PB_ASSIGN_OR_RETURN(TokenDataset data, DataOf(p, inputs));
   PB_ASSIGN_OR_RETURN(GptConfig model, ModelOf(p, &data));
-  const ScheduleParams params = ParamsOf(p, p["steps"]);
+  const CostModel costs = SlowedDown(*inputs.costs, inputs.slow_down);
+  const double budget = p.value("budget_seconds", 0.0);
+  int batches = p.value("steps", 0);
+  if (budget > 0) {
+    PB_ASSIGN_OR_RETURN(batches, BatchesForBudget(p, costs, budget));
+  }
+  const ScheduleParams params = ParamsOf(p, batches);
   PB_ASSIGN_OR_RETURN(std::unique_ptr<Schedule> schedule, MakeSchedule(p["schedule"], params));
   PB_ASSIGN_OR_RETURN(std::vector<UnitRange> partition,
                       PartitionByLayers(model, params.model_stages()));
-  const CostModel costs = SlowedDown(*inputs.costs, inputs.slow_down);
   json curve = json::array();
   const auto start = Clock::now();
   double last_batch_done = 0;  // excludes the final validation from the executor's wall-clock
@@ -145,13 +173,20 @@ absl::StatusOr<json> RunExecutor(const json& p, const CellInputs& inputs, bool t
                     if (inputs.report_steps) inputs.report_steps(r.batch + 1, params.batches);
                   }));
   const double wall = last_batch_done;
+  if (budget > 0 && !result.budget_reached) {
+    return absl::InternalError(absl::StrCat("the run's ", batches, " mini-batches ended before "
+                                            "budget_seconds ", budget, " on the simulated clock"));
+  }
   std::vector<int> bounds;
   for (int s = 0; s < params.model_stages(); ++s) {
     bounds.push_back(schedule->DriftBound(schedule->RankOfStage(s)));
   }
   const std::int64_t tokens = result.batches.empty() ? 0 : result.batches.back().tokens;
+  const double sim_time =
+      result.batches.empty() ? 0.0 : result.batches.back().simulated_time;
   json record = {{"synchronous", schedule->synchronous()},
-                 {"sim_time", result.simulation.makespan},
+                 {"sim_time", sim_time},
+                 {"batches", result.batches.size()},
                  {"wall_seconds", wall},
                  {"tokens", tokens},
                  {"final_val_loss", result.final_validation_loss},

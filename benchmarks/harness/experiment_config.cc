@@ -456,28 +456,56 @@ class Expander {
 
   absl::Status Training(FieldReader& study, const std::string& path, const std::string& name) {
     study.AllowOnly({"name", "kind", "schedules", "stages", "microbatches",
-                     "microbatches_per_stage", "model", "micro_batch_size", "steps", "lr",
-                     "warmup", "eval_every", "eval_batches", "target_val_loss"});
+                     "microbatches_per_stage", "model", "micro_batch_size", "steps",
+                     "budget_seconds", "lr", "warmup", "eval_every", "eval_tokens", "target"});
     PB_ASSIGN_OR_RETURN(Grid grid, ReadGrid(study, path));
-    const int steps = study.Int("steps", 1);
+    // Equal steps for every schedule, or an equal budget of simulated seconds.
+    if (study.Has("steps") == study.Has("budget_seconds")) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          path, ": give exactly one of steps (every schedule trains as many mini-batches) and "
+                "budget_seconds (every schedule trains for as long on the simulated clock)"));
+    }
+    const int steps = study.Has("steps") ? study.Int("steps", 1) : 0;
+    const double budget = study.Has("budget_seconds") ? study.Number("budget_seconds", 0) : 0;
+    if (study.Has("budget_seconds") && !(budget > 0)) {
+      study.Fail("budget_seconds", "expected a number of simulated seconds > 0");
+    }
     const double lr = study.Number("lr", 0, 1e-3);
     const int warmup = study.Int("warmup", 0, 10);
     const int eval_every = study.Int("eval_every", 1, std::max(1, steps / 10));
-    const int eval_batches = study.Int("eval_batches", 1, 8);
-    if (study.Has("target_val_loss")) study.Number("target_val_loss", 0);
+    const int eval_tokens = study.Int("eval_tokens", 1, 8192);
+    if (const json* target = study.Raw("target")) {
+      const bool paper = target->is_string() && target->get<std::string>() == "paper";
+      const bool value = target->is_number() && target->get<double>() > 0;
+      const bool fraction = target->is_object() && target->size() == 1 &&
+                            target->contains("flush_fraction") &&
+                            (*target)["flush_fraction"].is_number() &&
+                            (*target)["flush_fraction"].get<double>() > 0 &&
+                            (*target)["flush_fraction"].get<double>() <= 1;
+      if (!paper && !value && !fraction) {
+        study.Fail("target", "expected \"paper\" (the lowest loss every compared run reaches), "
+                             "a validation loss > 0, or {\"flush_fraction\": f} with 0 < f <= 1");
+      }
+    }
     PB_RETURN_IF_ERROR(study.status());
-    return ForEachSchedule(grid, steps, path, [&](const std::string& model,
-                                                  const ScheduleVariant& variant,
-                                                  const ScheduleParams& params, json label) {
+    // With a budget the number of mini-batches is worked out per cell from its schedule's
+    // simulated batch time; one batch stands in for checking the schedule's parameters here.
+    return ForEachSchedule(grid, steps > 0 ? steps : 1, path,
+                           [&](const std::string& model, const ScheduleVariant& variant,
+                               const ScheduleParams& params, json label) {
       json cell = ScheduleJson(variant, params, label);
       cell.update({{"model", model},
                    {"micro_batch_size", grid.micro_batch_size},
-                   {"steps", steps},
                    {"lr", lr},
                    {"warmup", warmup},
                    {"eval_every", eval_every},
-                   {"eval_batches", eval_batches},
+                   {"eval_tokens", eval_tokens},
                    {"data", data_}});
+      if (steps > 0) {
+        cell["steps"] = steps;
+      } else {
+        cell["budget_seconds"] = budget;
+      }
       const std::string costs_key = CostsCell(name, grid, model, params.model_stages());
       for (int seed : seeds_) {
         cell["seed"] = seed;

@@ -99,12 +99,38 @@ TEST(ExperimentConfigTest, ErrorsNameTheField) {
                "studies[1].kind: 'trainig' is not one of");
   expect_error(Replace(kConfig, "[2, 4], \"micro", "[2, 8], \"micro"),
                "8 model stages (p=8, v=1) but model");
-  expect_error(Replace(kConfig, "\"steps\": 10,", ""), "studies[1].steps: required");
+  expect_error(Replace(kConfig, "\"steps\": 10,", ""),
+               "studies[1]: give exactly one of steps (every schedule trains as many");
+  expect_error(Replace(kConfig, "\"steps\": 10,", "\"steps\": 10, \"budget_seconds\": 5,"),
+               "studies[1]: give exactly one of steps");
+  expect_error(Replace(kConfig, "\"steps\": 10,", "\"budget_seconds\": 0,"),
+               "studies[1].budget_seconds: expected a number of simulated seconds > 0");
+  expect_error(Replace(kConfig, "\"steps\": 10,", "\"steps\": 10, \"target\": \"papr\","),
+               "studies[1].target: expected \"paper\"");
+  expect_error(Replace(kConfig, "\"steps\": 10,",
+                       "\"steps\": 10, \"target\": {\"flush_fraction\": 2},"),
+               "studies[1].target: expected");
+  expect_error(Replace(kConfig, "\"steps\": 10,", "\"steps\": 10, \"eval_tokens\": 0,"),
+               "studies[1].eval_tokens: expected an integer >= 1");
   expect_error(Replace(kConfig, "\"microbatches\": [4],", ""),
                "give exactly one of microbatches, microbatches_per_stage");
   expect_error(Replace(kConfig, "\"name\": \"tta\"", "\"name\": \"throughput\""), "used twice");
   expect_error("{\"experiment\": ", "not valid JSON");
   expect_error(Replace(kConfig, "\"demo\"", "\"../demo\""), "experiment: must be");
+}
+
+TEST(ExperimentConfigTest, ATrainingStudyMayGiveASimulatedTimeBudgetInsteadOfSteps) {
+  auto config = ParseExperimentConfig(
+      Replace(kConfig, "\"steps\": 10,", "\"budget_seconds\": 30, \"target\": 2.5,"));
+  ASSERT_TRUE(config.ok()) << config.status();
+  int training = 0;
+  for (const Cell& cell : config->cells) {
+    if (cell.kind != kTrainingCell) continue;
+    ++training;
+    EXPECT_EQ(cell.params["budget_seconds"], 30.0);
+    EXPECT_FALSE(cell.params.contains("steps"));
+  }
+  EXPECT_EQ(training, 2);  // two seeds
 }
 
 TEST(ExperimentConfigTest, AccumulationExpressions) {

@@ -9,10 +9,10 @@ Benchmark's JSON format, throughput as items_per_second), report.md and plots/*.
 --compare_to, report.md opens with the reproduction check against that earlier report
 (reproduction.py) and reproduction.json holds it.
 
-Time-to-accuracy: the target of a (p, m) group is the best final validation loss of its
-synchronous (flush) schedules plus a tolerance (2% unless the study sets target_val_loss); a
-run's time to target is interpolated between evaluations on the simulated clock, and its speedup
-is the fastest synchronous schedule's time over its own, seed by seed.
+Time-to-accuracy: the target of a (p, m) group is, per seed, the study's "target": by default the
+paper's (the lowest validation loss every compared run reaches), else a value or 1F1B-flush's loss
+at a fraction of its run. A run's time and steps to target are interpolated between evaluations;
+its ratios to 1F1B-flush (throughput, steps to target, time to target) are taken seed by seed.
 """
 import collections
 import csv
@@ -33,7 +33,6 @@ import matplotlib.pyplot as plt  # noqa: E402
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import reproduction  # noqa: E402
 
-TARGET_TOLERANCE = 0.02
 BASELINE = "1f1b_flush"
 
 
@@ -66,18 +65,67 @@ def group_key(params):
     return (params["stages"], params["microbatches"])
 
 
-def time_to_target(curve, target):
+def time_to_target(curve, target, key="sim_time"):
+    """When (by `key`: sim_time or step) the validation loss first reaches `target`,
+    interpolated between evaluations; None if it never does (or there is no target)."""
+    if target is None:
+        return None
     previous = None
     for point in curve:
         if "val_loss" not in point:
             continue
         if point["val_loss"] <= target:
             if previous is None or previous["val_loss"] == point["val_loss"]:
-                return point["sim_time"]
+                return point[key]
             frac = (previous["val_loss"] - target) / (previous["val_loss"] - point["val_loss"])
-            return previous["sim_time"] + frac * (point["sim_time"] - previous["sim_time"])
+            return previous[key] + frac * (point[key] - previous[key])
         previous = point
     return None
+
+
+def loss_at(curve, time):
+    """The validation loss at simulated `time`, interpolated between evaluations."""
+    points = [(c["sim_time"], c["val_loss"]) for c in curve if "val_loss" in c]
+    for (t0, l0), (t1, l1) in zip(points, points[1:]):
+        if t0 <= time <= t1:
+            return l0 + (l1 - l0) * (time - t0) / (t1 - t0) if t1 > t0 else l1
+    return points[-1][1] if points and time >= points[-1][0] else None
+
+
+def describe_target(spec):
+    if spec == "paper":
+        return ("the paper's: the lowest validation loss that every compared run reaches (the "
+                "largest of the runs' best losses)")
+    if isinstance(spec, dict):
+        return (f"{BASELINE}'s validation loss at {spec['flush_fraction']:.0%} of its run's "
+                "simulated time")
+    return f"validation loss {spec}"
+
+
+def baseline_variant(runs_by_variant):
+    """1F1B-flush when present, else the first synchronous schedule (by name)."""
+    if BASELINE in runs_by_variant:
+        return BASELINE
+    sync = sorted(v for v, runs in runs_by_variant.items()
+                  if next(iter(runs.values()))["result"]["synchronous"])
+    return sync[0] if sync else None
+
+
+def training_target(spec, curves, baseline):
+    """The target loss of one seed's group of runs ({variant: curve}); None when undefined."""
+    if isinstance(spec, (int, float)) and not isinstance(spec, bool):
+        return float(spec)
+    if isinstance(spec, dict):
+        curve = curves.get(baseline)
+        if not curve:
+            return None
+        end = max(c["sim_time"] for c in curve)
+        return loss_at(curve, spec["flush_fraction"] * end)
+    best = [min((c["val_loss"] for c in curve if "val_loss" in c), default=None)
+            for curve in curves.values()]
+    if not best or any(b is None for b in best):
+        return None
+    return max(best)
 
 
 class Report:
@@ -334,81 +382,82 @@ class Report:
         if not records:
             return
         study = self.studies.get(name, {})
+        target_spec = study.get("target", "paper")
+        budget = study.get("budget_seconds")
         self.md.append("### Time to accuracy\n")
         self.md.append(
-            "Time axis: **simulated** from per-stage costs measured on this machine (the "
-            "executor replays each schedule's timeline, so the losses are real and the clock is "
-            "what p stages on p workers would take); wall-clock of the single-process executor is "
-            "schedule-independent and not used. Target: " +
-            (f"validation loss {study['target_val_loss']}" if "target_val_loss" in study else
-             f"the best synchronous schedule's final validation loss + {TARGET_TOLERANCE:.0%}") +
-            ". Speedup: fastest synchronous schedule's time to target / this schedule's, per "
-            "seed. Run time: simulated time for all the run's steps (the same tokens for every "
-            "schedule), and its speedup over the fastest synchronous schedule. Ideal: (m+p-1)/m, "
-            "the bubble-removal ratio.\n")
-        self.md.append("| p | m | schedule | final val loss | vs flush | time to target (s) | "
-                       "speedup | run time (s) | speedup | ideal | max drift / bound |")
+            "Clock: **simulated** from per-stage costs measured on this machine (the executor "
+            "replays each schedule's timeline, so the losses are real and the clock is what p "
+            "stages on p workers would take). " +
+            (f"Budget: every schedule trains for {budget:g} simulated seconds. " if budget else
+             f"Budget: every schedule trains the same {study.get('steps')} mini-batches. ") +
+            f"Target: {describe_target(target_spec)}, per seed. Evaluation: the same "
+            f"{study.get('eval_tokens', 8192):,} validation tokens for every run; synchronous "
+            "schedules are evaluated between mini-batches (every stage has applied the batch's "
+            "update), asynchronous ones on their weights as they are when a mini-batch finishes. "
+            f"Ratios are against {BASELINE} (else the first synchronous schedule), seed by seed: "
+            "throughput ratio (tokens per simulated second), steps-to-target ratio (its "
+            "mini-batches to the target over this schedule's), and time-to-target speedup (their "
+            "product, up to interpolation). Ideal throughput ratio: (m+p-1)/m.\n")
+        self.md.append("| p | m | schedule | final val loss | throughput ratio | steps to target | "
+                       "steps ratio | time to target (s) | speedup | ideal | max drift / bound |")
         self.md.append("|---|---|---|---|---|---|---|---|---|---|---|")
         by_group = collections.defaultdict(lambda: collections.defaultdict(dict))
         for r in records:
             by_group[group_key(r["params"])][r["params"]["variant"]][r["params"]["seed"]] = r
         for g in sorted(by_group):
             variants = by_group[g]
-            sync_variants = [v for v, runs in variants.items()
-                             if next(iter(runs.values()))["result"]["synchronous"]]
+            baseline = baseline_variant(variants)
             seeds = sorted({s for runs in variants.values() for s in runs})
             target = {}
-            best_sync_time = {}
             for seed in seeds:
-                sync_finals = [variants[v][seed]["result"]["final_val_loss"]
-                               for v in sync_variants if seed in variants[v]]
-                if "target_val_loss" in study:
-                    target[seed] = study["target_val_loss"]
-                elif sync_finals:
-                    target[seed] = min(sync_finals) * (1 + TARGET_TOLERANCE)
-                times = [time_to_target(variants[v][seed]["result"]["curve"], target[seed])
-                         for v in sync_variants if seed in variants[v] and seed in target]
-                times = [t for t in times if t is not None]
-                if times:
-                    best_sync_time[seed] = min(times)
-            fastest_run = {seed: min(variants[v][seed]["result"]["sim_time"]
-                                     for v in sync_variants if seed in variants[v])
-                           for seed in seeds if any(seed in variants[v] for v in sync_variants)}
-            flush_final = {seed: min(variants[v][seed]["result"]["final_val_loss"]
-                                     for v in sync_variants if seed in variants[v])
-                           for seed in seeds if any(seed in variants[v] for v in sync_variants)}
+                curves = {v: runs[seed]["result"]["curve"] for v, runs in variants.items()
+                          if seed in runs}
+                target[seed] = training_target(target_spec, curves, baseline)
             p, m = g
+            base = variants.get(baseline, {})
             for variant in sorted(variants):
                 runs = variants[variant]
-                finals = [r["result"]["final_val_loss"] for r in runs.values()]
-                gaps = [runs[s]["result"]["final_val_loss"] / flush_final[s] - 1
-                        for s in runs if s in flush_final]
-                times, speedups = [], []
-                for seed, r in runs.items():
-                    t = time_to_target(r["result"]["curve"], target.get(seed, -1))
+                finals, gaps, throughput, steps, step_ratio, times, speedups = ([] for _ in range(7))
+                missed = 0
+                for seed, r in sorted(runs.items()):
+                    res = r["result"]
+                    finals.append(res["final_val_loss"])
+                    b = base.get(seed, {}).get("result")
+                    if b:
+                        gaps.append(res["final_val_loss"] / b["final_val_loss"] - 1)
+                    if b and b["sim_time"] > 0 and res["sim_time"] > 0:
+                        throughput.append((res["tokens"] / res["sim_time"]) /
+                                          (b["tokens"] / b["sim_time"]))
+                    t = time_to_target(res["curve"], target.get(seed))
+                    n = time_to_target(res["curve"], target.get(seed), key="step")
+                    if t is None:
+                        missed += 1
+                        continue
                     times.append(t)
-                    if t and seed in best_sync_time:
-                        speedups.append(best_sync_time[seed] / t)
-                reached = [t for t in times if t is not None]
-                run_times = [r["result"]["sim_time"] for r in runs.values()]
-                run_speedups = [fastest_run[s] / runs[s]["result"]["sim_time"]
-                                for s in runs if s in fastest_run]
+                    steps.append(n)
+                    bt = time_to_target(b["curve"], target[seed]) if b else None
+                    bn = time_to_target(b["curve"], target[seed], key="step") if b else None
+                    if bt is not None:
+                        speedups.append(bt / t)
+                        step_ratio.append(bn / n)
+                not_reached = f"not reached ({missed} of {len(runs)})" if missed else None
                 first = next(iter(runs.values()))["result"]
                 drift = " ".join(f"{d}/{b}"
                                  for d, b in zip(first["max_drift"], first["drift_bound"]))
                 self.md.append(
-                    f"| {p} | {m} | {variant} | {fmt(finals, 3)} | {fmt(gaps, 1, 100, '%')} | " +
-                    ("-" if not target else fmt(reached, 2) if len(reached) == len(times) else
-                     f"not reached ({len(times) - len(reached)} of {len(times)})") +
-                    f" | {fmt(speedups, 2, 1, 'x')} | {fmt(run_times, 2)} | "
-                    f"{fmt(run_speedups, 2, 1, 'x')} | {(m + p - 1) / m:.2f}x | {drift} |")
+                    f"| {p} | {m} | {variant} | {fmt(finals, 3)} | {fmt(throughput, 2, 1, 'x')} | "
+                    f"{not_reached or fmt(steps, 1)} | {fmt(step_ratio, 2, 1, 'x')} | "
+                    f"{not_reached or fmt(times, 2)} | {fmt(speedups, 2, 1, 'x')} | "
+                    f"{(m + p - 1) / m:.2f}x | {drift} |")
                 params = next(iter(runs.values()))["params"]
                 self.add_row(name, "training", params, "final_val_loss", finals)
-                self.add_row(name, "training", params, "final_loss_gap_vs_flush", gaps)
-                self.add_row(name, "training", params, "time_to_target", reached)
-                self.add_row(name, "training", params, "tta_speedup_vs_fastest_sync", speedups)
-                self.add_row(name, "training", params, "run_time", run_times)
-                self.add_row(name, "training", params, "run_speedup_vs_fastest_sync", run_speedups)
+                self.add_row(name, "training", params, "final_loss_gap", gaps)
+                self.add_row(name, "training", params, "throughput_ratio", throughput)
+                self.add_row(name, "training", params, "steps_to_target", steps)
+                self.add_row(name, "training", params, "steps_ratio", step_ratio)
+                self.add_row(name, "training", params, "time_to_target", times)
+                self.add_row(name, "training", params, "tta_speedup", speedups)
             fig, ax = plt.subplots(figsize=(6.4, 4))
             for variant in sorted(variants):
                 for i, (seed, r) in enumerate(sorted(variants[variant].items())):
@@ -417,8 +466,9 @@ class Report:
                     if points:
                         line, = ax.plot(*zip(*points), label=variant if i == 0 else None,
                                         color=None if i == 0 else line.get_color(), alpha=0.9)
-            if target:
-                ax.axhline(statistics.fmean(target.values()), color="gray", ls="--", lw=0.8,
+            reached_targets = [t for t in target.values() if t is not None]
+            if reached_targets:
+                ax.axhline(statistics.fmean(reached_targets), color="gray", ls="--", lw=0.8,
                            label="target")
             ax.set_xlabel("simulated time from measured costs (s)")
             ax.set_ylabel("validation loss")

@@ -20,6 +20,43 @@ class TimeToTargetTest(unittest.TestCase):
         self.assertIsNone(make_report.time_to_target(self.CURVE, 1.0))
 
 
+    def test_steps_to_target_interpolate_the_same_way(self):
+        curve = [{"sim_time": 1.0, "step": 10, "val_loss": 3.0},
+                 {"sim_time": 2.0, "step": 20, "val_loss": 2.0}]
+        self.assertAlmostEqual(make_report.time_to_target(curve, 2.5, key="step"), 15)
+        self.assertIsNone(make_report.time_to_target(curve, None))
+
+
+def curve(*losses, dt=1.0):
+    return [{"sim_time": dt * (i + 1), "step": i + 1, "val_loss": loss}
+            for i, loss in enumerate(losses)]
+
+
+class TrainingTargetTest(unittest.TestCase):
+    def test_paper_target_is_the_lowest_loss_every_run_reaches(self):
+        curves = {"1f1b_flush": curve(3.0, 2.2, 2.0), "paci": curve(3.0, 2.5, 2.3, 2.4)}
+        # flush's best is 2.0, PACI's 2.3: both reach 2.3, not both reach anything lower.
+        self.assertAlmostEqual(make_report.training_target("paper", curves, "1f1b_flush"), 2.3)
+
+    def test_a_fixed_value_and_flush_at_a_fraction_of_its_run(self):
+        curves = {"1f1b_flush": curve(3.0, 2.0, 1.0, 0.5), "paci": curve(3.0)}
+        self.assertEqual(make_report.training_target(1.7, curves, "1f1b_flush"), 1.7)
+        # flush's run ends at t=4; half-way, t=2, its loss is 2.0; at 0.625 (t=2.5), 1.5.
+        self.assertAlmostEqual(make_report.training_target(
+            {"flush_fraction": 0.5}, curves, "1f1b_flush"), 2.0)
+        self.assertAlmostEqual(make_report.training_target(
+            {"flush_fraction": 0.625}, curves, "1f1b_flush"), 1.5)
+
+    def test_no_target_without_evaluations_or_baseline(self):
+        self.assertIsNone(make_report.training_target(
+            "paper", {"a": curve(2.0), "b": [{"sim_time": 1.0, "step": 1}]}, "a"))
+        self.assertIsNone(make_report.training_target(
+            {"flush_fraction": 0.5}, {"paci": curve(2.0)}, "1f1b_flush"))
+
+    def test_a_target_no_run_reaches_gives_no_time(self):
+        self.assertIsNone(make_report.time_to_target(curve(3.0, 2.5), 1.0))
+
+
 class FormatTest(unittest.TestCase):
     def test_mean_and_sample_std_over_seeds(self):
         self.assertEqual(make_report.fmt([1.0, 2.0, 3.0], 2), "2.00 ± 1.00")

@@ -60,7 +60,9 @@ ABSL_FLAG(std::string, costs, "",
           "Cost file for the simulated clock; empty: measure this machine's stage costs.");
 ABSL_FLAG(std::string, write_costs, "", "Also write the measured stage costs to this file.");
 ABSL_FLAG(int, eval_every, 10, "Validation loss every this many mini-batches (0: at the end).");
-ABSL_FLAG(int, eval_batches, 8, "Validation micro-batches per evaluation.");
+ABSL_FLAG(int64_t, eval_tokens, 8192,
+          "Tokens of the fixed validation subset each evaluation reads (the validation split's "
+          "first tokens).");
 ABSL_FLAG(std::string, out, "", "Write the JSON lines here instead of standard output.");
 ABSL_FLAG(int, threads, 0,
           "LibTorch and OpenBLAS threads (0: their defaults; under the launcher, cores / nproc).");
@@ -199,7 +201,7 @@ absl::Status Run() {
   options.micro_batch_size = micro_batch_size;
   options.seed = absl::GetFlag(FLAGS_seed);
   options.eval_every_batches = absl::GetFlag(FLAGS_eval_every);
-  options.eval_batches = absl::GetFlag(FLAGS_eval_batches);
+  options.eval_tokens = absl::GetFlag(FLAGS_eval_tokens);
   options.optimizer.learning_rate = absl::GetFlag(FLAGS_lr);
   options.optimizer.warmup_steps = absl::GetFlag(FLAGS_warmup);
   options.optimizer.weight_decay = absl::GetFlag(FLAGS_weight_decay);

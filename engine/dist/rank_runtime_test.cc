@@ -28,7 +28,7 @@ ExecutorOptions Options() {
   options.optimizer.learning_rate = 3e-3;
   options.optimizer.warmup_steps = 2;
   options.optimizer.total_steps = 50;
-  options.eval_batches = 1;
+  options.eval_tokens = 8;
   return options;
 }
 

@@ -49,6 +49,8 @@ class Executor {
  private:
   absl::Status Execute(const TimelineEvent& event, const BatchCallback& on_batch);
   void FinishBackwardPass(int mb, double end, const BatchCallback& on_batch);
+  // Emits every batch that has become complete (see BatchRecord), in order.
+  void EmitFinishedBatches(const BatchCallback& on_batch);
   TokenBatch Batch(int mb) const {
     return data_.TrainBatch(options_.micro_batch_size, options_.model.context, options_.seed, mb);
   }
@@ -70,6 +72,10 @@ class Executor {
   std::vector<std::unordered_map<int, torch::Tensor>> gradients_;
   std::vector<int> stages_done_;        // per micro-batch: stages whose backward has fully run
   std::vector<int> microbatches_done_;  // per batch
+  std::vector<int> rank_steps_;         // optimizer steps each rank has taken
+  std::vector<double> batch_end_;       // per batch: latest simulated end of its work so far
+  int next_batch_ = 0;                  // the first batch not yet emitted
+  bool budget_reached_ = false;
   ExecutorResult result_;
 };
 
@@ -113,11 +119,18 @@ absl::Status Executor::Execute(const TimelineEvent& e, const BatchCallback& on_b
       workers_[g]->WeightGradient(mb);
       FinishBackwardPass(mb, e.end, on_batch);
       return absl::OkStatus();
-    case ActionType::kOptimizerStep:
+    case ActionType::kOptimizerStep: {
       for (int chunk = 0; chunk < schedule_.params().chunks; ++chunk) {
         PB_RETURN_IF_ERROR(workers_[schedule_.StageOf(e.rank, chunk)]->OptimizerStep());
       }
+      // A synchronous schedule's k-th step on a rank is batch k's update.
+      const int batch = rank_steps_[e.rank]++;
+      if (schedule_.synchronous() && batch < static_cast<int>(batch_end_.size())) {
+        batch_end_[batch] = std::max(batch_end_[batch], e.end);
+        EmitFinishedBatches(on_batch);
+      }
       return absl::OkStatus();
+    }
     default:
       return absl::OkStatus();  // sends: one process hands tensors over directly
   }
@@ -127,21 +140,38 @@ void Executor::FinishBackwardPass(int mb, double end, const BatchCallback& on_ba
   if (++stages_done_[mb] < stages_) return;
   result_.microbatches[mb].finish_time = end;
   const int batch = mb / m_;
-  if (++microbatches_done_[batch] < m_) return;
-  BatchRecord record;
-  record.batch = batch;
-  for (int i = 0; i < m_; ++i) record.train_loss += result_.microbatches[batch * m_ + i].loss / m_;
-  record.simulated_time = end;
-  record.tokens = static_cast<std::int64_t>(batch + 1) * m_ * options_.micro_batch_size *
-                  options_.model.context;
-  const int every = options_.eval_every_batches;
-  if (every > 0 && (batch + 1) % every == 0) {
-    record.validation_loss =
-        ValidationLoss(options_.model, partition_, CurrentWeights(), data_,
-                       options_.micro_batch_size, options_.eval_batches, options_.seed);
+  batch_end_[batch] = std::max(batch_end_[batch], end);
+  ++microbatches_done_[batch];
+  EmitFinishedBatches(on_batch);
+}
+
+void Executor::EmitFinishedBatches(const BatchCallback& on_batch) {
+  const int batches = static_cast<int>(microbatches_done_.size());
+  while (next_batch_ < batches && !budget_reached_ && microbatches_done_[next_batch_] == m_) {
+    const int batch = next_batch_;
+    if (schedule_.synchronous() &&
+        *std::min_element(rank_steps_.begin(), rank_steps_.end()) <= batch) {
+      return;  // some rank has not applied this batch's update yet
+    }
+    ++next_batch_;
+    BatchRecord record;
+    record.batch = batch;
+    for (int i = 0; i < m_; ++i) {
+      record.train_loss += result_.microbatches[batch * m_ + i].loss / m_;
+    }
+    record.simulated_time = batch_end_[batch];
+    record.tokens = static_cast<std::int64_t>(batch + 1) * m_ * options_.micro_batch_size *
+                    options_.model.context;
+    const int every = options_.eval_every_batches;
+    if (every > 0 && (batch + 1) % every == 0) {
+      record.validation_loss = ValidationLoss(options_.model, partition_, CurrentWeights(), data_,
+                                              options_.eval_tokens);
+    }
+    budget_reached_ =
+        options_.budget_seconds > 0 && record.simulated_time >= options_.budget_seconds;
+    result_.batches.push_back(record);
+    if (on_batch) on_batch(record);
   }
-  result_.batches.push_back(record);
-  if (on_batch) on_batch(record);
 }
 
 absl::StatusOr<ExecutorResult> Executor::Run(const CostModel& costs,
@@ -151,6 +181,7 @@ absl::StatusOr<ExecutorResult> Executor::Run(const CostModel& costs,
   if (options_.micro_batch_size < 1) {
     return absl::InvalidArgumentError("micro_batch_size must be >= 1");
   }
+  PB_RETURN_IF_ERROR(CheckEvalTokens(data_, options_.model.context, options_.eval_tokens));
   if (options_.model.vocab_size < data_.vocab_size()) {
     return absl::InvalidArgumentError(absl::StrCat("model vocab_size ", options_.model.vocab_size,
                                                    " is smaller than the data's ",
@@ -172,9 +203,13 @@ absl::StatusOr<ExecutorResult> Executor::Run(const CostModel& costs,
                                                       std::vector<int>(stages_, 0)});
   stages_done_.assign(total, 0);
   microbatches_done_.assign(schedule_.params().batches, 0);
+  batch_end_.assign(schedule_.params().batches, 0.0);
+  rank_steps_.assign(schedule_.params().stages, 0);
   for (const TimelineEvent& event : result_.simulation.timeline) {
     PB_RETURN_IF_ERROR(Execute(event, on_batch));
+    if (budget_reached_) break;
   }
+  result_.budget_reached = budget_reached_;
   for (const auto& worker : workers_) {
     result_.max_drift.push_back(worker->max_drift());
     result_.max_live_versions.push_back(worker->max_live_versions());
@@ -182,27 +217,41 @@ absl::StatusOr<ExecutorResult> Executor::Run(const CostModel& costs,
   result_.final_weights = CurrentWeights();
   result_.final_validation_loss =
       ValidationLoss(options_.model, partition_, result_.final_weights, data_,
-                     options_.micro_batch_size, options_.eval_batches, options_.seed);
+                     options_.eval_tokens);
   return std::move(result_);
 }
 
 }  // namespace
 
+absl::Status CheckEvalTokens(const TokenDataset& data, int context, std::int64_t eval_tokens) {
+  const std::int64_t windows = (eval_tokens + context - 1) / context;
+  if (eval_tokens < 1 || windows > data.ValidationWindowCount(context)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "eval_tokens: ", eval_tokens, " must be >= 1 and at most the validation split's ",
+        data.ValidationWindowCount(context) * context, " tokens (in windows of ", context, ")"));
+  }
+  return absl::OkStatus();
+}
+
 double ValidationLoss(const GptConfig& model, const std::vector<UnitRange>& partition,
                       const std::vector<std::vector<torch::Tensor>>& weights,
-                      const TokenDataset& data, int micro_batch_size, int batches,
-                      std::uint64_t seed) {
+                      const TokenDataset& data, std::int64_t eval_tokens) {
+  // Windows at a time: large enough to keep the matrix products efficient.
+  constexpr int kWindowsPerBatch = 64;
   torch::NoGradGuard no_grad;
+  const std::int64_t windows = (eval_tokens + model.context - 1) / model.context;
   double total = 0;
-  for (int i = 0; i < batches; ++i) {
-    const TokenBatch batch = data.ValidationBatch(micro_batch_size, model.context, seed, i);
+  for (std::int64_t first = 0; first < windows; first += kWindowsPerBatch) {
+    const int count = static_cast<int>(std::min<std::int64_t>(kWindowsPerBatch, windows - first));
+    const TokenBatch batch = data.ValidationWindows(first, count, model.context);
     torch::Tensor x = batch.inputs;
     for (size_t g = 0; g < partition.size(); ++g) {
       x = ForwardUnits(model, partition[g], weights[g], x);
     }
-    total += LanguageModelLoss(x, batch.targets).item<double>();
+    // LanguageModelLoss is the mean over the batch's tokens; weight it by the batch's windows.
+    total += LanguageModelLoss(x, batch.targets).item<double>() * count;
   }
-  return total / std::max(1, batches);
+  return total / windows;
 }
 
 absl::StatusOr<ExecutorResult> RunPipeline(const Schedule& schedule, const CostModel& costs,

@@ -31,10 +31,20 @@ struct ExecutorOptions {
   int micro_batch_size = 8;  // sequences per micro-batch
   std::uint64_t seed = 0;
   int eval_every_batches = 0;  // 0: evaluate only at the end
-  int eval_batches = 4;
+  // Tokens of the fixed validation subset every evaluation reads: the validation split's first
+  // tokens in windows of the model's context (TokenDataset::ValidationWindows), the same for every
+  // schedule and seed. More than the split holds is an error naming eval_tokens.
+  std::int64_t eval_tokens = 8192;
+  // Stop after the first mini-batch that ends at or after this simulated time (the schedule
+  // must have enough batches to get there); 0: run every batch.
+  double budget_seconds = 0;
 };
 
-// One finished mini-batch: all m micro-batches have run every backward pass.
+// One finished mini-batch. For a synchronous schedule: all m micro-batches have run every
+// backward pass and every rank has applied the batch's update, so an evaluation sees one coherent
+// model (no stage updated for a batch another has not). For an asynchronous schedule: all m
+// micro-batches have run every backward pass; the weights are evaluated as they are at that
+// moment (some stages may already have stepped for later micro-batches).
 struct BatchRecord {
   int batch = 0;
   double train_loss = 0;  // mean over the batch's micro-batches
@@ -58,6 +68,7 @@ struct ExecutorResult {
   std::vector<int> max_drift;           // per model stage
   std::vector<int> max_live_versions;   // per model stage
   double final_validation_loss = 0;
+  bool budget_reached = false;  // with budget_seconds: the run got to it
   std::vector<std::vector<torch::Tensor>> final_weights;  // per model stage
   SimulationResult simulation;
 };
@@ -76,11 +87,15 @@ absl::StatusOr<ExecutorResult> RunPipeline(const Schedule& schedule, const CostM
 absl::Status ValidatePartition(const GptConfig& model, const std::vector<UnitRange>& partition,
                                int model_stages);
 
-// Mean validation loss of a model given by per-stage weights.
+// OK when the validation split holds `eval_tokens` tokens in windows of `context`; else
+// InvalidArgument naming eval_tokens and the split's size.
+absl::Status CheckEvalTokens(const TokenDataset& data, int context, std::int64_t eval_tokens);
+
+// Mean per-token validation loss, over the fixed subset of `eval_tokens` tokens (see
+// ExecutorOptions::eval_tokens), of a model given by per-stage weights.
 double ValidationLoss(const GptConfig& model, const std::vector<UnitRange>& partition,
                       const std::vector<std::vector<torch::Tensor>>& weights,
-                      const TokenDataset& data, int micro_batch_size, int batches,
-                      std::uint64_t seed);
+                      const TokenDataset& data, std::int64_t eval_tokens);
 
 }  // namespace pipebench
 

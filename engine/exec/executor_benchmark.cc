@@ -34,7 +34,7 @@ ExecutorOptions Options() {
   ExecutorOptions options;
   options.model = Model();
   options.micro_batch_size = 8;
-  options.eval_batches = 0;
+  options.eval_tokens = 1;  // the final evaluation: one window
   return options;
 }
 

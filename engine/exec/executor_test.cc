@@ -1,6 +1,7 @@
 #include "engine/exec/executor.h"
 
 #include <cmath>
+#include <map>
 #include <string>
 
 #include "engine/model/partition.h"
@@ -29,7 +30,7 @@ ExecutorOptions Options(const GptConfig& model) {
   options.optimizer.learning_rate = 3e-3;
   options.optimizer.warmup_steps = 2;
   options.optimizer.total_steps = 100;
-  options.eval_batches = 2;
+  options.eval_tokens = 64;
   return options;
 }
 
@@ -232,6 +233,58 @@ TEST(ExecutorTest, DivergenceNamesTheStageAndBatch) {
   ASSERT_FALSE(result.ok());
   EXPECT_NE(result.status().message().find("non-finite"), std::string::npos) << result.status();
   EXPECT_NE(result.status().message().find("stage"), std::string::npos) << result.status();
+}
+
+// A synchronous schedule is evaluated between mini-batches: the loss recorded after batch k is
+// the loss of the weights a k-batch run ends with (every stage has applied batch k's update; in
+// 1F1B-flush the last stage steps before stage 0's last backward, so evaluating when the batch's
+// backwards finish would mix updated and stale stages).
+TEST(ExecutorTest, SynchronousMidRunEvaluationSeesTheWeightsAfterTheBatch) {
+  ExecutorOptions options = Options(TinyModel());
+  options.eval_every_batches = 1;
+  for (const char* name : {"1f1b_flush", "gpipe", "zb_h1"}) {
+    const ExecutorResult full = MustRun(name, Params(2, 2, 3), options);
+    ASSERT_EQ(full.batches.size(), 3u) << name;
+    for (int k = 1; k <= 3; ++k) {
+      ExecutorOptions shorter = options;
+      shorter.eval_every_batches = 0;
+      const ExecutorResult cut = MustRun(name, Params(2, 2, k), shorter);
+      ASSERT_TRUE(full.batches[k - 1].validation_loss.has_value());
+      EXPECT_NEAR(*full.batches[k - 1].validation_loss, cut.final_validation_loss, 1e-6)
+          << name << " after batch " << k;
+    }
+  }
+}
+
+// With a budget every schedule stops at the same simulated time, not the same step: after the
+// first mini-batch that ends at or after it. PACI, without flushes, fits more batches in.
+TEST(ExecutorTest, ABudgetStopsEverySchedulePastTheSameSimulatedTime) {
+  ExecutorOptions options = Options(TinyModel());
+  options.budget_seconds = 40;  // CostModel(): unit forward, two-unit backward
+  std::map<std::string, std::size_t> batches;
+  for (const char* name : {"1f1b_flush", "gpipe", "paci", "pipedream_2bw"}) {
+    const ExecutorResult r = MustRun(name, Params(4, 4, 30), options);
+    ASSERT_TRUE(r.budget_reached) << name;
+    ASSERT_GE(r.batches.size(), 2u) << name;
+    EXPECT_GE(r.batches.back().simulated_time, options.budget_seconds) << name;
+    EXPECT_LT(r.batches[r.batches.size() - 2].simulated_time, options.budget_seconds) << name;
+    batches[name] = r.batches.size();
+  }
+  EXPECT_GT(batches["paci"], batches["1f1b_flush"]);
+  // Too few batches to get there: the run says so instead of pretending.
+  EXPECT_FALSE(MustRun("1f1b_flush", Params(4, 4, 1), options).budget_reached);
+}
+
+TEST(ExecutorTest, TheValidationSubsetMustFitTheValidationSplit) {
+  ExecutorOptions options = Options(TinyModel());
+  options.eval_tokens = Data().validation_size() + 1;
+  auto schedule = MakeSchedule("1f1b_flush", Params(2, 2, 1));
+  ASSERT_TRUE(schedule.ok());
+  auto partition = PartitionByLayers(options.model, 2);
+  ASSERT_TRUE(partition.ok());
+  const auto result = RunPipeline(**schedule, CostModel(), *partition, Data(), options);
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(result.status().message().find("eval_tokens"), std::string::npos);
 }
 
 TEST(ExecutorTest, PartitionMustMatchTheSchedule) {

@@ -167,4 +167,14 @@ TokenBatch TokenDataset::ValidationBatch(int batch, int context, std::uint64_t s
   return Sample(validation_.data(), validation_.size(), batch, context, seed, index);
 }
 
+TokenBatch TokenDataset::ValidationWindows(std::int64_t first, int count, int context) const {
+  torch::Tensor window = torch::empty({count, context + 1}, torch::kInt64);
+  auto* out = window.data_ptr<std::int64_t>();
+  for (int w = 0; w < count; ++w) {
+    const std::int64_t* start = validation_.data() + (first + w) * context;
+    std::copy(start, start + context + 1, out + static_cast<std::int64_t>(w) * (context + 1));
+  }
+  return {window.narrow(1, 0, context).contiguous(), window.narrow(1, 1, context).contiguous()};
+}
+
 }  // namespace pipebench

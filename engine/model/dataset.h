@@ -70,6 +70,14 @@ class TokenDataset {
                             std::uint64_t seed, std::int64_t index) const;
   // Like TrainBatch, from the validation split.
   TokenBatch ValidationBatch(int batch, int context, std::uint64_t seed, std::int64_t index) const;
+  // The validation split's first tokens cut into consecutive, non-overlapping windows of
+  // `context`: windows [first, first + count). A fixed evaluation set, the same for every run and
+  // seed. Requires ValidationWindowCount(context) >= first + count.
+  TokenBatch ValidationWindows(std::int64_t first, int count, int context) const;
+  // How many such windows the validation split holds.
+  std::int64_t ValidationWindowCount(int context) const {
+    return validation_.empty() ? 0 : (static_cast<std::int64_t>(validation_.size()) - 1) / context;
+  }
 
  private:
   // Windows from tokens[0, size).
