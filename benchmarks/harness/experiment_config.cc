@@ -217,7 +217,10 @@ Cell MakeCell(const std::string& study, const std::string& kind, json params,
   cell.study = study;
   cell.kind = kind;
   cell.params = std::move(params);
-  cell.key = absl::StrCat(kind, " ", cell.params.dump());
+  // Costs cells are shared by every study that times the same model; any other cell belongs to
+  // its study, even when another study asks for the same parameters.
+  cell.key = kind == kCostsCell ? absl::StrCat(kind, " ", cell.params.dump())
+                                : absl::StrCat(kind, " ", study, " ", cell.params.dump());
   cell.costs_key = std::move(costs_key);
   return cell;
 }

@@ -41,7 +41,9 @@ struct Cell {
   std::string study;      // the study's name
   std::string kind;       // one of the k*Cell names
   nlohmann::json params;  // everything the result depends on
-  std::string key;        // kind + params: identifies a finished cell across runs (resuming)
+  // kind (+ study, except for shared costs cells) + params: identifies a finished cell across
+  // runs (resuming)
+  std::string key;
   std::string costs_key;  // the costs cell this cell's cost model comes from; empty if none
 };
 

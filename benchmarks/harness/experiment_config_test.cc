@@ -1,6 +1,7 @@
 #include "benchmarks/harness/experiment_config.h"
 
 #include <map>
+#include <set>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -131,6 +132,27 @@ TEST(ExperimentConfigTest, ATrainingStudyMayGiveASimulatedTimeBudgetInsteadOfSte
     EXPECT_FALSE(cell.params.contains("steps"));
   }
   EXPECT_EQ(training, 2);  // two seeds
+}
+
+// Two studies asking for the same runs get a cell each (their reports would otherwise share one
+// record), while the model's cost measurement stays shared.
+TEST(ExperimentConfigTest, IdenticalStudiesKeepTheirOwnCellsAndShareCosts) {
+  const std::string tta =
+      R"({"name": "tta", "kind": "training", "schedules": ["gpipe"], "stages": [2],
+     "microbatches": [4], "steps": 10, "model": "layers=4,embed=32,heads=2,context=16"})";
+  auto config = ParseExperimentConfig(absl::StrCat(
+      R"({"experiment": "x", "description": "", "studies": [)", tta, ",",
+      Replace(tta, "\"tta\"", "\"again\""), "]}"));
+  ASSERT_TRUE(config.ok()) << config.status();
+  std::map<std::string, int> kinds;
+  std::set<std::string> keys;
+  for (const Cell& cell : config->cells) {
+    ++kinds[cell.kind];
+    keys.insert(cell.key);
+  }
+  EXPECT_EQ(kinds[kTrainingCell], 2);
+  EXPECT_EQ(kinds[kCostsCell], 1);
+  EXPECT_EQ(keys.size(), config->cells.size());
 }
 
 TEST(ExperimentConfigTest, AccumulationExpressions) {

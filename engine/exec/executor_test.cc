@@ -145,6 +145,23 @@ TEST(ExecutorTest, PipeDreamBackwardRunsOnTheStashedForwardVersion) {
   EXPECT_EQ(r.max_live_versions, (std::vector<int>{4, 3, 2, 1}));
 }
 
+// The staleness study's ablation: PACI's timeline and updates, each backward on its forward's
+// weights. Its micro-batches still cross updates (the delay stays), unlike their weights.
+TEST(ExecutorTest, PaciStashedRunsEachBackwardOnItsForwardsWeights) {
+  const ExecutorResult r = MustRun("paci_stashed", Params(4, 4, 3, 1), Options(TinyModel()));
+  int crossed = 0;
+  for (const MicrobatchRecord& mb : r.microbatches) {
+    for (int s = 0; s < 4; ++s) {
+      EXPECT_EQ(mb.backward_version[s], mb.forward_version[s]);
+      crossed += mb.updates_crossed[s];
+    }
+  }
+  EXPECT_GT(crossed, 0);
+  EXPECT_EQ(r.max_drift[0], 3);  // ceil((p-1)/a) with a = 1
+  const ExecutorResult plain = MustRun("paci", Params(4, 4, 3, 1), Options(TinyModel()));
+  EXPECT_FALSE(torch::equal(plain.final_weights[0][0], r.final_weights[0][0]));
+}
+
 TEST(ExecutorTest, PipeDream2BWNeverHoldsMoreThanTwoVersions) {
   const ExecutorResult r = MustRun("pipedream_2bw", Params(4, 4, 4), Options(TinyModel()));
   EXPECT_EQ(r.max_live_versions, (std::vector<int>{2, 2, 2, 1}));

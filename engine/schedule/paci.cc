@@ -10,7 +10,15 @@
 // One weight copy; a backward runs on the rank's current weights. Backwards are FIFO, so at most
 // p-s-1 other backwards - hence ceil((p-s-1)/a) updates - fall between a micro-batch's forward and
 // its backward at stage s.
+//
+// Two ablations, registered here because they are PACI with one rule changed (the staleness study,
+// configs/experiments/staleness.json, runs them beside PACI):
+//  - paci_backward_first: the reference implementation's order, a ready backward always first;
+//  - paci_stashed: PACI's timeline, but each backward runs on the weights its forward used
+//    (PipeDream's stashing), which separates the forward/backward weight mismatch from the plain
+//    delay of the update. It costs one stashed version per in-flight update.
 #include <memory>
+#include <string>
 
 #include "engine/schedule/registry.h"
 #include "engine/schedule/schedule_spec.h"
@@ -21,10 +29,11 @@ namespace {
 
 class PaciProgram : public RankProgram {
  public:
-  PaciProgram(const ScheduleParams& params, int rank)
+  PaciProgram(const ScheduleParams& params, int rank, bool backward_first)
       : total_(params.total_microbatches()),
         accumulation_(params.effective_accumulation()),
-        inflight_cap_(params.stages - rank) {}
+        inflight_cap_(params.stages - rank),
+        backward_first_(backward_first) {}
 
   Decision Next(const RankView& view) override {
     const bool drained = backwards_ == total_;
@@ -35,7 +44,7 @@ class PaciProgram : public RankProgram {
     const bool backward_ready = backwards_ < forwards_ && view.BackwardInputReady(0, backwards_);
     const bool forward_ready = forwards_ < total_ && forwards_ - backwards_ < inflight_cap_ &&
                                view.ForwardInputReady(0, forwards_);
-    if (backward_ready && (last_was_forward_ || !forward_ready)) {
+    if (backward_ready && (backward_first_ || last_was_forward_ || !forward_ready)) {
       return Decision::Run(Action::Backward(backwards_));
     }
     if (forward_ready) return Decision::Run(Action::Forward(forwards_));
@@ -65,6 +74,7 @@ class PaciProgram : public RankProgram {
   const int total_;
   const int accumulation_;
   const int inflight_cap_;
+  const bool backward_first_;
   int forwards_ = 0;
   int backwards_ = 0;
   int backwards_since_step_ = 0;
@@ -73,22 +83,39 @@ class PaciProgram : public RankProgram {
 
 int CeilDiv(int a, int b) { return (a + b - 1) / b; }
 
-absl::StatusOr<std::unique_ptr<Schedule>> MakePaci(const ScheduleParams& params) {
-  PB_RETURN_IF_ERROR(RequireSingleChunk("paci", params));
+absl::StatusOr<std::unique_ptr<Schedule>> MakePaciVariant(const std::string& name,
+                                                          const ScheduleParams& params,
+                                                          WeightSemantics semantics,
+                                                          bool backward_first) {
+  PB_RETURN_IF_ERROR(RequireSingleChunk(name, params));
   return MakeScheduleFromSpec(
-      params, {.name = "paci",
-               .weight_semantics = WeightSemantics::kCurrent,
+      params, {.name = name,
+               .weight_semantics = semantics,
                .synchronous = false,
                .drift_bound = [](const ScheduleParams& p, int rank) {
                  return CeilDiv(p.stages - rank - 1, p.effective_accumulation());
                },
-               .make_program = [](const ScheduleParams& p, int rank) {
-                 return std::make_unique<PaciProgram>(p, rank);
+               .make_program = [backward_first](const ScheduleParams& p, int rank) {
+                 return std::make_unique<PaciProgram>(p, rank, backward_first);
                }});
+}
+
+absl::StatusOr<std::unique_ptr<Schedule>> MakePaci(const ScheduleParams& params) {
+  return MakePaciVariant("paci", params, WeightSemantics::kCurrent, false);
+}
+
+absl::StatusOr<std::unique_ptr<Schedule>> MakePaciBackwardFirst(const ScheduleParams& params) {
+  return MakePaciVariant("paci_backward_first", params, WeightSemantics::kCurrent, true);
+}
+
+absl::StatusOr<std::unique_ptr<Schedule>> MakePaciStashed(const ScheduleParams& params) {
+  return MakePaciVariant("paci_stashed", params, WeightSemantics::kStashed, false);
 }
 
 }  // namespace
 
 PIPEBENCH_REGISTER_SCHEDULE("paci", MakePaci);
+PIPEBENCH_REGISTER_SCHEDULE("paci_backward_first", MakePaciBackwardFirst);
+PIPEBENCH_REGISTER_SCHEDULE("paci_stashed", MakePaciStashed);
 
 }  // namespace pipebench

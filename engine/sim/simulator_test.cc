@@ -212,6 +212,12 @@ TEST(SimulatorTest, PaciKeepsTheBottleneckStageBusyOnUnbalancedCosts) {
   const SimulationResult r = MustSimulate("paci", Params(4, 4, batches, 4), costs);
   const double bottleneck_busy = batches * (4 * (0.0045 + 0.0071 + 0.0039) + 0.0009);
   EXPECT_LT(r.makespan, 1.02 * bottleneck_busy);
+  // The reference implementation's order (a ready backward always first) is the ablation the
+  // staleness study runs; it leaves the bottleneck idle here.
+  const SimulationResult first =
+      MustSimulate("paci_backward_first", Params(4, 4, batches, 4), costs);
+  EXPECT_GT(first.makespan, 1.05 * bottleneck_busy);
+  EXPECT_LE(first.max_drift, 1);  // same bound: ceil(3 / 4)
 }
 
 TEST(SimulatorTest, EveryScheduleRunsEveryMicrobatchOncePerStageWithinItsDriftBound) {
