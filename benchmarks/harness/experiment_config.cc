@@ -249,6 +249,7 @@ class Expander {
       FieldReader study(studies[i], path);
       const std::string name = study.String("name");
       const std::string kind = study.String("kind");
+      study.String("note", "");  // shown under the study's heading in the report
       PB_RETURN_IF_ERROR(study.status());
       if (!names.insert(name).second) {
         return absl::InvalidArgumentError(absl::StrCat(path, ".name: '", name, "' used twice"));
@@ -384,7 +385,7 @@ class Expander {
   }
 
   absl::Status Pipeline(FieldReader& study, const std::string& path, const std::string& name) {
-    study.AllowOnly({"name", "kind", "schedules", "stages", "microbatches",
+    study.AllowOnly({"name", "kind", "note", "schedules", "stages", "microbatches",
                      "microbatches_per_stage", "batches", "backends", "model",
                      "micro_batch_size", "costs", "link", "steps"});
     PB_ASSIGN_OR_RETURN(Grid grid, ReadGrid(study, path));
@@ -405,6 +406,15 @@ class Expander {
     if (const json* raw = study.Raw("costs")) {
       if (raw->is_string() && raw->get<std::string>() == "measured") {
         // the default
+      } else if (raw->is_string()) {
+        // A cost file (e.g. configs/costs/: an analytic model of a larger machine), inlined so
+        // the cells' keys cover its content.
+        auto loaded = LoadCostModel(ResolvePath(raw->get<std::string>()));
+        if (!loaded.ok()) {
+          return absl::InvalidArgumentError(
+              absl::StrCat(study.Path("costs"), ": ", loaded.status().message()));
+        }
+        inline_costs = json::parse(CostModelToJson(*loaded));
       } else if (raw->is_object()) {
         auto parsed = ParseCostModelJson(raw->dump());
         if (!parsed.ok()) {
@@ -413,7 +423,7 @@ class Expander {
         }
         inline_costs = *raw;
       } else {
-        study.Fail("costs", "expected \"measured\" or a cost model object");
+        study.Fail("costs", "expected \"measured\", a cost file or a cost model object");
       }
     }
     PB_RETURN_IF_ERROR(study.status());
@@ -458,7 +468,7 @@ class Expander {
   }
 
   absl::Status Training(FieldReader& study, const std::string& path, const std::string& name) {
-    study.AllowOnly({"name", "kind", "schedules", "stages", "microbatches",
+    study.AllowOnly({"name", "kind", "note", "schedules", "stages", "microbatches",
                      "microbatches_per_stage", "model", "micro_batch_size", "steps",
                      "budget_seconds", "lr", "warmup", "eval_every", "eval_tokens", "target"});
     PB_ASSIGN_OR_RETURN(Grid grid, ReadGrid(study, path));
@@ -518,7 +528,7 @@ class Expander {
   }
 
   absl::Status Nas(FieldReader& study, const std::string& path, const std::string& name) {
-    study.AllowOnly({"name", "kind", "space", "optimizers", "storages", "steps", "batch_size",
+    study.AllowOnly({"name", "kind", "note", "space", "optimizers", "storages", "steps", "batch_size",
                      "retrain_steps", "weight_lr", "arch_lr", "data"});
     json base = {
         {"space", study.String("space")},

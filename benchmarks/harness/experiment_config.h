@@ -15,6 +15,8 @@
 // nas: optimizers x weight storages x seeds on one search space; records the derived
 //   architecture, its retrained loss, search time, supernet size and any-time curves.
 //
+// Any study may carry a "note", printed under its heading in the report.
+//
 // A schedule entry is a registered name or {"name": ..., "accumulation": [...], "chunks": [...]};
 // accumulation entries are integers or "m", "p", "2p", "p/2" (evaluated per cell), so adding a
 // schedule to an experiment is one line.

@@ -541,6 +541,8 @@ class Report:
         header = len(self.md)
         for study in self.config.get("studies", []):
             self.md.append(f"## {study['name']}\n")
+            if study.get("note"):
+                self.md.append(f"{study['note']}\n")
             getattr(self, study["kind"])(study["name"])
         if self.compare_to:
             self.md[header:header] = reproduction.check(self.out_dir, self.rows, self.compare_to)
