@@ -143,6 +143,7 @@ class Report:
         self.rows = []  # summary.csv
         self.benchmarks = []  # benchmark.json
         self.md = []
+        self.training_summary = []  # per (study, p, m, schedule): for the cross-study overview
         self.model = None  # with several models in a study, the one being reported
         self.plot_tag = ""
 
@@ -451,6 +452,12 @@ class Report:
                     f"{not_reached or fmt(times, 2)} | {fmt(speedups, 2, 1, 'x')} | "
                     f"{(m + p - 1) / m:.2f}x | {drift} |")
                 params = next(iter(runs.values()))["params"]
+                self.training_summary.append(dict(
+                    study=name, p=p, m=m, variant=variant, lr=params.get("lr"),
+                    steps=params.get("steps"), micro_batch_size=params["micro_batch_size"],
+                    tokens_per_step=m * params["micro_batch_size"] * int(
+                        params["model"].split("context=")[1].split(",")[0]),
+                    gaps=gaps, throughput=throughput, step_ratio=step_ratio, speedups=speedups))
                 self.add_row(name, "training", params, "final_val_loss", finals)
                 self.add_row(name, "training", params, "final_loss_gap", gaps)
                 self.add_row(name, "training", params, "throughput_ratio", throughput)
@@ -476,6 +483,76 @@ class Report:
             ax.legend(fontsize=7)
             self.plot(fig, f"{name}_loss_vs_time_p{p}_m{m}.png")
         self.md.append("")
+
+    def training_overview(self):
+        """Training studies side by side: the equal-step loss gap to the baseline and the
+        time-to-target speedup against the factors the studies vary (a staleness study)."""
+        rows = [r for r in self.training_summary if r["variant"] != BASELINE]
+        if len({r["study"] for r in rows}) < 2:
+            return
+        self.md.append("## Training studies side by side\n")
+        self.md.append(
+            f"Final-loss gap: this schedule's final validation loss over {BASELINE}'s, minus one, "
+            "seed by seed (at equal steps, the equal-step gap). Speedup / throughput: how much "
+            "of the throughput ratio survives as time-to-target speedup.\n")
+        self.md.append("| study | p | m | lr | tokens/step | steps | schedule | final-loss gap | "
+                       "throughput ratio | steps ratio | time-to-target speedup | "
+                       "speedup / throughput |")
+        self.md.append("|---|---|---|---|---|---|---|---|---|---|---|---|")
+        for r in rows:
+            kept = [s / t for s, t in zip(r["speedups"], r["throughput"])] \
+                if len(r["speedups"]) == len(r["throughput"]) else []
+            r["kept"] = kept
+            self.md.append(
+                f"| {r['study']} | {r['p']} | {r['m']} | {r['lr']:g} | {r['tokens_per_step']:,} | "
+                f"{r['steps'] if r['steps'] else '-'} | {r['variant']} | "
+                f"{fmt(r['gaps'], 1, 100, '%')} | {fmt(r['throughput'], 2, 1, 'x')} | "
+                f"{fmt(r['step_ratio'], 2, 1, 'x')} | {fmt(r['speedups'], 2, 1, 'x')} | "
+                f"{fmt(kept, 0, 100, '%')} |")
+        self.md.append("")
+        paci = [r for r in rows if r["variant"] == "paci" and r["kept"]]
+        if paci:
+            holds = [r for r in paci if statistics.fmean(r["kept"]) >= 0.9]
+            fails = [r for r in paci if statistics.fmean(r["kept"]) < 0.9]
+            describe = lambda rs: ", ".join(  # noqa: E731
+                f"{r['study']} (p={r['p']}, m={r['m']}, lr {r['lr']:g}, {r['tokens_per_step']:,} "
+                f"tokens/step, {r['steps']} steps: {statistics.fmean(r['kept']):.0%})" for r in rs)
+            self.md.append("PACI's time-to-target speedup reaches at least 90% of its throughput "
+                           "ratio in " + (describe(holds) if holds else "none of these studies") +
+                           "; it does not in " + (describe(fails) if fails else "none") + ".\n")
+        # One plot per factor, over the studies that differ from the most common setting in that
+        # factor alone.
+        factors = [("lr", "peak learning rate", True), ("tokens_per_step", "tokens per step", True),
+                   ("steps", "run length (steps)", True)]
+        for factor, label, log_x in factors:
+            others = [f for f, _, _ in factors if f != factor]
+            base = collections.Counter(tuple(r[f] for f in others) for r in rows).most_common(1)
+            if not base:
+                continue
+            chosen = [r for r in rows if tuple(r[f] for f in others) == base[0][0]]
+            if len({r[factor] for r in chosen}) < 2:
+                continue
+            fig, axes = plt.subplots(1, 2, figsize=(9.6, 3.6))
+            for variant in sorted({r["variant"] for r in chosen}):
+                points = sorted((r[factor], r) for r in chosen if r["variant"] == variant)
+                xs = [x for x, _ in points]
+                for ax, key, scale in ((axes[0], "gaps", 100), (axes[1], "speedups", 1)):
+                    means = [mean_std(r[key])[0] for _, r in points]
+                    stds = [mean_std(r[key])[1] for _, r in points]
+                    if all(v is not None for v in means):
+                        ax.errorbar(xs, [v * scale for v in means],
+                                    yerr=[v * scale for v in stds], marker="o", capsize=3,
+                                    label=variant)
+            for ax, title in ((axes[0], "final-loss gap to flush (%)"),
+                              (axes[1], "time-to-target speedup")):
+                ax.set_xlabel(label)
+                ax.set_title(title, fontsize=9)
+                if log_x:
+                    ax.set_xscale("log")
+            axes[0].axhline(0, color="gray", lw=0.8)
+            axes[1].axhline(1, color="gray", lw=0.8)
+            axes[1].legend(fontsize=7)
+            self.plot(fig, f"overview_{factor}.png")
 
     # ---- NAS studies ------------------------------------------------------------------------
     def nas(self, name):
@@ -544,6 +621,7 @@ class Report:
             if study.get("note"):
                 self.md.append(f"{study['note']}\n")
             getattr(self, study["kind"])(study["name"])
+        self.training_overview()
         if self.compare_to:
             self.md[header:header] = reproduction.check(self.out_dir, self.rows, self.compare_to)
         failed = [r for r in self.records if r["status"] != "ok"]
