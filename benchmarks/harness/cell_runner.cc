@@ -114,7 +114,6 @@ ExecutorOptions ExecutorOptionsOf(const json& p, const GptConfig& model) {
   options.seed = p["seed"].get<std::uint64_t>();
   options.eval_every_batches = p.value("eval_every", 0);
   options.eval_tokens = p.value("eval_tokens", 8192);
-  options.budget_seconds = p.value("budget_seconds", 0.0);
   options.optimizer.learning_rate = p.value("lr", 1e-3);
   options.optimizer.warmup_steps = p.value("warmup", 10);
   options.optimizer.total_steps = 0;
@@ -146,7 +145,18 @@ absl::StatusOr<json> RunExecutor(const json& p, const CellInputs& inputs, bool t
   PB_ASSIGN_OR_RETURN(TokenDataset data, DataOf(p, inputs));
   PB_ASSIGN_OR_RETURN(GptConfig model, ModelOf(p, &data));
   const CostModel costs = SlowedDown(*inputs.costs, inputs.slow_down);
-  const double budget = p.value("budget_seconds", 0.0);
+  double budget = p.value("budget_seconds", 0.0);
+  if (p.contains("budget_flush_steps")) {
+    // The time 1F1B-flush takes for that many mini-batches on the unslowed costs: the same for
+    // every schedule of the group, and as many flush steps on any machine.
+    json flush = p;
+    flush["schedule"] = "1f1b_flush";
+    flush["chunks"] = 1;
+    PB_ASSIGN_OR_RETURN(std::unique_ptr<Schedule> reference,
+                        MakeSchedule("1f1b_flush", ParamsOf(flush, p["budget_flush_steps"])));
+    PB_ASSIGN_OR_RETURN(SimulationResult r, Simulate(*reference, *inputs.costs));
+    budget = r.makespan;
+  }
   int batches = p.value("steps", 0);
   if (budget > 0) {
     PB_ASSIGN_OR_RETURN(batches, BatchesForBudget(p, costs, budget));
@@ -155,12 +165,14 @@ absl::StatusOr<json> RunExecutor(const json& p, const CellInputs& inputs, bool t
   PB_ASSIGN_OR_RETURN(std::unique_ptr<Schedule> schedule, MakeSchedule(p["schedule"], params));
   PB_ASSIGN_OR_RETURN(std::vector<UnitRange> partition,
                       PartitionByLayers(model, params.model_stages()));
+  ExecutorOptions executor_options = ExecutorOptionsOf(p, model);
+  executor_options.budget_seconds = budget;
   json curve = json::array();
   const auto start = Clock::now();
   double last_batch_done = 0;  // excludes the final validation from the executor's wall-clock
   PB_ASSIGN_OR_RETURN(
       ExecutorResult result,
-      RunPipeline(*schedule, costs, partition, data, ExecutorOptionsOf(p, model),
+      RunPipeline(*schedule, costs, partition, data, executor_options,
                   [&](const BatchRecord& r) {
                     json point = {{"step", r.batch + 1},
                                   {"sim_time", r.simulated_time},

@@ -470,19 +470,25 @@ class Expander {
   absl::Status Training(FieldReader& study, const std::string& path, const std::string& name) {
     study.AllowOnly({"name", "kind", "note", "schedules", "stages", "microbatches",
                      "microbatches_per_stage", "model", "micro_batch_size", "steps",
-                     "budget_seconds", "lr", "warmup", "eval_every", "eval_tokens", "target"});
+                     "budget_seconds", "budget_flush_steps", "lr", "warmup", "eval_every",
+                     "eval_tokens", "target"});
     PB_ASSIGN_OR_RETURN(Grid grid, ReadGrid(study, path));
-    // Equal steps for every schedule, or an equal budget of simulated seconds.
-    if (study.Has("steps") == study.Has("budget_seconds")) {
+    // Equal steps for every schedule, or an equal budget of simulated time: in seconds, or as
+    // the time 1F1B-flush takes for a number of steps (the same number of flush steps on any
+    // machine, whatever its measured costs).
+    if (study.Has("steps") + study.Has("budget_seconds") + study.Has("budget_flush_steps") != 1) {
       return absl::InvalidArgumentError(absl::StrCat(
-          path, ": give exactly one of steps (every schedule trains as many mini-batches) and "
-                "budget_seconds (every schedule trains for as long on the simulated clock)"));
+          path, ": give exactly one of steps (every schedule trains as many mini-batches), "
+                "budget_seconds or budget_flush_steps (every schedule trains for as long on the "
+                "simulated clock)"));
     }
     const int steps = study.Has("steps") ? study.Int("steps", 1) : 0;
     const double budget = study.Has("budget_seconds") ? study.Number("budget_seconds", 0) : 0;
     if (study.Has("budget_seconds") && !(budget > 0)) {
       study.Fail("budget_seconds", "expected a number of simulated seconds > 0");
     }
+    const int budget_flush_steps =
+        study.Has("budget_flush_steps") ? study.Int("budget_flush_steps", 1) : 0;
     const double lr = study.Number("lr", 0, 1e-3);
     const int warmup = study.Int("warmup", 0, 10);
     const int eval_every = study.Int("eval_every", 1, std::max(1, steps / 10));
@@ -516,6 +522,8 @@ class Expander {
                    {"data", data_}});
       if (steps > 0) {
         cell["steps"] = steps;
+      } else if (budget_flush_steps > 0) {
+        cell["budget_flush_steps"] = budget_flush_steps;
       } else {
         cell["budget_seconds"] = budget;
       }

@@ -104,6 +104,9 @@ TEST(ExperimentConfigTest, ErrorsNameTheField) {
                "studies[1]: give exactly one of steps (every schedule trains as many");
   expect_error(Replace(kConfig, "\"steps\": 10,", "\"steps\": 10, \"budget_seconds\": 5,"),
                "studies[1]: give exactly one of steps");
+  expect_error(Replace(kConfig, "\"steps\": 10,",
+                       "\"budget_flush_steps\": 10, \"budget_seconds\": 5,"),
+               "studies[1]: give exactly one of steps");
   expect_error(Replace(kConfig, "\"steps\": 10,", "\"budget_seconds\": 0,"),
                "studies[1].budget_seconds: expected a number of simulated seconds > 0");
   expect_error(Replace(kConfig, "\"steps\": 10,", "\"steps\": 10, \"target\": \"papr\","),

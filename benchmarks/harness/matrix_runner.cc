@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <deque>
 #include <filesystem>
 #include <fstream>
@@ -267,7 +268,9 @@ class Matrix {
       dup2(log, STDOUT_FILENO);
       dup2(log, STDERR_FILENO);
       setpgid(0, 0);  // a timeout kills the cell's own children too (the launcher's ranks)
-      execl(options_.self.c_str(), options_.self.c_str(), run_cell.c_str(), cell_output.c_str(),
+      // /proc/self/exe, not the path: a rebuild during a long run replaces the file at that path,
+      // and every cell must run the code the run started with (whose commit its records carry).
+      execl("/proc/self/exe", options_.self.c_str(), run_cell.c_str(), cell_output.c_str(),
             static_cast<char*>(nullptr));
       _exit(127);
     }
@@ -374,6 +377,12 @@ class Matrix {
 
 absl::StatusOr<MatrixOutcome> RunMatrix(const ExperimentConfig& config,
                                         const RunnerOptions& options) {
+  // Cells find their runfiles (the launcher) through RUNFILES_DIR, since a cell's own executable
+  // path may no longer name a file once a rebuild has replaced it.
+  const std::string runfiles = options.self + ".runfiles";
+  if (std::getenv("RUNFILES_DIR") == nullptr && access(runfiles.c_str(), R_OK) == 0) {
+    setenv("RUNFILES_DIR", runfiles.c_str(), 0);
+  }
   return Matrix(config, options).Run();
 }
 

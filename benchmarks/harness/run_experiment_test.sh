@@ -106,4 +106,11 @@ grep -q "cannot create the output folder /proc/pipebench" "$out.12.log" ||
   { cat "$out.12.log"; fail "unclear output-folder error"; }
 run --compare_to=/nonexistent >"$out.13.log" 2>&1 && fail "a missing reference was accepted"
 grep -q "compare_to: /nonexistent holds no report" "$out.13.log" || fail "unclear --compare_to error"
+# 8. A budget on the simulated clock: 1F1B-flush's time for 6 mini-batches. Flush trains exactly
+#    those 6; PACI, without flushes, more in the same time.
+"$runner" --config="$PWD/$(dirname "$2")/budget_experiment.json" --out_dir="$out.budget" \
+  >"$out.14.log" 2>&1 || { cat "$out.14.log"; fail "the budget run failed"; }
+batches_of() { grep "\"variant\":\"$1\"" "$out.budget/results.jsonl" | grep -o '"batches":[0-9]*' | cut -d: -f2; }
+[[ $(batches_of 1f1b_flush) == 6 ]] || fail "flush ran $(batches_of 1f1b_flush) batches, want 6"
+(( $(batches_of paci) > 6 )) || fail "PACI ran $(batches_of paci) batches in flush's time for 6"
 echo PASS

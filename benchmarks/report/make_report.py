@@ -391,6 +391,9 @@ class Report:
             "replays each schedule's timeline, so the losses are real and the clock is what p "
             "stages on p workers would take). " +
             (f"Budget: every schedule trains for {budget:g} simulated seconds. " if budget else
+             "Budget: every schedule trains for as long as 1F1B-flush takes for "
+             f"{study['budget_flush_steps']} mini-batches on the simulated clock. "
+             if study.get("budget_flush_steps") else
              f"Budget: every schedule trains the same {study.get('steps')} mini-batches. ") +
             f"Target: {describe_target(target_spec)}, per seed. Evaluation: the same "
             f"{study.get('eval_tokens', 8192):,} validation tokens for every run; synchronous "
