@@ -54,7 +54,11 @@ absl::StatusOr<ForwardResult> StageWorker::Forward(int microbatch, const torch::
   f.input = options_.stage == 0 ? input : input.detach().requires_grad_(true);
   f.weights = current_;
   f.forward_version = version_;
-  torch::Tensor out = ForwardUnits(options_.model, options_.units, f.weights->leaves, f.input);
+  // Dropout masks depend on (seed, micro-batch, unit) alone: every schedule and backend drops the
+  // same units of the same micro-batch.
+  torch::Tensor out =
+      ForwardUnits(options_.model, options_.units, f.weights->leaves, f.input,
+                   options_.seed * 0x9E3779B97F4A7C15ULL + static_cast<std::uint64_t>(microbatch));
   ForwardResult result;
   result.weight_version = version_;
   if (last()) {

@@ -57,7 +57,15 @@ void AppendUnitWeights(const GptConfig& config, int unit, std::uint64_t seed,
   }
 }
 
-torch::Tensor Block(const GptConfig& config, const torch::Tensor* w, const torch::Tensor& x) {
+// Inverted dropout with masks from `gen`; the identity when there is no generator.
+torch::Tensor Dropout(const torch::Tensor& x, double p, std::optional<at::Generator>& gen) {
+  if (!gen || p <= 0) return x;
+  const torch::Tensor keep = at::bernoulli(torch::full(x.sizes(), 1.0 - p), *gen);
+  return x * keep / (1.0 - p);
+}
+
+torch::Tensor Block(const GptConfig& config, const torch::Tensor* w, const torch::Tensor& x,
+                    std::optional<at::Generator>& gen) {
   const int64_t batch = x.size(0);
   const int64_t time = x.size(1);
   const int64_t d = config.embed;
@@ -75,9 +83,10 @@ torch::Tensor Block(const GptConfig& config, const torch::Tensor* w, const torch
   scores = scores.masked_fill(future, -std::numeric_limits<float>::infinity());
   torch::Tensor attended = torch::matmul(torch::softmax(scores, -1), v);
   attended = attended.transpose(1, 2).contiguous().view({batch, time, d});
-  torch::Tensor y = x + torch::linear(attended, w[4], w[5]);
+  torch::Tensor y = x + Dropout(torch::linear(attended, w[4], w[5]), config.dropout, gen);
   torch::Tensor m = torch::layer_norm(y, {d}, w[6], w[7]);
-  return y + torch::linear(torch::gelu(torch::linear(m, w[8], w[9])), w[10], w[11]);
+  return y + Dropout(torch::linear(torch::gelu(torch::linear(m, w[8], w[9])), w[10], w[11]),
+                     config.dropout, gen);
 }
 
 }  // namespace
@@ -99,7 +108,8 @@ absl::Status GptConfig::Validate() const {
 
 std::string GptConfig::Describe() const {
   return absl::StrCat("layers=", layers, " embed=", embed, " heads=", heads,
-                      " mlp_ratio=", mlp_ratio, " context=", context, " vocab=", vocab_size);
+                      " mlp_ratio=", mlp_ratio, " context=", context, " vocab=", vocab_size,
+                      dropout > 0 ? absl::StrCat(" dropout=", dropout) : "");
 }
 
 absl::StatusOr<GptConfig> ParseGptConfig(const std::string& text, int vocab_size) {
@@ -107,6 +117,13 @@ absl::StatusOr<GptConfig> ParseGptConfig(const std::string& text, int vocab_size
   model.vocab_size = vocab_size;
   for (absl::string_view pair : absl::StrSplit(text, ',', absl::SkipEmpty())) {
     std::vector<std::string> kv = absl::StrSplit(pair, '=');
+    if (kv.size() == 2 && kv[0] == "dropout") {
+      if (!absl::SimpleAtod(kv[1], &model.dropout) || !(model.dropout >= 0 && model.dropout < 1)) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("--model: dropout must be a number in [0, 1), got '", kv[1], "'"));
+      }
+      continue;
+    }
     int value = 0;
     if (kv.size() != 2 || !absl::SimpleAtoi(kv[1], &value)) {
       return absl::InvalidArgumentError(absl::StrCat("--model: expected key=value, got '", pair, "'"));
@@ -123,7 +140,8 @@ absl::StatusOr<GptConfig> ParseGptConfig(const std::string& text, int vocab_size
       model.context = value;
     } else {
       return absl::InvalidArgumentError(absl::StrCat(
-          "--model: unknown key '", kv[0], "' (known: layers, embed, heads, mlp_ratio, context)"));
+          "--model: unknown key '", kv[0],
+          "' (known: layers, embed, heads, mlp_ratio, context, dropout)"));
     }
   }
   PB_RETURN_IF_ERROR(model.Validate());
@@ -141,17 +159,22 @@ std::vector<torch::Tensor> InitWeights(const GptConfig& config, UnitRange range,
 }
 
 torch::Tensor ForwardUnits(const GptConfig& config, UnitRange range,
-                           const std::vector<torch::Tensor>& weights, const torch::Tensor& input) {
+                           const std::vector<torch::Tensor>& weights, const torch::Tensor& input,
+                           std::optional<std::uint64_t> dropout_seed) {
   torch::Tensor x = input;
   const torch::Tensor* w = weights.data();
   for (int unit = range.begin; unit < range.end; ++unit) {
+    std::optional<at::Generator> gen;
+    if (dropout_seed && config.dropout > 0) {
+      gen = at::make_generator<at::CPUGeneratorImpl>(*dropout_seed * 1000003ULL + unit);
+    }
     if (unit == 0) {
       const int64_t time = x.size(1);
-      x = torch::embedding(w[0], x) + w[1].narrow(0, 0, time);
+      x = Dropout(torch::embedding(w[0], x) + w[1].narrow(0, 0, time), config.dropout, gen);
     } else if (unit == config.layers + 1) {
       x = torch::linear(torch::layer_norm(x, {config.embed}, w[0], w[1]), w[2]);
     } else {
-      x = Block(config, w, x);
+      x = Block(config, w, x, gen);
     }
     w += TensorsOfUnit(config, unit);
   }

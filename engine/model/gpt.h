@@ -14,6 +14,7 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,9 @@ struct GptConfig {
   int heads = 4;
   int mlp_ratio = 4;
   int context = 64;
+  // Dropout on the embedding and on each block's attention and MLP outputs (GPT-2's places; the
+  // PACI paper trains with 0.1). Applied only in forwards given a dropout seed (training).
+  double dropout = 0.0;
 
   int units() const { return layers + 2; }
   // Errors name the field: sizes must be >= 1 and embed divisible by heads.
@@ -36,8 +40,9 @@ struct GptConfig {
   std::string Describe() const;
 };
 
-// A GPT shape from "layers=4,embed=128,heads=4,mlp_ratio=4,context=64" (keys may be omitted to keep
-// their defaults); unknown keys, non-integers and invalid shapes are errors naming the problem.
+// A GPT shape from "layers=4,embed=128,heads=4,mlp_ratio=4,context=64,dropout=0.1" (keys may be
+// omitted to keep their defaults); unknown keys, non-integer sizes, a dropout outside [0, 1) and
+// invalid shapes are errors naming the problem.
 absl::StatusOr<GptConfig> ParseGptConfig(const std::string& text, int vocab_size);
 
 // Units [begin, end).
@@ -56,9 +61,12 @@ std::vector<torch::Tensor> InitWeights(const GptConfig& config, UnitRange range,
 
 // Runs the units of `range`. Input: token ids [batch, context] when the range starts at unit 0,
 // else hidden states [batch, context, embed]. Output: logits [batch, context, vocab] when the
-// range ends with the head, else hidden states.
+// range ends with the head, else hidden states. With `dropout_seed` (a training forward) and
+// config.dropout > 0, dropout masks are drawn from (dropout_seed, unit): the same masks however
+// the model is partitioned into stages, so a pipelined run drops what an unpipelined one does.
 torch::Tensor ForwardUnits(const GptConfig& config, UnitRange range,
-                           const std::vector<torch::Tensor>& weights, const torch::Tensor& input);
+                           const std::vector<torch::Tensor>& weights, const torch::Tensor& input,
+                           std::optional<std::uint64_t> dropout_seed = std::nullopt);
 
 // Mean next-token cross-entropy.
 torch::Tensor LanguageModelLoss(const torch::Tensor& logits, const torch::Tensor& targets);

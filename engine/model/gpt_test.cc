@@ -94,5 +94,34 @@ TEST(GptTest, DecayMaskSkipsBiasesAndNorms) {
                                      false, true, false}));
 }
 
+// Dropout draws its masks from (seed, unit): training forwards are reproducible and the same
+// however the model is cut into stages; forwards without a seed (evaluation) drop nothing.
+TEST(GptTest, DropoutMasksDependOnTheSeedAndUnitNotThePartition) {
+  auto config = ParseGptConfig("layers=3,embed=16,heads=2,mlp_ratio=2,context=8,dropout=0.2", 11);
+  ASSERT_TRUE(config.ok()) << config.status();
+  const UnitRange all{0, config->units()};
+  const std::vector<torch::Tensor> weights = InitWeights(*config, all, 5);
+  const torch::Tensor tokens = torch::randint(0, 11, {2, 8}, torch::kInt64);
+  torch::NoGradGuard no_grad;
+  const torch::Tensor a = ForwardUnits(*config, all, weights, tokens, 42);
+  EXPECT_TRUE(torch::equal(a, ForwardUnits(*config, all, weights, tokens, 42)));
+  EXPECT_FALSE(torch::equal(a, ForwardUnits(*config, all, weights, tokens, 43)));
+  // Evaluation: no seed, no dropout; the same as a dropout-free model.
+  GptConfig plain = *config;
+  plain.dropout = 0;
+  EXPECT_TRUE(torch::equal(ForwardUnits(*config, all, weights, tokens),
+                           ForwardUnits(plain, all, weights, tokens, 42)));
+  // Two stages, [0, 2) and [2, 5), with the same seed: the same output as one.
+  const UnitRange first{0, 2}, second{2, config->units()};
+  const size_t cut = InitWeights(*config, first, 5).size();
+  const std::vector<torch::Tensor> w1(weights.begin(), weights.begin() + cut);
+  const std::vector<torch::Tensor> w2(weights.begin() + cut, weights.end());
+  const torch::Tensor split = ForwardUnits(
+      *config, second, w2, ForwardUnits(*config, first, w1, tokens, 42), 42);
+  EXPECT_TRUE(torch::allclose(a, split));
+  EXPECT_FALSE(ParseGptConfig("layers=2,dropout=1", 11).ok());
+  EXPECT_FALSE(ParseGptConfig("layers=2,dropout=-0.1", 11).ok());
+}
+
 }  // namespace
 }  // namespace pipebench
