@@ -90,6 +90,11 @@ absl::Status Run() {
     return absl::NotFoundError(
         absl::StrCat("--compare_to: ", reference, " holds no report (no results.jsonl)"));
   }
+  std::error_code error;
+  if (!reference.empty() && std::filesystem::equivalent(reference, options.out_dir, error)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--compare_to: ", reference, " is the output folder; a run replaces what is there"));
+  }
 
   PB_ASSIGN_OR_RETURN(ExperimentRunResult result, RunExperiment(config, options));
   if (absl::GetFlag(FLAGS_report)) {

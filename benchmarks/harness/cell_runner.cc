@@ -68,13 +68,19 @@ json PerStageSimulation(const SimulationResult& r) {
 absl::StatusOr<json> RunCosts(const json& p, const CellInputs& inputs) {
   PB_ASSIGN_OR_RETURN(TokenDataset data, DataOf(p, inputs));
   PB_ASSIGN_OR_RETURN(GptConfig model, ModelOf(p, &data));
-  PB_ASSIGN_OR_RETURN(std::vector<UnitRange> partition,
-                      PartitionByLayers(model, p["model_stages"].get<int>()));
   MeasurementOptions options;
   options.micro_batch_size = p["micro_batch_size"];
   options.repeats = 25;
+  const int stages = p["model_stages"];
+  std::vector<UnitRange> partition;
+  if (p.value("partition", "layers") == "time") {
+    PB_ASSIGN_OR_RETURN(partition, PartitionByMeasuredTime(model, stages, options));
+  } else {
+    PB_ASSIGN_OR_RETURN(partition, PartitionByLayers(model, stages));
+  }
   PB_ASSIGN_OR_RETURN(CostModel costs, MeasureStageCosts(model, partition, options));
-  return json{{"costs", json::parse(CostModelToJson(costs))}};
+  return json{{"costs", json::parse(CostModelToJson(costs))},
+              {"partition", PartitionToJson(partition)}};
 }
 
 absl::StatusOr<json> RunSimulation(const json& p, const CellInputs& inputs) {
@@ -163,8 +169,10 @@ absl::StatusOr<json> RunExecutor(const json& p, const CellInputs& inputs, bool t
   }
   const ScheduleParams params = ParamsOf(p, batches);
   PB_ASSIGN_OR_RETURN(std::unique_ptr<Schedule> schedule, MakeSchedule(p["schedule"], params));
-  PB_ASSIGN_OR_RETURN(std::vector<UnitRange> partition,
-                      PartitionByLayers(model, params.model_stages()));
+  std::vector<UnitRange> partition = inputs.partition;
+  if (partition.empty()) {
+    PB_ASSIGN_OR_RETURN(partition, PartitionByLayers(model, params.model_stages()));
+  }
   ExecutorOptions executor_options = ExecutorOptionsOf(p, model);
   executor_options.budget_seconds = budget;
   json curve = json::array();
@@ -291,6 +299,20 @@ absl::StatusOr<json> RunNas(const json& p, const CellInputs& inputs) {
 }
 
 }  // namespace
+
+json PartitionToJson(const std::vector<UnitRange>& partition) {
+  json ranges = json::array();
+  for (const UnitRange& r : partition) ranges.push_back({r.begin, r.end});
+  return ranges;
+}
+
+std::vector<UnitRange> PartitionFromRecord(const json& record) {
+  std::vector<UnitRange> partition;
+  if (record.contains("partition")) {
+    for (const json& r : record["partition"]) partition.push_back({r[0], r[1]});
+  }
+  return partition;
+}
 
 absl::StatusOr<CostModel> CostsFromRecord(const json& record) {
   if (!record.contains("costs")) return absl::InvalidArgumentError("record has no costs");

@@ -6,9 +6,11 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "benchmarks/harness/experiment_config.h"
+#include "engine/model/gpt.h"
 #include "engine/sim/cost_model.h"
 #include "nlohmann/json.hpp"
 
@@ -20,6 +22,9 @@ struct CellInputs {
   // Multiplies every compute cost the cell's schedule is timed with (simulated throughput and the
   // simulated clock of training runs). The CI gate's own test slows a schedule down with it.
   double slow_down = 1.0;
+  // The stages' unit ranges its costs were measured on (a costs cell balanced by time records
+  // them); empty: blocks spread evenly.
+  std::vector<UnitRange> partition;
   // Where the cell's data is (ResolveDataPath of its "data", resolved once by the runner, which
   // may have been given the file with --data); empty: resolve "data" here.
   std::string data_path;
@@ -27,8 +32,11 @@ struct CellInputs {
   std::function<void(std::int64_t, std::int64_t)> report_steps;
 };
 
-// A costs cell's record holds the cost model under "costs"; this reads it back.
+// A costs cell's record holds the cost model under "costs" (and, balanced by time, the stages'
+// unit ranges under "partition"); these read them back.
 absl::StatusOr<CostModel> CostsFromRecord(const nlohmann::json& record);
+std::vector<UnitRange> PartitionFromRecord(const nlohmann::json& record);
+nlohmann::json PartitionToJson(const std::vector<UnitRange>& partition);
 
 // Errors name the cell's kind and what failed. A distributed cell needs one core per stage and
 // fails with FailedPrecondition on a machine with fewer.

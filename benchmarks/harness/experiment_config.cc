@@ -373,13 +373,15 @@ class Expander {
             {"chunks", params.chunks}};
   }
 
+  // `partition`: "layers" (blocks spread evenly) or "time" (balanced by measured unit costs).
   std::string CostsCell(const std::string& study, const Grid& grid, const std::string& model,
-                        int model_stages) {
-    Cell cell = MakeCell(study, kCostsCell,
-                         {{"model", model},
-                          {"data", data_},
-                          {"model_stages", model_stages},
-                          {"micro_batch_size", grid.micro_batch_size}});
+                        int model_stages, const std::string& partition = "layers") {
+    json params = {{"model", model},
+                   {"data", data_},
+                   {"model_stages", model_stages},
+                   {"micro_batch_size", grid.micro_batch_size}};
+    if (partition != "layers") params["partition"] = partition;
+    Cell cell = MakeCell(study, kCostsCell, params);
     if (costs_keys_.insert(cell.key).second) config_.cells.push_back(cell);
     return cell.key;
   }
@@ -471,7 +473,7 @@ class Expander {
     study.AllowOnly({"name", "kind", "note", "schedules", "stages", "microbatches",
                      "microbatches_per_stage", "model", "micro_batch_size", "steps",
                      "budget_seconds", "budget_flush_steps", "lr", "warmup", "eval_every",
-                     "eval_tokens", "target"});
+                     "eval_tokens", "target", "partition"});
     PB_ASSIGN_OR_RETURN(Grid grid, ReadGrid(study, path));
     // Equal steps for every schedule, or an equal budget of simulated time: in seconds, or as
     // the time 1F1B-flush takes for a number of steps (the same number of flush steps on any
@@ -493,6 +495,11 @@ class Expander {
     const int warmup = study.Int("warmup", 0, 10);
     const int eval_every = study.Int("eval_every", 1, std::max(1, steps / 10));
     const int eval_tokens = study.Int("eval_tokens", 1, 8192);
+    const std::string partition = study.String("partition", "layers");
+    if (partition != "layers" && partition != "time") {
+      study.Fail("partition", "expected \"layers\" (blocks spread evenly) or \"time\" (stages "
+                              "balanced by measured unit costs)");
+    }
     if (const json* target = study.Raw("target")) {
       const bool paper = target->is_string() && target->get<std::string>() == "paper";
       const bool value = target->is_number() && target->get<double>() > 0;
@@ -527,7 +534,9 @@ class Expander {
       } else {
         cell["budget_seconds"] = budget;
       }
-      const std::string costs_key = CostsCell(name, grid, model, params.model_stages());
+      if (partition != "layers") cell["partition"] = partition;
+      const std::string costs_key =
+          CostsCell(name, grid, model, params.model_stages(), partition);
       for (int seed : seeds_) {
         cell["seed"] = seed;
         config_.cells.push_back(MakeCell(name, kTrainingCell, cell, costs_key));

@@ -114,6 +114,8 @@ TEST(ExperimentConfigTest, ErrorsNameTheField) {
   expect_error(Replace(kConfig, "\"steps\": 10,",
                        "\"steps\": 10, \"target\": {\"flush_fraction\": 2},"),
                "studies[1].target: expected");
+  expect_error(Replace(kConfig, "\"steps\": 10,", "\"steps\": 10, \"partition\": \"flops\","),
+               "studies[1].partition: expected \"layers\"");
   expect_error(Replace(kConfig, "\"steps\": 10,", "\"steps\": 10, \"eval_tokens\": 0,"),
                "studies[1].eval_tokens: expected an integer >= 1");
   expect_error(Replace(kConfig, "\"microbatches\": [4],", ""),

@@ -127,6 +127,7 @@ absl::StatusOr<ExperimentRunResult> RunExperiment(const ExperimentConfig& config
 
   json manifest = MakeManifest(WorkspaceRoot(), config.source);
   manifest["complete"] = false;
+  manifest["results_depend_on"] = {{"slow_down", options.slow_down}};
   const std::string manifest_path = options.out_dir + "/manifest.json";
   const std::string results_path = options.out_dir + "/results.jsonl";
   const ResumePlan plan =
@@ -134,8 +135,12 @@ absl::StatusOr<ExperimentRunResult> RunExperiment(const ExperimentConfig& config
                  CountFinishedCells(config, results_path), static_cast<int>(config.cells.size()));
   if (!plan.message.empty()) std::cerr << plan.message << "\n";
   runner.resume = plan.resume;
-  runner.git_commit = manifest["git_commit"].get<std::string>() +
-                      (manifest["git_dirty"] == "true" ? "+dirty" : "");
+  // Two dirty trees at one commit are different code: the stamp carries the diff's hash.
+  runner.git_commit =
+      manifest["git_commit"].get<std::string>() +
+      (manifest["git_dirty"] == "true"
+           ? "+dirty:" + manifest["git_diff_sha256"].get<std::string>().substr(0, 12)
+           : "");
   runner.host = manifest["host"].get<std::string>();
   RemoveEarlierReport(options.out_dir);
   PB_RETURN_IF_ERROR(WriteJson(manifest_path, manifest));

@@ -2,11 +2,13 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <deque>
@@ -29,6 +31,11 @@ namespace pipebench {
 namespace {
 
 using nlohmann::json;
+
+// Set by SIGINT and SIGTERM while a matrix runs.
+volatile std::sig_atomic_t g_interrupt_signal = 0;
+
+void OnInterrupt(int signal) { g_interrupt_signal = signal; }
 json CellJson(const Cell& cell) {
   return {{"study", cell.study}, {"kind", cell.kind}, {"params", cell.params},
           {"key", cell.key}, {"costs_key", cell.costs_key}};
@@ -125,6 +132,11 @@ class Matrix {
         options_.jobs, true);
     RunPhase([](const Cell& c) { return c.kind == kDistributedCell; }, 1, true);
     if (tty_) std::cerr << "\n";
+    if (interrupted_) {
+      return absl::CancelledError(absl::StrCat(
+          "interrupted; the ", done_.size(), " finished cells are in ", ResultsPath(),
+          " and the same command continues the run"));
+    }
     // Rewrite the records of exactly this matrix, in its order (drops those of old configs).
     const std::string path = ResultsPath();
     const std::string temporary = path + ".tmp";
@@ -187,6 +199,7 @@ class Matrix {
       auto it = done_.find(cell.costs_key);
       if (it != done_.end() && it->second["status"] == "ok") {
         inputs.costs = *CostsFromRecord(it->second["result"]);
+        inputs.partition = PartitionFromRecord(it->second["result"]);
       } else {
         *missing = "its cost measurement failed";
       }
@@ -225,8 +238,14 @@ class Matrix {
       ReadSteps(child.progress, &cell);
       running.push_back(std::move(cell));
     }
-    const std::string line = progress_->Line(elapsed, running);
+    std::string line = progress_->Line(elapsed, running);
     if (tty_) {
+      // One screen line, or the redraw (which clears only the last line) would scroll.
+      winsize size{};
+      if (ioctl(STDERR_FILENO, TIOCGWINSZ, &size) == 0 && size.ws_col > 1 &&
+          line.size() >= size.ws_col) {
+        line.resize(size.ws_col - 1);
+      }
       std::cerr << "\r\33[K" << line << std::flush;
     } else if (cell_finished || elapsed - last_line_ >= 15) {
       std::cerr << line << "\n" << std::flush;
@@ -257,6 +276,7 @@ class Matrix {
                {"data_path", inputs.data_path},
                {"steps_path", child.progress}};
     if (inputs.costs) in["costs"] = json::parse(CostModelToJson(*inputs.costs));
+    if (!inputs.partition.empty()) in["partition"] = PartitionToJson(inputs.partition);
     std::ofstream(child.input) << in.dump();
     std::remove(child.output.c_str());
     const std::string run_cell = "--run_cell=" + child.input;
@@ -312,8 +332,23 @@ class Matrix {
       if (in_phase(cell) && !done_.count(cell.key)) queue.push_back({&cell, static_cast<int>(i)});
     }
     std::vector<Child>& running = running_;
-    while (!queue.empty() || !running.empty()) {
-      while (!queue.empty() && static_cast<int>(running.size()) < parallel) {
+    while ((!queue.empty() || !running.empty()) && !interrupted_) {
+      if (g_interrupt_signal != 0) {
+        // Ctrl-C or SIGTERM: stop every running cell (and its own children) before returning,
+        // so none keeps running beside a resumed run; finished records stay.
+        for (const Child& child : running) {
+          kill(-child.pid, SIGKILL);
+          kill(child.pid, SIGKILL);
+          int status = 0;
+          waitpid(child.pid, &status, 0);
+          std::remove(child.progress.c_str());
+        }
+        running.clear();
+        interrupted_ = true;
+        break;
+      }
+      while (!queue.empty() && static_cast<int>(running.size()) < parallel &&
+             g_interrupt_signal == 0) {
         auto [cell, index] = queue.front();
         queue.pop_front();
         std::string missing;
@@ -366,6 +401,7 @@ class Matrix {
   std::map<std::string, json> done_;  // key -> record
   std::ofstream results_;
   std::vector<Child> running_;  // cells running in their own processes now
+  bool interrupted_ = false;
   std::unique_ptr<Progress> progress_;
   Clock::time_point start_;
   MatrixOutcome outcome_;
@@ -383,7 +419,16 @@ absl::StatusOr<MatrixOutcome> RunMatrix(const ExperimentConfig& config,
   if (std::getenv("RUNFILES_DIR") == nullptr && access(runfiles.c_str(), R_OK) == 0) {
     setenv("RUNFILES_DIR", runfiles.c_str(), 0);
   }
-  return Matrix(config, options).Run();
+  struct sigaction on_interrupt {}, old_int{}, old_term{};
+  on_interrupt.sa_handler = OnInterrupt;
+  sigemptyset(&on_interrupt.sa_mask);
+  g_interrupt_signal = 0;
+  sigaction(SIGINT, &on_interrupt, &old_int);
+  sigaction(SIGTERM, &on_interrupt, &old_term);
+  absl::StatusOr<MatrixOutcome> outcome = Matrix(config, options).Run();
+  sigaction(SIGINT, &old_int, nullptr);
+  sigaction(SIGTERM, &old_term, nullptr);
+  return outcome;
 }
 
 absl::Status RunIsolatedCell(const std::string& input, const std::string& output) {
@@ -404,6 +449,7 @@ absl::Status RunIsolatedCell(const std::string& input, const std::string& output
   }
   if (in.contains("costs")) {
     PB_ASSIGN_OR_RETURN(CostModel costs, ParseCostModelJson(in["costs"].dump()));
+    inputs.partition = PartitionFromRecord(in);
     inputs.costs = costs;
   }
   auto result = RunCell(cell, inputs);

@@ -19,6 +19,9 @@ std::string Difference(const json& earlier, const json& now) {
   if (earlier.value("config", json()) != now.value("config", json())) {
     return "its config differs";
   }
+  if (earlier.value("results_depend_on", json()) != now.value("results_depend_on", json())) {
+    return "it ran with other --slow_down factors";
+  }
   const auto field = [](const json& j, const char* name) {
     return j.value(name, std::string("unknown"));
   };

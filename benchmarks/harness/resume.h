@@ -28,7 +28,8 @@ struct ResumePlan {
 };
 
 // `earlier` is the folder's manifest.json (nullopt if absent or unreadable), `now` this run's
-// manifest (MakeManifest's fields: config, git_commit, git_dirty, git_diff_sha256),
+// manifest (MakeManifest's fields: config, git_commit, git_dirty, git_diff_sha256, and
+// "results_depend_on": the runner options that change results, such as --slow_down),
 // `done`/`total` how many of this config's cells the folder already has finished records for.
 ResumePlan PlanResume(const std::optional<nlohmann::json>& earlier, const nlohmann::json& now,
                       ResumeMode mode, int done, int total);

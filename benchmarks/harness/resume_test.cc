@@ -47,6 +47,16 @@ TEST(PlanResumeTest, AChangedConfigOrCommitStartsFreshUnlessAskedToResume) {
             std::string::npos);
 }
 
+TEST(PlanResumeTest, RunnerOptionsThatChangeResultsMustMatch) {
+  json earlier = Manifest(kCommit, false);
+  earlier["results_depend_on"] = {{"slow_down", {{"paci", 2.0}}}};
+  json now = Manifest(kCommit, false);
+  now["results_depend_on"] = {{"slow_down", json::object()}};
+  const ResumePlan plan = PlanResume(earlier, now, ResumeMode::kAuto, 1, 2);
+  EXPECT_FALSE(plan.resume);
+  EXPECT_NE(plan.message.find("other --slow_down factors"), std::string::npos);
+}
+
 TEST(PlanResumeTest, UncommittedChangesMustBeTheSameDiff) {
   json earlier = Manifest(kCommit, false);
   earlier["git_dirty"] = "true";

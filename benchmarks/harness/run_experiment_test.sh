@@ -113,4 +113,24 @@ grep -q "compare_to: /nonexistent holds no report" "$out.13.log" || fail "unclea
 batches_of() { grep "\"variant\":\"$1\"" "$out.budget/results.jsonl" | grep -o '"batches":[0-9]*' | cut -d: -f2; }
 [[ $(batches_of 1f1b_flush) == 6 ]] || fail "flush ran $(batches_of 1f1b_flush) batches, want 6"
 (( $(batches_of paci) > 6 )) || fail "PACI ran $(batches_of paci) batches in flush's time for 6"
+# Stages balanced by measured time: the costs record says which units each stage got.
+grep '"kind":"costs"' "$out.budget/results.jsonl" | grep -q '"partition":\[\[0,' ||
+  fail "the time-balanced costs record lacks its partition"
+# 9. Ctrl-C mid-cell: the running cells are stopped with the runner (no orphan keeps computing),
+#    finished records stay, and the same command then resumes with only the missing cells.
+interrupt_config="$PWD/$(dirname "$2")/interrupt_experiment.json"
+"$runner" --config="$interrupt_config" --out_dir="$out.int" >"$out.15.log" 2>&1 &
+runner_pid=$!
+for _ in $(seq 1 200); do grep -q "running: long" "$out.15.log" && break; sleep 0.1; done
+kill -INT "$runner_pid"
+wait "$runner_pid" && fail "an interrupted run exited 0"
+grep -q "interrupted; the 2 finished cells are in" "$out.15.log" ||
+  { cat "$out.15.log"; fail "no clear message on interruption"; }
+pgrep -f -- "--run_cell=$out.int/" >/dev/null && fail "cells kept running after the runner stopped"
+grep -q '"complete": false' "$out.int/manifest.json" || fail "the manifest claims a finished run"
+"$runner" --config="$interrupt_config" --out_dir="$out.int" >"$out.16.log" 2>&1 ||
+  { cat "$out.16.log"; fail "the resumed run failed"; }
+first_line "$out.16.log" | grep -q "^resuming: 2 of 4 cells done" ||
+  { cat "$out.16.log"; fail "the interrupted run was not resumed"; }
+[[ $(grep -c '"status":"ok"' "$out.int/results.jsonl") == 4 ]] || fail "cells lost or duplicated"
 echo PASS

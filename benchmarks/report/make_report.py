@@ -615,8 +615,8 @@ class Report:
             "[manifest.json](manifest.json); raw records: [results.jsonl](results.jsonl); "
             "[summary.csv](summary.csv); [benchmark.json](benchmark.json).\n"]
         if m.get("records_from"):
-            self.md.append("Records come from more than one run (resumed with --resume): " +
-                           ", ".join(f"{s['cells']} cells at `{s['git_commit'][:12]}` on "
+            self.md.append("Records come from more than one run (resumed): " +
+                           ", ".join(f"{s['cells']} cells at `{s['git_commit']}` on "
                                      f"{s['host']}" for s in m["records_from"]) + ".\n")
         header = len(self.md)
         for study in self.config.get("studies", []):

@@ -184,6 +184,7 @@ def markdown(comparison, reference_dir, reference_manifest):
     judged = [r for r in comparison if r["judged"]]
     reproduced = [r for r in judged if r["verdict"] == "reproduced"]
     differing = [r for r in judged if r["verdict"] != "reproduced"]
+    one_side = [r for r in comparison if r["verdict"].startswith("not in")]
     m = reference_manifest
     lines = [
         "## Reproduction check\n",
@@ -193,8 +194,14 @@ def markdown(comparison, reference_dir, reference_manifest):
         "tolerances (stated per row; the reasons for each are in "
         "benchmarks/report/reproduction.py). Absolute times and rates are shown, never judged.\n",
     ]
-    if differing:
-        lines += ["Differences:\n"] + _table(differing) + [""]
+    if one_side or not judged:
+        lines.append(
+            f"**{len(one_side)} quantities are on one side only** (listed below as \"not in the "
+            "reference\" or \"not in this run\"): the reference was made from another config, "
+            "so those are not checked at all.\n")
+    if differing or one_side:
+        lines += ["Differences and quantities on one side only:\n"]
+        lines += _table(differing + one_side) + [""]
     lines += [f"<details><summary>All {len(comparison)} quantities</summary>\n"]
     lines += _table(comparison)
     lines += ["\n</details>\n"]

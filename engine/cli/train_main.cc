@@ -86,14 +86,7 @@ absl::StatusOr<std::vector<UnitRange>> MakePartition(const GptConfig& model, int
   const std::string spec = absl::GetFlag(FLAGS_partition);
   if (spec == "equal") return PartitionByLayers(model, model_stages);
   if (spec == "cost") {
-    // One unit per "stage" gives per-unit costs to balance.
-    std::vector<UnitRange> units;
-    for (int u = 0; u < model.units(); ++u) units.push_back({u, u + 1});
-    PB_ASSIGN_OR_RETURN(CostModel unit_costs,
-                        MeasureStageCosts(model, units, {.micro_batch_size = micro_batch_size}));
-    std::vector<double> per_unit;
-    for (const StageCost& c : unit_costs.stages) per_unit.push_back(c.forward + c.backward());
-    return PartitionByCost(model, per_unit, model_stages);
+    return PartitionByMeasuredTime(model, model_stages, {.micro_batch_size = micro_batch_size});
   }
   std::vector<int> blocks;
   for (absl::string_view count : absl::StrSplit(spec, ',')) {

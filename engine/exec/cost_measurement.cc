@@ -7,6 +7,8 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "engine/model/partition.h"
+#include "engine/util/status_macros.h"
 
 namespace pipebench {
 namespace {
@@ -159,6 +161,16 @@ absl::StatusOr<CostModel> MeasureStageCosts(const GptConfig& model,
   }
   for (std::thread& t : threads) t.join();
   return costs;
+}
+
+absl::StatusOr<std::vector<UnitRange>> PartitionByMeasuredTime(const GptConfig& model, int stages,
+                                                               const MeasurementOptions& options) {
+  std::vector<UnitRange> units;
+  for (int u = 0; u < model.units(); ++u) units.push_back({u, u + 1});
+  PB_ASSIGN_OR_RETURN(CostModel unit_costs, MeasureStageCosts(model, units, options));
+  std::vector<double> per_unit;
+  for (const StageCost& c : unit_costs.stages) per_unit.push_back(c.forward + c.backward());
+  return PartitionByCost(model, per_unit, stages);
 }
 
 }  // namespace pipebench

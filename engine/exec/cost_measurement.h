@@ -30,6 +30,12 @@ absl::StatusOr<CostModel> MeasureStageCosts(const GptConfig& model,
                                             const std::vector<UnitRange>& partition,
                                             const MeasurementOptions& options);
 
+// Measures every unit's forward and backward and splits the model into `stages` contiguous
+// stages whose slowest is as fast as possible: stages balanced by time, as the PACI reference
+// partitions them (by layers, the embedding and head make the end stages heavier).
+absl::StatusOr<std::vector<UnitRange>> PartitionByMeasuredTime(const GptConfig& model, int stages,
+                                                               const MeasurementOptions& options);
+
 }  // namespace pipebench
 
 #endif  // PIPEBENCH_ENGINE_EXEC_COST_MEASUREMENT_H_

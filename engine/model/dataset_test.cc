@@ -5,6 +5,7 @@
 #include <string>
 
 #include "engine/util/sha256.h"
+#include "engine/util/workspace.h"
 #include "gtest/gtest.h"
 
 namespace pipebench {
@@ -50,11 +51,16 @@ TEST(DatasetTest, LoadTokenDataReadsSyntheticOrAFile) {
 
 // "tinyshakespeare" is the build's checksummed file; where the build could not get it (no mirror,
 // no network) the error is the build's instructions, never a crash or a silent fallback.
-// CI sets PIPEBENCH_REQUIRE_DATA=1: there the offline build must have found the local mirror.
+// CI sets PIPEBENCH_REQUIRE_DATA=mirror: there the offline build must have taken the file from
+// the local mirror (not, say, from a repository cache an earlier build filled).
 TEST(DatasetTest, TinyShakespeareComesFromTheBuild) {
   auto path = ResolveDataPath(kTinyShakespeare);
-  if (std::getenv("PIPEBENCH_REQUIRE_DATA") != nullptr) {
+  if (const char* required = std::getenv("PIPEBENCH_REQUIRE_DATA")) {
     ASSERT_TRUE(path.ok()) << path.status();
+    std::ifstream source(RunfilePath("external/tinyshakespeare/SOURCE.txt"));
+    std::string how;
+    std::getline(source, how);
+    EXPECT_EQ(how.rfind(std::string("local ") + required, 0), 0u) << "resolved as: " << how;
   }
   if (path.ok()) {
     EXPECT_TRUE(VerifyTinyShakespeare(*path).ok());

@@ -45,13 +45,14 @@ def _data_file_repository_impl(ctx):
 
     if source:
         ctx.file("SOURCE.txt", source + "\n")
-        files = [ctx.attr.file_name]
+        files = [ctx.attr.file_name, "SOURCE.txt"]
     else:
         ctx.file("MISSING.txt", "\n".join([
             "%s (%s, sha256 %s) is not available: no local mirror has it%s and it could not be" %
             (ctx.name, ctx.attr.file_name, ctx.attr.sha256,
              " (" + rejected.replace("\n", "; ") + ")" if rejected else ""),
-            "downloaded (offline, or --config=offline). Provide it in one of three ways:",
+            "downloaded (offline, --config=offline, or the download did not have the checksum).",
+            "Provide it in one of three ways:",
             "  1. a local mirror: put it at %s (relative to the repository root), then" %
             (ctx.attr.mirrors[0] if ctx.attr.mirrors else "<no mirror configured>"),
             "     `bazel sync --only=%s`;" % ctx.name,
