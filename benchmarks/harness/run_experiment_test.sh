@@ -121,7 +121,9 @@ grep '"kind":"costs"' "$out.budget/results.jsonl" | grep -q '"partition":\[\[0,'
 interrupt_config="$PWD/$(dirname "$2")/interrupt_experiment.json"
 "$runner" --config="$interrupt_config" --out_dir="$out.int" >"$out.15.log" 2>&1 &
 runner_pid=$!
-for _ in $(seq 1 200); do grep -q "running: long" "$out.15.log" && break; sleep 0.1; done
+# Interrupt once a training cell has reported steps (its progress file exists).
+for _ in $(seq 1 300); do compgen -G "$out.int/cells/*.steps" >/dev/null && break; sleep 0.1; done
+compgen -G "$out.int/cells/*.steps" >/dev/null || fail "no training cell started within 30 s"
 kill -INT "$runner_pid"
 wait "$runner_pid" && fail "an interrupted run exited 0"
 grep -q "interrupted; the 2 finished cells are in" "$out.15.log" ||
