@@ -126,15 +126,19 @@ ExecutorOptions ExecutorOptionsOf(const json& p, const GptConfig& model) {
   return options;
 }
 
+// Simulated seconds `schedule` takes for `batches` mini-batches of cell `p`'s (p, m, a, v).
+absl::StatusOr<double> Makespan(const std::string& schedule, const json& p, int batches,
+                                const CostModel& costs) {
+  PB_ASSIGN_OR_RETURN(std::unique_ptr<Schedule> made,
+                      MakeSchedule(schedule, ParamsOf(p, batches)));
+  PB_ASSIGN_OR_RETURN(SimulationResult r, Simulate(*made, costs));
+  return r.makespan;
+}
+
 // How many mini-batches take a schedule past `budget` simulated seconds on `costs`: its first
 // batch (pipeline fill included), then its steady-state batch time, and a margin of three.
 absl::StatusOr<int> BatchesForBudget(const json& p, const CostModel& costs, double budget) {
-  auto makespan = [&](int batches) -> absl::StatusOr<double> {
-    PB_ASSIGN_OR_RETURN(std::unique_ptr<Schedule> schedule,
-                        MakeSchedule(p["schedule"], ParamsOf(p, batches)));
-    PB_ASSIGN_OR_RETURN(SimulationResult r, Simulate(*schedule, costs));
-    return r.makespan;
-  };
+  auto makespan = [&](int batches) { return Makespan(p["schedule"], p, batches, costs); };
   PB_ASSIGN_OR_RETURN(const double one, makespan(1));
   if (budget < one) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -156,12 +160,9 @@ absl::StatusOr<json> RunExecutor(const json& p, const CellInputs& inputs, bool t
     // The time 1F1B-flush takes for that many mini-batches on the unslowed costs: the same for
     // every schedule of the group, and as many flush steps on any machine.
     json flush = p;
-    flush["schedule"] = "1f1b_flush";
     flush["chunks"] = 1;
-    PB_ASSIGN_OR_RETURN(std::unique_ptr<Schedule> reference,
-                        MakeSchedule("1f1b_flush", ParamsOf(flush, p["budget_flush_steps"])));
-    PB_ASSIGN_OR_RETURN(SimulationResult r, Simulate(*reference, *inputs.costs));
-    budget = r.makespan;
+    PB_ASSIGN_OR_RETURN(budget,
+                        Makespan("1f1b_flush", flush, p["budget_flush_steps"], *inputs.costs));
   }
   int batches = p.value("steps", 0);
   if (budget > 0) {
