@@ -135,20 +135,44 @@ absl::StatusOr<double> Makespan(const std::string& schedule, const json& p, int 
   return r.makespan;
 }
 
-// How many mini-batches take a schedule past `budget` simulated seconds on `costs`: its first
-// batch (pipeline fill included), then its steady-state batch time, and a margin of three.
+// A schedule's simulated time for its first mini-batch (pipeline fill included) and for each
+// one after it in steady state.
+struct BatchTimes {
+  double first = 0;
+  double steady = 0;
+};
+
+absl::StatusOr<BatchTimes> BatchTimesOf(const std::string& schedule, const json& p,
+                                        const CostModel& costs) {
+  BatchTimes times;
+  PB_ASSIGN_OR_RETURN(times.first, Makespan(schedule, p, 1, costs));
+  PB_ASSIGN_OR_RETURN(const double four, Makespan(schedule, p, 4, costs));
+  PB_ASSIGN_OR_RETURN(const double eight, Makespan(schedule, p, 8, costs));
+  times.steady = (eight - four) / 4;
+  return times;
+}
+
+// How many mini-batches take the cell's schedule past `budget` simulated seconds on `costs`,
+// with a margin of three.
 absl::StatusOr<int> BatchesForBudget(const json& p, const CostModel& costs, double budget) {
-  auto makespan = [&](int batches) { return Makespan(p["schedule"], p, batches, costs); };
-  PB_ASSIGN_OR_RETURN(const double one, makespan(1));
-  if (budget < one) {
+  PB_ASSIGN_OR_RETURN(const BatchTimes times, BatchTimesOf(p["schedule"], p, costs));
+  if (budget < times.first) {
     return absl::InvalidArgumentError(absl::StrCat(
         "budget_seconds: ", budget, " simulated seconds is less than one mini-batch of ",
-        p["variant"].get<std::string>(), " (", one, " s on the measured costs)"));
+        p["variant"].get<std::string>(), " (", times.first, " s on the measured costs)"));
   }
-  PB_ASSIGN_OR_RETURN(const double four, makespan(4));
-  PB_ASSIGN_OR_RETURN(const double eight, makespan(8));
-  const double per_batch = (eight - four) / 4;
-  return 1 + static_cast<int>(std::ceil((budget - one) / per_batch)) + 3;
+  return 1 + static_cast<int>(std::ceil((budget - times.first) / times.steady)) + 3;
+}
+
+// The cosine horizon, in mini-batches, that every schedule of a budget group shares: the
+// mini-batches 1F1B-flush (the group's reference) completes within the budget.
+absl::StatusOr<int> SharedHorizon(const json& p, const CostModel& costs, double budget) {
+  if (p.contains("budget_flush_steps")) return p["budget_flush_steps"].get<int>();
+  json flush = p;
+  flush["chunks"] = 1;
+  PB_ASSIGN_OR_RETURN(const BatchTimes times, BatchTimesOf("1f1b_flush", flush, costs));
+  if (budget < times.first) return 1;
+  return 1 + static_cast<int>(std::floor((budget - times.first) / times.steady));
 }
 
 absl::StatusOr<json> RunExecutor(const json& p, const CellInputs& inputs, bool training) {
@@ -165,8 +189,10 @@ absl::StatusOr<json> RunExecutor(const json& p, const CellInputs& inputs, bool t
                         Makespan("1f1b_flush", flush, p["budget_flush_steps"], *inputs.costs));
   }
   int batches = p.value("steps", 0);
+  int horizon_batches = 0;  // steps: each run's own length
   if (budget > 0) {
     PB_ASSIGN_OR_RETURN(batches, BatchesForBudget(p, costs, budget));
+    PB_ASSIGN_OR_RETURN(horizon_batches, SharedHorizon(p, costs, budget));
   }
   const ScheduleParams params = ParamsOf(p, batches);
   PB_ASSIGN_OR_RETURN(std::unique_ptr<Schedule> schedule, MakeSchedule(p["schedule"], params));
@@ -176,6 +202,7 @@ absl::StatusOr<json> RunExecutor(const json& p, const CellInputs& inputs, bool t
   }
   ExecutorOptions executor_options = ExecutorOptionsOf(p, model);
   executor_options.budget_seconds = budget;
+  executor_options.horizon_batches = horizon_batches;
   json curve = json::array();
   const auto start = Clock::now();
   double last_batch_done = 0;  // excludes the final validation from the executor's wall-clock
@@ -214,6 +241,7 @@ absl::StatusOr<json> RunExecutor(const json& p, const CellInputs& inputs, bool t
                  {"max_drift", result.max_drift},
                  {"drift_bound", bounds},
                  {"max_live_weight_versions", result.max_live_versions}};
+  if (horizon_batches > 0) record["horizon_batches"] = horizon_batches;
   if (training) {
     record["curve"] = curve;
     return record;

@@ -113,6 +113,9 @@ grep -q "compare_to: /nonexistent holds no report" "$out.13.log" || fail "unclea
 batches_of() { grep "\"variant\":\"$1\"" "$out.budget/results.jsonl" | grep -o '"batches":[0-9]*' | cut -d: -f2; }
 [[ $(batches_of 1f1b_flush) == 6 ]] || fail "flush ran $(batches_of 1f1b_flush) batches, want 6"
 (( $(batches_of paci) > 6 )) || fail "PACI ran $(batches_of paci) batches in flush's time for 6"
+# Both decay their learning rate over the same 6 mini-batches (flush's), not over their own runs.
+[[ $(grep -c '"horizon_batches":6' "$out.budget/results.jsonl") == 2 ]] ||
+  fail "the budget group's runs do not share flush's cosine horizon of 6 mini-batches"
 # Stages balanced by measured time: the costs record says which units each stage got.
 grep '"kind":"costs"' "$out.budget/results.jsonl" | grep -q '"partition":\[\[0,' ||
   fail "the time-balanced costs record lacks its partition"

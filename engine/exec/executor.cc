@@ -1,6 +1,7 @@
 #include "engine/exec/executor.h"
 
 #include <algorithm>
+#include <cmath>
 #include <memory>
 #include <unordered_map>
 #include <utility>
@@ -181,6 +182,9 @@ absl::StatusOr<ExecutorResult> Executor::Run(const CostModel& costs,
   if (options_.micro_batch_size < 1) {
     return absl::InvalidArgumentError("micro_batch_size must be >= 1");
   }
+  if (options_.horizon_batches < 0) {
+    return absl::InvalidArgumentError("horizon_batches must be >= 0 (0: the run's own batches)");
+  }
   PB_RETURN_IF_ERROR(CheckEvalTokens(data_, options_.model.context, options_.eval_tokens));
   if (options_.model.vocab_size < data_.vocab_size()) {
     return absl::InvalidArgumentError(absl::StrCat("model vocab_size ", options_.model.vocab_size,
@@ -192,9 +196,14 @@ absl::StatusOr<ExecutorResult> Executor::Run(const CostModel& costs,
   const int total = schedule_.params().total_microbatches();
   for (int g = 0; g < stages_; ++g) {
     const int rank = schedule_.RankOfStage(g);
+    const int steps = result_.simulation.stages[rank].optimizer_steps;
+    const int batches = schedule_.params().batches;
+    const int horizon =
+        options_.horizon_batches > 0
+            ? static_cast<int>(std::lround(double(steps) * options_.horizon_batches / batches))
+            : steps;
     workers_.push_back(std::make_unique<StageWorker>(WorkerOptionsFor(
-        schedule_, g, partition_, options_.model, options_.optimizer, options_.seed,
-        result_.simulation.stages[rank].optimizer_steps)));
+        schedule_, g, partition_, options_.model, options_.optimizer, options_.seed, horizon)));
   }
   activations_.resize(stages_);
   gradients_.resize(stages_);

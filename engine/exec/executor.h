@@ -38,6 +38,12 @@ struct ExecutorOptions {
   // Stop after the first mini-batch that ends at or after this simulated time (the schedule
   // must have enough batches to get there); 0: run every batch.
   double budget_seconds = 0;
+  // The cosine learning-rate horizon in mini-batches, used when optimizer.total_steps is 0: each
+  // stage decays over that many mini-batches' worth of its own optimizer steps. 0: the schedule's
+  // own batches. A time-budget study gives every schedule of a group the same horizon; otherwise
+  // the schedule that fits more steps in the budget would also decay its rate later, and its
+  // steps-to-target ratio would mix the schedule's effect with a different learning-rate schedule.
+  int horizon_batches = 0;
 };
 
 // One finished mini-batch. For a synchronous schedule: all m micro-batches have run every

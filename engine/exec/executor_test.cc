@@ -292,6 +292,37 @@ TEST(ExecutorTest, ABudgetStopsEverySchedulePastTheSameSimulatedTime) {
   EXPECT_FALSE(MustRun("1f1b_flush", Params(4, 4, 1), options).budget_reached);
 }
 
+// A shared cosine horizon: a run of 6 mini-batches with a horizon of 4 follows, for its first 4
+// batches, exactly the learning rates (and so the losses) of a run of 4, for a synchronous and an
+// asynchronous schedule; the same run without the horizon decays more slowly and differs.
+TEST(ExecutorTest, AHorizonInMiniBatchesFixesTheLearningRateScheduleWhateverTheRunLength) {
+  ExecutorOptions options = Options(TinyModel());
+  options.optimizer.total_steps = 0;
+  options.optimizer.warmup_steps = 1;  // the cosines of 4 and 6 batches part from the second step
+  options.optimizer.learning_rate = 1e-2;
+  for (const char* name : {"1f1b_flush", "paci"}) {
+    const ExecutorResult four = MustRun(name, Params(2, 2, 4), options);
+    const ExecutorResult six_own_horizon = MustRun(name, Params(2, 2, 6), options);
+    options.horizon_batches = 4;
+    const ExecutorResult six = MustRun(name, Params(2, 2, 6), options);
+    options.horizon_batches = 0;
+    ASSERT_EQ(four.batches.size(), 4u) << name;
+    ASSERT_EQ(six.batches.size(), 6u) << name;
+    for (int k = 0; k < 4; ++k) {
+      EXPECT_EQ(six.batches[k].train_loss, four.batches[k].train_loss) << name << " batch " << k;
+    }
+    EXPECT_NE(six_own_horizon.batches[3].train_loss, four.batches[3].train_loss) << name;
+  }
+  options.horizon_batches = -1;
+  auto schedule = MakeSchedule("1f1b_flush", Params(2, 2, 1));
+  ASSERT_TRUE(schedule.ok());
+  auto partition = PartitionByLayers(options.model, 2);
+  ASSERT_TRUE(partition.ok());
+  auto result = RunPipeline(**schedule, CostModel(), *partition, Data(), options);
+  ASSERT_FALSE(result.ok());
+  EXPECT_NE(result.status().message().find("horizon_batches"), std::string::npos);
+}
+
 TEST(ExecutorTest, TheValidationSubsetMustFitTheValidationSplit) {
   ExecutorOptions options = Options(TinyModel());
   options.eval_tokens = Data().validation_size() + 1;

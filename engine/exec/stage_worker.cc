@@ -25,7 +25,7 @@ constexpr double kVelocityDecay = 0.9;
 StageWorkerOptions WorkerOptionsFor(const Schedule& schedule, int model_stage,
                                     const std::vector<UnitRange>& partition,
                                     const GptConfig& model, const OptimizerConfig& optimizer,
-                                    std::uint64_t seed, int optimizer_steps) {
+                                    std::uint64_t seed, int horizon_steps) {
   StageWorkerOptions options;
   options.model = model;
   options.units = partition[model_stage];
@@ -35,7 +35,7 @@ StageWorkerOptions WorkerOptionsFor(const Schedule& schedule, int model_stage,
   options.compensate_delay = schedule.compensates_delay();
   options.delay = std::max(0, schedule.DriftBound(schedule.RankOfStage(model_stage)));
   options.optimizer = optimizer;
-  if (options.optimizer.total_steps <= 0) options.optimizer.total_steps = optimizer_steps;
+  if (options.optimizer.total_steps <= 0) options.optimizer.total_steps = horizon_steps;
   options.seed = seed;
   return options;
 }

@@ -56,11 +56,12 @@ struct BackwardResult {
 };
 
 // The worker options a schedule implies for `model_stage`. A cosine horizon of 0 in `optimizer`
-// becomes `optimizer_steps`, the number of steps this stage takes in the run.
+// becomes `horizon_steps` (the caller's choice: this stage's optimizer steps in the run, or in the
+// run's shared horizon of mini-batches).
 StageWorkerOptions WorkerOptionsFor(const Schedule& schedule, int model_stage,
                                     const std::vector<UnitRange>& partition,
                                     const GptConfig& model, const OptimizerConfig& optimizer,
-                                    std::uint64_t seed, int optimizer_steps);
+                                    std::uint64_t seed, int horizon_steps);
 
 class StageWorker {
  public:
