@@ -92,6 +92,14 @@ def loss_at(curve, time):
     return points[-1][1] if points and time >= points[-1][0] else None
 
 
+def horizon_text(records):
+    """The shared cosine horizon of a budget study's records, e.g. "300 mini-batches"."""
+    horizons = sorted({r["horizon_batches"] for r in records if "horizon_batches" in r})
+    if not horizons:
+        return "each run's own mini-batches"
+    return " / ".join(str(h) for h in horizons) + " mini-batches"
+
+
 def describe_target(spec):
     if spec == "paper":
         return ("the paper's: the lowest validation loss that every compared run reaches (the "
@@ -395,6 +403,10 @@ class Report:
              f"{study['budget_flush_steps']} mini-batches on the simulated clock. "
              if study.get("budget_flush_steps") else
              f"Budget: every schedule trains the same {study.get('steps')} mini-batches. ") +
+            ("Learning rate: one warmup + cosine schedule for every schedule of a group, over "
+             f"{horizon_text(records)} (1F1B-flush's in the budget); a schedule that fits more "
+             "steps finishes at the floor rate. " if budget or study.get("budget_flush_steps")
+             else "") +
             f"Target: {describe_target(target_spec)}, per seed. Evaluation: the same "
             f"{study.get('eval_tokens', 8192):,} validation tokens for every run; synchronous "
             "schedules are evaluated between mini-batches (every stage has applied the batch's "
