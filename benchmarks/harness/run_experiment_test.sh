@@ -116,6 +116,8 @@ batches_of() { grep "\"variant\":\"$1\"" "$out.budget/results.jsonl" | grep -o '
 # Both decay their learning rate over the same 6 mini-batches (flush's), not over their own runs.
 [[ $(grep -c '"horizon_batches":6' "$out.budget/results.jsonl") == 2 ]] ||
   fail "the budget group's runs do not share flush's cosine horizon of 6 mini-batches"
+grep -q "over 6 mini-batches (1F1B-flush's in the budget)" "$out.budget/report.md" ||
+  fail "the budget report does not state the shared horizon"
 # Stages balanced by measured time: the costs record says which units each stage got.
 grep '"kind":"costs"' "$out.budget/results.jsonl" | grep -q '"partition":\[\[0,' ||
   fail "the time-balanced costs record lacks its partition"

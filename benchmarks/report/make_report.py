@@ -94,7 +94,8 @@ def loss_at(curve, time):
 
 def horizon_text(records):
     """The shared cosine horizon of a budget study's records, e.g. "300 mini-batches"."""
-    horizons = sorted({r["horizon_batches"] for r in records if "horizon_batches" in r})
+    horizons = sorted({r["result"]["horizon_batches"] for r in records
+                       if "horizon_batches" in r["result"]})
     if not horizons:
         return "each run's own mini-batches"
     return " / ".join(str(h) for h in horizons) + " mini-batches"
