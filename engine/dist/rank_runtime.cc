@@ -15,13 +15,14 @@
 #include <set>
 #include <thread>
 #include <unordered_map>
-#include <unordered_set>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
+#include "engine/exec/stage_action.h"
 #include "engine/exec/stage_worker.h"
+#include "engine/runtime/rank_driver.h"
 #include "engine/util/status_macros.h"
 
 namespace pipebench {
@@ -39,25 +40,41 @@ enum Direction { kActivation = 0, kGradient = 1 };
 // the rank's main loop.
 class Mailbox {
  public:
+  struct Arrival {
+    int chunk;
+    Direction direction;
+    int mb;
+  };
+
   void Put(int chunk, Direction direction, int mb, torch::Tensor tensor) {
     {
       std::lock_guard<std::mutex> lock(mutex_);
       arrived_[{chunk, direction}].emplace(mb, std::move(tensor));
+      fresh_.push_back({chunk, direction, mb});
       ++arrivals_;
     }
     changed_.notify_all();
   }
-  bool Has(int chunk, Direction direction, int mb) const {
+  // What has arrived since the last call, for the rank's driver.
+  std::vector<Arrival> TakeFresh() {
     std::lock_guard<std::mutex> lock(mutex_);
-    auto it = arrived_.find({chunk, direction});
-    return it != arrived_.end() && it->second.count(mb) > 0;
+    std::vector<Arrival> fresh;
+    fresh.swap(fresh_);
+    return fresh;
   }
-  torch::Tensor Take(int chunk, Direction direction, int mb) {
+  absl::StatusOr<torch::Tensor> Take(int chunk, Direction direction, int mb) {
     std::lock_guard<std::mutex> lock(mutex_);
-    auto& box = arrived_.at({chunk, direction});
-    torch::Tensor tensor = std::move(box.at(mb));
-    box.erase(mb);
-    return tensor;
+    if (auto box = arrived_.find({chunk, direction}); box != arrived_.end()) {
+      if (auto it = box->second.find(mb); it != box->second.end()) {
+        torch::Tensor tensor = std::move(it->second);
+        box->second.erase(it);
+        return tensor;
+      }
+    }
+    // The driver starts an action only once its input arrived: this is a bug, not bad input.
+    return absl::InternalError(absl::StrCat("chunk ", chunk, " has no ",
+                                            direction == kActivation ? "activation" : "gradient",
+                                            " for micro-batch ", mb));
   }
   void Fail(absl::Status status) {
     {
@@ -86,6 +103,7 @@ class Mailbox {
   mutable std::mutex mutex_;
   std::condition_variable changed_;
   std::map<std::pair<int, int>, std::unordered_map<int, torch::Tensor>> arrived_;
+  std::vector<Arrival> fresh_;
   std::int64_t arrivals_ = 0;
   absl::Status error_;
 };
@@ -164,7 +182,7 @@ class Receiver {
   std::thread thread_;  // last: starts once everything above is ready
 };
 
-class RankRuntime : public RankView {
+class RankRuntime : public TensorRoute {
  public:
   RankRuntime(const Schedule& schedule, const std::vector<UnitRange>& partition,
               const TokenDataset& data, const ExecutorOptions& options, Communicator& comm,
@@ -179,18 +197,23 @@ class RankRuntime : public RankView {
         p_(schedule.params().stages),
         chunks_(schedule.params().chunks),
         stages_(schedule.params().model_stages()),
-        total_(schedule.params().total_microbatches()) {}
+        total_(schedule.params().total_microbatches()),
+        driver_(schedule, comm.rank()) {}
 
   absl::StatusOr<RankResult> Run();
 
-  bool ForwardInputReady(int chunk, int mb) const override {
-    if (chunk < 0 || chunk >= chunks_ || mb < 0 || mb >= total_) return false;
-    return schedule_.StageOf(rank_, chunk) == 0 || mailbox_.Has(chunk, kActivation, mb);
+  // TensorRoute: inputs from the mailbox, outputs to the neighbour (or this rank's next chunk).
+  absl::StatusOr<torch::Tensor> TakeActivation(int stage, int mb) override {
+    return mailbox_.Take(stage / p_, kActivation, mb);
   }
-  bool BackwardInputReady(int chunk, int mb) const override {
-    if (chunk < 0 || chunk >= chunks_ || mb < 0 || mb >= total_) return false;
-    if (schedule_.StageOf(rank_, chunk) == stages_ - 1) return forwarded_[chunk].count(mb) > 0;
-    return mailbox_.Has(chunk, kGradient, mb);
+  absl::StatusOr<torch::Tensor> TakeGradient(int stage, int mb) override {
+    return mailbox_.Take(stage / p_, kGradient, mb);
+  }
+  absl::Status SendActivation(int to_stage, int mb, torch::Tensor activation) override {
+    return Deliver(kActivation, to_stage, mb, std::move(activation));
+  }
+  absl::Status SendGradient(int to_stage, int mb, torch::Tensor gradient) override {
+    return Deliver(kGradient, to_stage, mb, std::move(gradient));
   }
 
  private:
@@ -198,7 +221,7 @@ class RankRuntime : public RankView {
     return (direction * stages_ + stage) * total_ + mb;
   }
   absl::Status RunLoop();
-  absl::Status WaitForInput(const Decision& decision, std::int64_t seen);
+  absl::Status WaitForInput(const RankDriver::Step& step, std::int64_t seen);
   absl::Status Deliver(Direction direction, int to_stage, int mb, torch::Tensor tensor);
   absl::Status Execute(const Action& action);
   double Now() const {
@@ -219,25 +242,24 @@ class RankRuntime : public RankView {
   const int total_;
   std::chrono::steady_clock::time_point start_;
   std::vector<std::unique_ptr<StageWorker>> workers_;  // per chunk
-  std::vector<std::unordered_set<int>> forwarded_;      // per chunk, awaiting backward
   Mailbox mailbox_;
   std::vector<std::unique_ptr<Receiver>> receivers_;
   std::deque<std::unique_ptr<Transfer>> sends_;
-  std::unique_ptr<RankProgram> program_;
+  RankDriver driver_;
   RankResult result_;
 };
 
 // `seen` is the arrival count read before the program looked at its inputs, so an arrival in
 // between is not slept through.
-absl::Status RankRuntime::WaitForInput(const Decision& decision, std::int64_t seen) {
+absl::Status RankRuntime::WaitForInput(const RankDriver::Step& step, std::int64_t seen) {
   PB_ASSIGN_OR_RETURN(bool arrived, mailbox_.WaitForChange(seen, comm_.timeout()));
   if (arrived) return absl::OkStatus();
   std::set<int> peers;
   for (const auto& receiver : receivers_) {
     if (!receiver->finished()) peers.insert(receiver->peer());
   }
-  const std::string waiting = decision.kind == Decision::Kind::kRun
-                                  ? absl::StrCat("input for ", ToString(decision.action))
+  const std::string waiting = step.kind == RankDriver::Step::Kind::kBlocked
+                                  ? absl::StrCat("input for ", ToString(step.action))
                                   : "any input";
   if (peers.empty()) {
     return absl::InvalidArgumentError(absl::StrCat("rank ", rank_, " waits for ", waiting,
@@ -270,56 +292,28 @@ absl::Status RankRuntime::Deliver(Direction direction, int to_stage, int mb, tor
 
 absl::Status RankRuntime::Execute(const Action& action) {
   const double begin = Now();
-  const int stage = schedule_.StageOf(rank_, action.chunk);
   const int mb = action.microbatch;
   int weight_version = 0;
   int crossed = 0;
-  switch (action.type) {
-    case ActionType::kForward: {
-      torch::Tensor input, targets;
-      if (stage == 0 || stage == stages_ - 1) {
-        TokenBatch batch =
-            data_.TrainBatch(options_.micro_batch_size, options_.model.context, options_.seed, mb);
-        input = batch.inputs;
-        targets = batch.targets;
-      }
-      if (stage > 0) input = mailbox_.Take(action.chunk, kActivation, mb);
-      PB_ASSIGN_OR_RETURN(ForwardResult forward,
-                          workers_[action.chunk]->Forward(mb, input, targets));
-      weight_version = forward.weight_version;
-      forwarded_[action.chunk].insert(mb);
-      if (stage == stages_ - 1) result_.losses[mb] = forward.loss;
-      if (stage + 1 < stages_) {
-        PB_RETURN_IF_ERROR(Deliver(kActivation, stage + 1, mb, std::move(forward.activation)));
-      }
-      break;
-    }
-    case ActionType::kBackward:
-    case ActionType::kBackwardInput: {
-      torch::Tensor grad_output;
-      if (stage + 1 < stages_) grad_output = mailbox_.Take(action.chunk, kGradient, mb);
-      forwarded_[action.chunk].erase(mb);
-      BackwardResult backward = workers_[action.chunk]->Backward(
-          mb, grad_output, action.type == ActionType::kBackwardInput);
-      weight_version = backward.weight_version;
-      crossed = backward.updates_crossed;
-      if (stage > 0) {
-        PB_RETURN_IF_ERROR(
-            Deliver(kGradient, stage - 1, mb, std::move(backward.input_gradient)));
-      }
-      break;
-    }
-    case ActionType::kBackwardWeight:
-      workers_[action.chunk]->WeightGradient(mb);
-      break;
-    case ActionType::kOptimizerStep:
-      for (auto& worker : workers_) PB_RETURN_IF_ERROR(worker->OptimizerStep());
-      weight_version = workers_[0]->version();
-      break;
-    default:
-      return absl::InvalidArgumentError(
-          absl::StrCat("rank ", rank_, ": schedules may not emit ", ToString(action)));
+  if (action.type == ActionType::kOptimizerStep) {
+    for (auto& worker : workers_) PB_RETURN_IF_ERROR(worker->OptimizerStep());
+    weight_version = workers_[0]->version();
+  } else {
+    const int stage = schedule_.StageOf(rank_, action.chunk);
+    PB_ASSIGN_OR_RETURN(
+        const StageActionOutcome outcome,
+        RunStageAction(action, stage, stages_, *workers_[action.chunk],
+                       [this](int microbatch) {
+                         return data_.TrainBatch(options_.micro_batch_size,
+                                                 options_.model.context, options_.seed,
+                                                 microbatch);
+                       },
+                       *this));
+    weight_version = outcome.weight_version;
+    crossed = outcome.updates_crossed;
+    if (outcome.loss) result_.losses[mb] = *outcome.loss;
   }
+  driver_.Finished(action);
   const double end = Now();
   result_.busy_seconds += end - begin;
   result_.timeline.push_back(
@@ -345,16 +339,17 @@ absl::Status RankRuntime::RunLoop() {
   int actions = 0;
   while (true) {
     const std::int64_t seen = mailbox_.arrivals();
-    const Decision decision = program_->Next(*this);
-    if (decision.kind == Decision::Kind::kDone) break;
-    const Action& a = decision.action;
-    const bool ready =
-        decision.kind == Decision::Kind::kRun &&
-        (IsBackwardPass(a.type) ? BackwardInputReady(a.chunk, a.microbatch)
-         : a.type == ActionType::kForward ? ForwardInputReady(a.chunk, a.microbatch)
-                                          : true);
-    if (!ready) {
-      PB_RETURN_IF_ERROR(WaitForInput(decision, seen));
+    for (const Mailbox::Arrival& arrival : mailbox_.TakeFresh()) {
+      if (arrival.direction == kActivation) {
+        driver_.ActivationArrived(arrival.chunk, arrival.mb);
+      } else {
+        driver_.GradientArrived(arrival.chunk, arrival.mb);
+      }
+    }
+    PB_ASSIGN_OR_RETURN(const RankDriver::Step step, driver_.Poll());
+    if (step.kind == RankDriver::Step::Kind::kDone) break;
+    if (step.kind != RankDriver::Step::Kind::kStart) {
+      PB_RETURN_IF_ERROR(WaitForInput(step, seen));
       continue;
     }
     if (fault_.kind != FaultInjection::Kind::kNone && fault_.rank == rank_ &&
@@ -364,10 +359,10 @@ absl::Status RankRuntime::RunLoop() {
       return absl::AbortedError(
           absl::StrCat("rank ", rank_, ": fault injected after ", actions, " actions"));
     }
-    program_->Started(a);
-    PB_RETURN_IF_ERROR(Execute(a));
+    PB_RETURN_IF_ERROR(Execute(step.action));
     ++actions;
   }
+  PB_RETURN_IF_ERROR(driver_.CheckEverythingRan());
   while (!sends_.empty()) {
     PB_RETURN_IF_ERROR(sends_.front()->Wait());
     sends_.pop_front();
@@ -385,16 +380,16 @@ absl::StatusOr<RankResult> RankRuntime::Run() {
                                                    " stages; start one process per stage"));
   }
   PB_RETURN_IF_ERROR(ValidatePartition(options_.model, partition_, stages_));
-  // The simulated step counts give each stage's cosine horizon, as in the single-process run.
-  PB_ASSIGN_OR_RETURN(SimulationResult plan, Simulate(schedule_, CostModel()));
-  program_ = schedule_.MakeProgram(rank_);
-  forwarded_.resize(chunks_);
+  // Each stage's cosine horizon is its optimizer steps in the run, as in the single-process run.
+  PB_ASSIGN_OR_RETURN(const std::vector<int> optimizer_steps, OptimizerStepsPerRank(schedule_));
   for (int chunk = 0; chunk < chunks_; ++chunk) {
     const int stage = schedule_.StageOf(rank_, chunk);
     result_.model_stages.push_back(stage);
     workers_.push_back(std::make_unique<StageWorker>(
         WorkerOptionsFor(schedule_, stage, partition_, options_.model, options_.optimizer,
-                         options_.seed, plan.stages[rank_].optimizer_steps)));
+                         options_.seed,
+                         HorizonSteps(optimizer_steps[rank_], schedule_.params().batches,
+                                      options_.horizon_batches))));
   }
   result_.losses.assign(total_, 0.0);
   auto buffer = [this] {

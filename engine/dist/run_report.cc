@@ -96,7 +96,7 @@ absl::Status ReportDistributedRun(Communicator& comm, const Schedule& schedule,
   SimulationResult combined;
   combined.schedule = schedule.name() + " (measured)";
   combined.params = params;
-  combined.weight_semantics = schedule.weight_semantics();
+  combined.weights = schedule.weight_policy(0).Describe();
   double makespan = 0;
   double busy = 0;
   json stages = json::array();

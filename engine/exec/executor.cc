@@ -1,12 +1,12 @@
 #include "engine/exec/executor.h"
 
 #include <algorithm>
-#include <cmath>
 #include <memory>
-#include <unordered_map>
+#include <map>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "engine/exec/stage_action.h"
 #include "engine/exec/stage_worker.h"
 #include "engine/util/status_macros.h"
 
@@ -33,6 +33,42 @@ absl::Status ValidatePartition(const GptConfig& model, const std::vector<UnitRan
 }
 
 namespace {
+
+// One process: a stage's output waits in a map until the next stage takes it.
+class InProcessRoute : public TensorRoute {
+ public:
+  absl::StatusOr<torch::Tensor> TakeActivation(int stage, int mb) override {
+    return Take(activations_, stage, mb, "activation");
+  }
+  absl::StatusOr<torch::Tensor> TakeGradient(int stage, int mb) override {
+    return Take(gradients_, stage, mb, "gradient");
+  }
+  absl::Status SendActivation(int to_stage, int mb, torch::Tensor activation) override {
+    activations_[{to_stage, mb}] = std::move(activation);
+    return absl::OkStatus();
+  }
+  absl::Status SendGradient(int to_stage, int mb, torch::Tensor gradient) override {
+    gradients_[{to_stage, mb}] = std::move(gradient);
+    return absl::OkStatus();
+  }
+
+ private:
+  using Box = std::map<std::pair<int, int>, torch::Tensor>;
+  // The driver runs actions causally, so a missing tensor is a bug in this program, reported as
+  // one rather than thrown.
+  static absl::StatusOr<torch::Tensor> Take(Box& box, int stage, int mb, const char* what) {
+    auto it = box.find({stage, mb});
+    if (it == box.end()) {
+      return absl::InternalError(absl::StrCat("stage ", stage, " needs the ", what,
+                                              " of micro-batch ", mb, " before it was sent"));
+    }
+    torch::Tensor tensor = std::move(it->second);
+    box.erase(it);
+    return tensor;
+  }
+  Box activations_;
+  Box gradients_;
+};
 
 class Executor {
  public:
@@ -68,9 +104,7 @@ class Executor {
   const int stages_;
   const int m_;
   std::vector<std::unique_ptr<StageWorker>> workers_;
-  // Tensors on their way to a stage: activations[g][mb] from g-1, gradients[g][mb] from g+1.
-  std::vector<std::unordered_map<int, torch::Tensor>> activations_;
-  std::vector<std::unordered_map<int, torch::Tensor>> gradients_;
+  InProcessRoute route_;
   std::vector<int> stages_done_;        // per micro-batch: stages whose backward has fully run
   std::vector<int> microbatches_done_;  // per batch
   std::vector<int> rank_steps_;         // optimizer steps each rank has taken
@@ -81,60 +115,35 @@ class Executor {
 };
 
 absl::Status Executor::Execute(const TimelineEvent& e, const BatchCallback& on_batch) {
+  if (e.type == ActionType::kOptimizerStep) {
+    for (int chunk = 0; chunk < schedule_.params().chunks; ++chunk) {
+      PB_RETURN_IF_ERROR(workers_[schedule_.StageOf(e.rank, chunk)]->OptimizerStep());
+    }
+    // A synchronous schedule's k-th step on a rank is batch k's update.
+    const int batch = rank_steps_[e.rank]++;
+    if (schedule_.synchronous() && batch < static_cast<int>(batch_end_.size())) {
+      batch_end_[batch] = std::max(batch_end_[batch], e.end);
+      EmitFinishedBatches(on_batch);
+    }
+    return absl::OkStatus();
+  }
+  if (!IsCompute(e.type)) return absl::OkStatus();  // sends: the route hands tensors over
   const int g = schedule_.StageOf(e.rank, e.chunk);
   const int mb = e.microbatch;
-  switch (e.type) {
-    case ActionType::kForward: {
-      torch::Tensor input, targets;
-      if (g == 0 || g == stages_ - 1) {
-        TokenBatch batch = Batch(mb);
-        input = batch.inputs;
-        targets = batch.targets;
-      }
-      if (g > 0) {
-        input = std::move(activations_[g].at(mb));
-        activations_[g].erase(mb);
-      }
-      PB_ASSIGN_OR_RETURN(ForwardResult forward, workers_[g]->Forward(mb, input, targets));
-      result_.microbatches[mb].forward_version[g] = forward.weight_version;
-      if (g == stages_ - 1) result_.microbatches[mb].loss = forward.loss;
-      if (g + 1 < stages_) activations_[g + 1][mb] = std::move(forward.activation);
-      return absl::OkStatus();
-    }
-    case ActionType::kBackward:
-    case ActionType::kBackwardInput: {
-      torch::Tensor grad_output;
-      if (g + 1 < stages_) {
-        grad_output = std::move(gradients_[g].at(mb));
-        gradients_[g].erase(mb);
-      }
-      const bool input_only = e.type == ActionType::kBackwardInput;
-      BackwardResult backward = workers_[g]->Backward(mb, grad_output, input_only);
-      result_.microbatches[mb].backward_version[g] = backward.weight_version;
-      result_.microbatches[mb].updates_crossed[g] = backward.updates_crossed;
-      if (g > 0) gradients_[g - 1][mb] = std::move(backward.input_gradient);
-      if (!input_only) FinishBackwardPass(mb, e.end, on_batch);
-      return absl::OkStatus();
-    }
-    case ActionType::kBackwardWeight:
-      workers_[g]->WeightGradient(mb);
-      FinishBackwardPass(mb, e.end, on_batch);
-      return absl::OkStatus();
-    case ActionType::kOptimizerStep: {
-      for (int chunk = 0; chunk < schedule_.params().chunks; ++chunk) {
-        PB_RETURN_IF_ERROR(workers_[schedule_.StageOf(e.rank, chunk)]->OptimizerStep());
-      }
-      // A synchronous schedule's k-th step on a rank is batch k's update.
-      const int batch = rank_steps_[e.rank]++;
-      if (schedule_.synchronous() && batch < static_cast<int>(batch_end_.size())) {
-        batch_end_[batch] = std::max(batch_end_[batch], e.end);
-        EmitFinishedBatches(on_batch);
-      }
-      return absl::OkStatus();
-    }
-    default:
-      return absl::OkStatus();  // sends: one process hands tensors over directly
+  PB_ASSIGN_OR_RETURN(
+      const StageActionOutcome outcome,
+      RunStageAction({e.type, e.chunk, mb}, g, stages_, *workers_[g],
+                     [this](int microbatch) { return Batch(microbatch); }, route_));
+  MicrobatchRecord& record = result_.microbatches[mb];
+  if (e.type == ActionType::kForward) {
+    record.forward_version[g] = outcome.weight_version;
+    if (outcome.loss) record.loss = *outcome.loss;
+  } else if (IsBackwardPass(e.type)) {
+    record.backward_version[g] = outcome.weight_version;
+    record.updates_crossed[g] = outcome.updates_crossed;
   }
+  if (outcome.backward_finished) FinishBackwardPass(mb, e.end, on_batch);
+  return absl::OkStatus();
 }
 
 void Executor::FinishBackwardPass(int mb, double end, const BatchCallback& on_batch) {
@@ -196,17 +205,12 @@ absl::StatusOr<ExecutorResult> Executor::Run(const CostModel& costs,
   const int total = schedule_.params().total_microbatches();
   for (int g = 0; g < stages_; ++g) {
     const int rank = schedule_.RankOfStage(g);
-    const int steps = result_.simulation.stages[rank].optimizer_steps;
-    const int batches = schedule_.params().batches;
     const int horizon =
-        options_.horizon_batches > 0
-            ? static_cast<int>(std::lround(double(steps) * options_.horizon_batches / batches))
-            : steps;
+        HorizonSteps(result_.simulation.stages[rank].optimizer_steps,
+                     schedule_.params().batches, options_.horizon_batches);
     workers_.push_back(std::make_unique<StageWorker>(WorkerOptionsFor(
         schedule_, g, partition_, options_.model, options_.optimizer, options_.seed, horizon)));
   }
-  activations_.resize(stages_);
-  gradients_.resize(stages_);
   result_.microbatches.assign(total, MicrobatchRecord{0, 0, std::vector<int>(stages_, 0),
                                                       std::vector<int>(stages_, 0),
                                                       std::vector<int>(stages_, 0)});

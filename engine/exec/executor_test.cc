@@ -168,6 +168,22 @@ TEST(ExecutorTest, PipeDream2BWNeverHoldsMoreThanTwoVersions) {
   for (int drift : r.max_drift) EXPECT_LE(drift, 1);
 }
 
+// A schedule's weight policy promises how many versions a stage holds; the tensors keep to it.
+TEST(ExecutorTest, EveryScheduleHoldsNoMoreWeightVersionsThanItsPolicyPromises) {
+  for (const std::string& name : RegisteredSchedules()) {
+    const ScheduleParams params = Params(4, 4, 3, 2);
+    if (name == "interleaved_1f1b") continue;  // one copy; needs m a multiple of p * v
+    const ExecutorResult r = MustRun(name, params, Options(TinyModel()));
+    const auto schedule = MakeSchedule(name, params);
+    ASSERT_TRUE(schedule.ok());
+    for (int g = 0; g < params.model_stages(); ++g) {
+      const WeightPolicy policy = (*schedule)->weight_policy(g);
+      const int promised = policy.stash ? policy.max_versions : 1;
+      if (promised > 0) EXPECT_LE(r.max_live_versions[g], promised) << name << " stage " << g;
+    }
+  }
+}
+
 TEST(ExecutorTest, PaciDriftMatchesTheSimulatorAndItsBound) {
   for (int a : {1, 2, 4}) {
     CostModel costs;  // uneven stages, so the timeline is not the textbook one
@@ -226,6 +242,34 @@ TEST(ExecutorTest, EveryScheduleLowersTheLossOnTheSyntheticLanguage) {
     const double last = (r.batches[38].train_loss + r.batches[39].train_loss) / 2;
     EXPECT_LT(last, first - 0.5) << name << ": " << first << " -> " << last;
     EXPECT_LT(r.final_validation_loss, std::log(16.0) - 0.5) << name;
+  }
+}
+
+// Zero costs are legal (cost measurement clamps noise to 0), so many actions share a timestamp.
+// The executor must still run them causally - it once replayed a timestamp sort that put rank 0's
+// backward before the gradient it needs - and a synchronous schedule's weights cannot depend on
+// the clock at all.
+TEST(ExecutorTest, ZeroCostAndEqualTimestampActionsRunCausallyForEverySchedule) {
+  const ExecutorOptions options = Options(TinyModel());
+  CostModel free;
+  free.stages = {StageCost{0, 0, 0, 0, 0}};
+  CostModel free_backward;
+  free_backward.stages = {StageCost{1, 0, 0, 0, 0}};
+  for (const std::string& name : RegisteredSchedules()) {
+    ScheduleParams params = Params(2, 2, 2);
+    if (name == "interleaved_1f1b") params.chunks = 2;
+    const ExecutorResult timed = MustRun(name, params, options);
+    for (const CostModel* costs : {&free, &free_backward}) {
+      const ExecutorResult r = MustRun(name, params, options, *costs);
+      ASSERT_EQ(r.batches.size(), 2u) << name;
+      if (!MakeSchedule(name, params).value()->synchronous()) continue;
+      for (size_t g = 0; g < r.final_weights.size(); ++g) {
+        for (size_t k = 0; k < r.final_weights[g].size(); ++k) {
+          EXPECT_TRUE(torch::equal(r.final_weights[g][k], timed.final_weights[g][k]))
+              << name << " stage " << g << " tensor " << k;
+        }
+      }
+    }
   }
 }
 

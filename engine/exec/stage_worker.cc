@@ -8,19 +8,11 @@
 #include "absl/strings/str_cat.h"
 
 namespace pipebench {
-namespace {
 
-// PipeMare's learning-rate rescheduling, as this project reads it: a stage with delay tau starts
-// at 1/(tau+1) of the scheduled rate and ramps linearly to the full rate over the warmup steps.
-double DelayWarmupFactor(int delay, int step, int warmup_steps) {
-  if (delay == 0 || warmup_steps <= 0) return 1.0;
-  const double start = 1.0 / (delay + 1);
-  return start + (1.0 - start) * std::min(1.0, double(step) / warmup_steps);
+int HorizonSteps(int optimizer_steps, int batches, int horizon_batches) {
+  if (horizon_batches <= 0 || batches <= 0) return optimizer_steps;
+  return static_cast<int>(std::lround(double(optimizer_steps) * horizon_batches / batches));
 }
-
-constexpr double kVelocityDecay = 0.9;
-
-}  // namespace
 
 StageWorkerOptions WorkerOptionsFor(const Schedule& schedule, int model_stage,
                                     const std::vector<UnitRange>& partition,
@@ -31,9 +23,7 @@ StageWorkerOptions WorkerOptionsFor(const Schedule& schedule, int model_stage,
   options.units = partition[model_stage];
   options.stage = model_stage;
   options.num_stages = static_cast<int>(partition.size());
-  options.weight_semantics = schedule.weight_semantics();
-  options.compensate_delay = schedule.compensates_delay();
-  options.delay = std::max(0, schedule.DriftBound(schedule.RankOfStage(model_stage)));
+  options.weights = schedule.weight_policy(model_stage);
   options.optimizer = optimizer;
   if (options.optimizer.total_steps <= 0) options.optimizer.total_steps = horizon_steps;
   options.seed = seed;
@@ -86,7 +76,7 @@ absl::StatusOr<ForwardResult> StageWorker::Forward(int microbatch, const torch::
 }
 
 void StageWorker::NoteLiveVersions() {
-  if (options_.weight_semantics == WeightSemantics::kCurrent) return;
+  if (!options_.weights.stash) return;
   std::set<int> live = {current_->id};
   for (const auto& [mb, f] : inflight_) live.insert(f.weights->id);
   max_live_versions_ = std::max(max_live_versions_, static_cast<int>(live.size()));
@@ -111,17 +101,16 @@ BackwardResult StageWorker::Backward(int microbatch, const torch::Tensor& grad_o
   f.grad_output = grad_output;
   BackwardResult result;
   result.updates_crossed = version_ - f.forward_version;
-  result.weight_version =
-      options_.weight_semantics == WeightSemantics::kCurrent ? version_ : f.weights->id;
+  result.weight_version = options_.weights.stash ? f.weights->id : version_;
   max_drift_ = std::max(max_drift_, result.updates_crossed);
 
   std::vector<torch::Tensor> restore;
-  if (options_.compensate_delay && options_.delay > 0 && !update_velocity_.empty()) {
+  if (options_.weights.backward_extrapolation > 0 && !update_velocity_.empty()) {
     torch::NoGradGuard no_grad;
     for (size_t i = 0; i < f.weights->leaves.size(); ++i) {
       torch::Tensor data = f.weights->leaves[i].data();
       restore.push_back(data.clone());
-      data.sub_(update_velocity_[i], options_.delay);
+      data.sub_(update_velocity_[i], options_.weights.backward_extrapolation);
     }
   }
   std::vector<torch::Tensor> grad_outputs;
@@ -170,13 +159,13 @@ absl::Status StageWorker::OptimizerStep() {
                                                      options_.stage, ", optimizer step ", step));
     }
   }
-  double lr = LearningRate(options_.optimizer, step);
+  const double lr = LearningRate(options_.optimizer, step) *
+                    options_.weights.LearningRateScale(step, options_.optimizer.warmup_steps);
   std::vector<torch::Tensor> before;
-  if (options_.compensate_delay) {
-    lr *= DelayWarmupFactor(options_.delay, step, options_.optimizer.warmup_steps);
+  if (options_.weights.backward_extrapolation > 0) {
     for (const torch::Tensor& w : current_->leaves) before.push_back(w.detach().clone());
   }
-  if (options_.weight_semantics == WeightSemantics::kCurrent) {
+  if (!options_.weights.stash) {
     std::vector<torch::Tensor> data;
     for (const torch::Tensor& w : current_->leaves) data.push_back(w.data());
     optimizer_.Step(data, grads, lr);
@@ -195,8 +184,8 @@ absl::Status StageWorker::OptimizerStep() {
       for (const torch::Tensor& w : before) update_velocity_.push_back(torch::zeros_like(w));
     }
     for (size_t i = 0; i < before.size(); ++i) {
-      update_velocity_[i].mul_(kVelocityDecay).add_(current_->leaves[i].detach() - before[i],
-                                                    1.0 - kVelocityDecay);
+      const double decay = options_.weights.velocity_decay;
+      update_velocity_[i].mul_(decay).add_(current_->leaves[i].detach() - before[i], 1.0 - decay);
     }
   }
   for (torch::Tensor& g : grad_sum_) g = torch::Tensor();

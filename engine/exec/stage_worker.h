@@ -3,14 +3,14 @@
 // this class; backends differ only in how activations and gradients travel between stages
 // (handed over in one process, sent over c10d between processes).
 //
-// Weight versions, per WeightSemantics:
-//  - kCurrent: one copy, updated in place through each parameter's `.data()` alias. The alias has
-//    its own autograd version counter, so a micro-batch whose forward ran before an update still
-//    back-propagates - on the updated weights (PACI, PipeMare, naive async) - on stock LibTorch.
-//    Synchronous schedules never update mid-batch, so they see one version.
-//  - kStashed / kDoubleBuffered: an update makes a new version; a micro-batch's graph keeps the
-//    version its forward used, so its backward runs on it (PipeDream, 2BW). A version is freed
-//    when its last micro-batch finishes.
+// Weight versions, per the schedule's WeightPolicy:
+//  - one copy (stash = false): updated in place through each parameter's `.data()` alias. The
+//    alias has its own autograd version counter, so a micro-batch whose forward ran before an
+//    update still back-propagates - on the updated weights (PACI, PipeMare, naive async) - on
+//    stock LibTorch. Synchronous schedules never update mid-batch, so they see one version.
+//  - stash = true: an update makes a new version; a micro-batch's graph keeps the version its
+//    forward used, so its backward runs on it (PipeDream, 2BW). A version is freed when its last
+//    micro-batch finishes.
 // Gradients are averaged over the backward passes since the last step.
 #ifndef PIPEBENCH_ENGINE_EXEC_STAGE_WORKER_H_
 #define PIPEBENCH_ENGINE_EXEC_STAGE_WORKER_H_
@@ -33,12 +33,9 @@ struct StageWorkerOptions {
   UnitRange units;
   int stage = 0;       // model stage index
   int num_stages = 1;  // model stages in the pipeline
-  WeightSemantics weight_semantics = WeightSemantics::kCurrent;
-  // PipeMare's corrections for a stage whose updates lag by `delay` steps: the learning rate
-  // starts at 1/(delay+1) and ramps to full over the warmup, and backward weights are pulled back
-  // `delay` steps along the recent update direction.
-  bool compensate_delay = false;
-  int delay = 0;
+  // The schedule's weight rules for this stage: stashing, learning-rate scale, backward-weight
+  // extrapolation (see engine/schedule/weight_policy.h).
+  WeightPolicy weights;
   OptimizerConfig optimizer;
   std::uint64_t seed = 0;
 };
@@ -54,6 +51,11 @@ struct BackwardResult {
   int weight_version = 0;        // the version the backward ran on
   int updates_crossed = 0;       // optimizer steps since this micro-batch's forward
 };
+
+// A stage's cosine horizon in optimizer steps: its `optimizer_steps` in a run of `batches`
+// mini-batches, or as many steps per mini-batch over `horizon_batches` when that is > 0 (a
+// horizon shared by runs of different lengths; see ExecutorOptions::horizon_batches).
+int HorizonSteps(int optimizer_steps, int batches, int horizon_batches);
 
 // The worker options a schedule implies for `model_stage`. A cosine horizon of 0 in `optimizer`
 // becomes `horizon_steps` (the caller's choice: this stage's optimizer steps in the run, or in the

@@ -15,7 +15,6 @@ absl::StatusOr<std::unique_ptr<Schedule>> MakeAsyncNaive(const ScheduleParams& p
   PB_RETURN_IF_ERROR(RequireSingleChunk("async_naive", params));
   return MakeScheduleFromSpec(
       params, {.name = "async_naive",
-               .weight_semantics = WeightSemantics::kCurrent,
                .synchronous = false,
                .drift_bound = [](const ScheduleParams& p, int rank) { return p.stages - rank - 1; },
                .make_program = [](const ScheduleParams& p, int rank) {

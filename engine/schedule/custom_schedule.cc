@@ -94,7 +94,6 @@ absl::StatusOr<std::unique_ptr<Schedule>> ParseCustomSchedule(absl::string_view 
   auto shared = std::make_shared<std::vector<std::vector<Action>>>(std::move(ranks));
   return MakeScheduleFromSpec(
       params, {.name = "custom",
-               .weight_semantics = WeightSemantics::kCurrent,
                .synchronous = false,
                .splits_backward = splits,
                .drift_bound = [](const ScheduleParams&, int) { return -1; },

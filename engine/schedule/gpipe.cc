@@ -26,7 +26,6 @@ std::unique_ptr<RankProgram> GPipeProgram(const ScheduleParams& params, int rank
 absl::StatusOr<std::unique_ptr<Schedule>> MakeGPipe(const ScheduleParams& params) {
   PB_RETURN_IF_ERROR(RequireSingleChunk("gpipe", params));
   return MakeScheduleFromSpec(params, {.name = "gpipe",
-                                       .weight_semantics = WeightSemantics::kCurrent,
                                        .synchronous = true,
                                        .make_program = GPipeProgram});
 }

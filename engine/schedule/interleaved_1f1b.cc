@@ -44,7 +44,6 @@ absl::StatusOr<std::unique_ptr<Schedule>> MakeInterleaved(const ScheduleParams& 
                      ") must be a multiple of stages (", params.stages, ")"));
   }
   return MakeScheduleFromSpec(params, {.name = "interleaved_1f1b",
-                                       .weight_semantics = WeightSemantics::kCurrent,
                                        .synchronous = true,
                                        .make_program = InterleavedProgram});
 }

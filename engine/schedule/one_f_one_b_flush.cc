@@ -28,7 +28,6 @@ std::unique_ptr<RankProgram> OneFOneBFlushProgram(const ScheduleParams& params, 
 absl::StatusOr<std::unique_ptr<Schedule>> MakeOneFOneBFlush(const ScheduleParams& params) {
   PB_RETURN_IF_ERROR(RequireSingleChunk("1f1b_flush", params));
   return MakeScheduleFromSpec(params, {.name = "1f1b_flush",
-                                       .weight_semantics = WeightSemantics::kCurrent,
                                        .synchronous = true,
                                        .make_program = OneFOneBFlushProgram});
 }

@@ -85,15 +85,17 @@ int CeilDiv(int a, int b) { return (a + b - 1) / b; }
 
 absl::StatusOr<std::unique_ptr<Schedule>> MakePaciVariant(const std::string& name,
                                                           const ScheduleParams& params,
-                                                          WeightSemantics semantics,
+                                                          bool stash,
                                                           bool backward_first) {
   PB_RETURN_IF_ERROR(RequireSingleChunk(name, params));
   return MakeScheduleFromSpec(
       params, {.name = name,
-               .weight_semantics = semantics,
                .synchronous = false,
                .drift_bound = [](const ScheduleParams& p, int rank) {
                  return CeilDiv(p.stages - rank - 1, p.effective_accumulation());
+               },
+               .weight_policy = [stash](const ScheduleParams&, int) {
+                 return WeightPolicy{.stash = stash};
                },
                .make_program = [backward_first](const ScheduleParams& p, int rank) {
                  return std::make_unique<PaciProgram>(p, rank, backward_first);
@@ -101,15 +103,15 @@ absl::StatusOr<std::unique_ptr<Schedule>> MakePaciVariant(const std::string& nam
 }
 
 absl::StatusOr<std::unique_ptr<Schedule>> MakePaci(const ScheduleParams& params) {
-  return MakePaciVariant("paci", params, WeightSemantics::kCurrent, false);
+  return MakePaciVariant("paci", params, /*stash=*/false, false);
 }
 
 absl::StatusOr<std::unique_ptr<Schedule>> MakePaciBackwardFirst(const ScheduleParams& params) {
-  return MakePaciVariant("paci_backward_first", params, WeightSemantics::kCurrent, true);
+  return MakePaciVariant("paci_backward_first", params, /*stash=*/false, true);
 }
 
 absl::StatusOr<std::unique_ptr<Schedule>> MakePaciStashed(const ScheduleParams& params) {
-  return MakePaciVariant("paci_stashed", params, WeightSemantics::kStashed, false);
+  return MakePaciVariant("paci_stashed", params, /*stash=*/true, false);
 }
 
 }  // namespace

@@ -15,9 +15,11 @@ absl::StatusOr<std::unique_ptr<Schedule>> MakePipeDream(const ScheduleParams& pa
   PB_RETURN_IF_ERROR(RequireSingleChunk("pipedream", params));
   return MakeScheduleFromSpec(
       params, {.name = "pipedream",
-               .weight_semantics = WeightSemantics::kStashed,
                .synchronous = false,
                .drift_bound = [](const ScheduleParams& p, int rank) { return p.stages - rank - 1; },
+               .weight_policy = [](const ScheduleParams& p, int stage) {
+                 return WeightPolicy{.stash = true, .max_versions = p.stages - stage};
+               },
                .make_program = [](const ScheduleParams& p, int rank) {
                  return ContinuousOneFOneB(p, rank, /*update_every=*/1);
                }});

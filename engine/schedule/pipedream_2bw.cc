@@ -17,10 +17,12 @@ absl::StatusOr<std::unique_ptr<Schedule>> MakePipeDream2BW(const ScheduleParams&
   PB_RETURN_IF_ERROR(RequireMicrobatchesAtLeastStages("pipedream_2bw", params));
   return MakeScheduleFromSpec(
       params, {.name = "pipedream_2bw",
-               .weight_semantics = WeightSemantics::kDoubleBuffered,
                .synchronous = false,
                .drift_bound = [](const ScheduleParams& p, int rank) {
                  return rank == p.stages - 1 ? 0 : 1;
+               },
+               .weight_policy = [](const ScheduleParams&, int) {
+                 return WeightPolicy{.stash = true, .max_versions = 2};
                },
                .make_program = [](const ScheduleParams& p, int rank) {
                  return ContinuousOneFOneB(p, rank, /*update_every=*/p.microbatches);

@@ -3,7 +3,7 @@
 //   PIPEBENCH_REGISTER_SCHEDULE("gpipe", MakeGPipe);
 //
 // and its cc_library sets alwayslink = 1 so the registration survives linking. Adding a schedule is
-// one new file plus one line in engine/schedule/BUILD's `all_schedules`.
+// one new file plus one line in engine/schedule/schedules.bzl.
 #ifndef PIPEBENCH_ENGINE_SCHEDULE_REGISTRY_H_
 #define PIPEBENCH_ENGINE_SCHEDULE_REGISTRY_H_
 

@@ -13,10 +13,11 @@ class SpecSchedule : public Schedule {
       : Schedule(params), spec_(std::move(spec)) {}
 
   std::string name() const override { return spec_.name; }
-  WeightSemantics weight_semantics() const override { return spec_.weight_semantics; }
+  WeightPolicy weight_policy(int model_stage) const override {
+    return spec_.weight_policy ? spec_.weight_policy(params(), model_stage) : WeightPolicy();
+  }
   bool splits_backward() const override { return spec_.splits_backward; }
   bool synchronous() const override { return spec_.synchronous; }
-  bool compensates_delay() const override { return spec_.compensates_delay; }
   int DriftBound(int rank) const override {
     return spec_.drift_bound ? spec_.drift_bound(params(), rank) : 0;
   }

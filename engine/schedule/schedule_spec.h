@@ -19,12 +19,12 @@ namespace pipebench {
 
 struct ScheduleSpec {
   std::string name;
-  WeightSemantics weight_semantics = WeightSemantics::kCurrent;
   bool synchronous = true;
   bool splits_backward = false;
-  bool compensates_delay = false;
   // Updates a micro-batch may cross between forward and backward at `rank`.
   std::function<int(const ScheduleParams&, int rank)> drift_bound;
+  // The weight rules of `model_stage`; unset: one copy, updates as the optimizer schedules them.
+  std::function<WeightPolicy(const ScheduleParams&, int model_stage)> weight_policy;
   std::function<std::unique_ptr<RankProgram>(const ScheduleParams&, int rank)> make_program;
 };
 

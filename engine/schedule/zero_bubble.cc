@@ -49,7 +49,6 @@ absl::StatusOr<std::unique_ptr<Schedule>> MakeZeroBubble(const ScheduleParams& p
   PB_RETURN_IF_ERROR(RequireSingleChunk(name, params));
   return MakeScheduleFromSpec(
       params, {.name = name,
-               .weight_semantics = WeightSemantics::kCurrent,
                .synchronous = true,
                .splits_backward = true,
                .make_program = [offset_factor](const ScheduleParams& p, int rank) {

@@ -36,7 +36,7 @@ json SimulationToJson(const SimulationResult& result) {
             {"batches", p.batches},
             {"accumulation", p.effective_accumulation()},
             {"chunks", p.chunks}}},
-          {"weight_semantics", WeightSemanticsName(result.weight_semantics)},
+          {"weights", result.weights},
           {"makespan", result.makespan},
           {"throughput", result.throughput},
           {"bubble_fraction", result.bubble_fraction},

@@ -11,7 +11,7 @@
 
 namespace pipebench {
 
-// Fields: schedule, params, weight_semantics, makespan, throughput, bubble_fraction,
+// Fields: schedule, params, weights, makespan, throughput, bubble_fraction,
 // max_version_drift, actions, and `stages` (one object per rank).
 nlohmann::json SimulationToJson(const SimulationResult& result);
 

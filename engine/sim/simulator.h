@@ -7,9 +7,10 @@
 // weights records the rank's weight version, so each micro-batch's drift - optimizer updates
 // between its forward and its backward - is known exactly.
 //
-// The run also checks the schedule: a micro-batch out of range, a backward before its forward, an
-// action run twice, a micro-batch never finished, or a deadlock is an InvalidArgument error that
-// names the rank and the action; it never hangs.
+// Each rank is run by the RankDriver every backend shares (engine/runtime/rank_driver.h), so the
+// schedule is checked here exactly as everywhere: a micro-batch out of range, a backward before
+// its forward, an action run twice, a micro-batch never finished, or a deadlock is an
+// InvalidArgument error that names the rank and the action; it never hangs.
 #ifndef PIPEBENCH_ENGINE_SIM_SIMULATOR_H_
 #define PIPEBENCH_ENGINE_SIM_SIMULATOR_H_
 
@@ -51,7 +52,7 @@ struct StageStats {
 struct SimulationResult {
   std::string schedule;
   ScheduleParams params;
-  WeightSemantics weight_semantics = WeightSemantics::kCurrent;
+  std::string weights;  // the schedule's weight policy at stage 0, described
   double makespan = 0;
   double throughput = 0;  // micro-batches per unit time
   double bubble_fraction = 0;
@@ -60,7 +61,10 @@ struct SimulationResult {
   std::vector<StageStats> stages;
   // [model_stage * total_microbatches + microbatch] = updates crossed by that backward.
   std::vector<std::int32_t> updates_crossed;
-  std::vector<TimelineEvent> timeline;  // ordered by start time; only with record_timeline
+  // Only with record_timeline. In dispatch order: compute actions and optimizer steps in the order
+  // the ranks started them (causal even when actions cost nothing, and by start time), each send
+  // when its producer finished. The single-process executor replays this order.
+  std::vector<TimelineEvent> timeline;
 
   int UpdatesCrossed(int model_stage, int microbatch) const {
     return updates_crossed[static_cast<std::size_t>(model_stage) * params.total_microbatches() +

@@ -27,7 +27,6 @@ std::unique_ptr<RankProgram> SequentialProgram(const ScheduleParams& params, int
 absl::StatusOr<std::unique_ptr<Schedule>> MakeSequential(const ScheduleParams& params) {
   PB_RETURN_IF_ERROR(RequireSingleChunk("toy_sequential", params));
   return MakeScheduleFromSpec(params, {.name = "toy_sequential",
-                                       .weight_semantics = WeightSemantics::kCurrent,
                                        .synchronous = true,
                                        .make_program = SequentialProgram});
 }

@@ -1,0 +1,236 @@
+#include "engine/runtime/rank_driver.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+
+namespace pipebench {
+
+RankDriver::RankDriver(const Schedule& schedule, int rank)
+    : schedule_(schedule),
+      rank_(rank),
+      chunks_(schedule.params().chunks),
+      total_(schedule.params().total_microbatches()),
+      model_stages_(schedule.params().model_stages()),
+      action_limit_(4LL * schedule.params().chunks * schedule.params().total_microbatches() +
+                    2LL * schedule.params().total_microbatches() + 16),
+      program_(schedule.MakeProgram(rank)),
+      flags_(static_cast<std::size_t>(chunks_) * total_, 0) {}
+
+bool RankDriver::ForwardInputReady(int chunk, int microbatch) const {
+  if (!InRange(chunk, microbatch)) return false;
+  return schedule_.StageOf(rank_, chunk) == 0 || (flag(chunk, microbatch) & kActivationIn);
+}
+
+bool RankDriver::BackwardInputReady(int chunk, int microbatch) const {
+  if (!InRange(chunk, microbatch)) return false;
+  // The last stage's backward needs only its own forward (the loss is computed there).
+  return schedule_.StageOf(rank_, chunk) == model_stages_ - 1
+             ? (flag(chunk, microbatch) & kForwardDone) != 0
+             : (flag(chunk, microbatch) & kGradientIn) != 0;
+}
+
+std::string RankDriver::Describe(const Action& action) const {
+  std::string text =
+      absl::StrCat("rank ", rank_, " action #", started_, " '", ToString(action), "'");
+  if (action.type != ActionType::kOptimizerStep && InRange(action.chunk, action.microbatch)) {
+    absl::StrAppend(&text, " (stage ", schedule_.StageOf(rank_, action.chunk), ", micro-batch ",
+                    action.microbatch, ")");
+  }
+  return text;
+}
+
+absl::Status RankDriver::Check(const Action& action) const {
+  if (action.type == ActionType::kOptimizerStep) return absl::OkStatus();
+  auto error = [&](const auto&... what) {
+    return absl::InvalidArgumentError(absl::StrCat(Describe(action), ": ", what...));
+  };
+  if (!IsCompute(action.type)) {
+    return error("schedules emit compute actions and optimizer steps only; communication "
+                 "follows from them");
+  }
+  if (action.chunk < 0 || action.chunk >= chunks_) {
+    return error("chunk ", action.chunk, " is outside [0, ", chunks_, ")");
+  }
+  if (action.microbatch < 0 || action.microbatch >= total_) {
+    return error("micro-batch ", action.microbatch, " is outside [0, ", total_, ")");
+  }
+  const std::uint8_t f = flag(action.chunk, action.microbatch);
+  switch (action.type) {
+    case ActionType::kForward:
+      if (f & kForwardStarted) return error("forward runs a second time");
+      break;
+    case ActionType::kBackward:
+    case ActionType::kBackwardInput:
+      if (!(f & kForwardStarted)) return error("backward before its forward");
+      if (f & kBackwardStarted) return error("backward runs a second time");
+      break;
+    case ActionType::kBackwardWeight:
+      if (!(f & kBackwardStarted)) return error("weight gradient before its input gradient");
+      if (f & kWeightStarted) return error("weight gradient runs a second time");
+      break;
+    default:
+      break;
+  }
+  return absl::OkStatus();
+}
+
+bool RankDriver::Ready(const Action& action) const {
+  switch (action.type) {
+    case ActionType::kForward:
+      return ForwardInputReady(action.chunk, action.microbatch);
+    case ActionType::kBackward:
+    case ActionType::kBackwardInput:
+      return BackwardInputReady(action.chunk, action.microbatch);
+    default:
+      return true;  // W follows its own I on this rank; U needs nothing
+  }
+}
+
+void RankDriver::MarkStarted(const Action& action) {
+  switch (action.type) {
+    case ActionType::kForward:
+      flag(action.chunk, action.microbatch) |= kForwardStarted;
+      break;
+    case ActionType::kBackward:
+      flag(action.chunk, action.microbatch) |= kBackwardStarted | kWeightStarted;
+      break;
+    case ActionType::kBackwardInput:
+      flag(action.chunk, action.microbatch) |= kBackwardStarted;
+      break;
+    case ActionType::kBackwardWeight:
+      flag(action.chunk, action.microbatch) |= kWeightStarted;
+      break;
+    case ActionType::kOptimizerStep:
+      ++optimizer_steps_;
+      break;
+    default:
+      break;
+  }
+}
+
+absl::StatusOr<RankDriver::Step> RankDriver::Poll() {
+  if (done_) return Step{Step::Kind::kDone, Action()};
+  const Decision decision = program_->Next(*this);
+  blocked_ = false;
+  switch (decision.kind) {
+    case Decision::Kind::kDone:
+      done_ = true;
+      return Step{Step::Kind::kDone, Action()};
+    case Decision::Kind::kWait:
+      return Step{Step::Kind::kWait, Action()};
+    case Decision::Kind::kRun:
+      break;
+  }
+  const Action& action = decision.action;
+  if (absl::Status status = Check(action); !status.ok()) return status;
+  if (!Ready(action)) {
+    blocked_ = true;
+    blocked_action_ = action;
+    return Step{Step::Kind::kBlocked, action};
+  }
+  if (started_ >= action_limit_) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(schedule_.name(), ": rank ", rank_, " issued more than ", action_limit_,
+                     " actions; its program does not terminate"));
+  }
+  MarkStarted(action);
+  program_->Started(action);
+  ++started_;
+  return Step{Step::Kind::kStart, action};
+}
+
+void RankDriver::Finished(const Action& action) {
+  switch (action.type) {
+    case ActionType::kForward:
+      flag(action.chunk, action.microbatch) |= kForwardDone;
+      break;
+    case ActionType::kBackward:
+      flag(action.chunk, action.microbatch) |= kBackwardDone | kWeightDone;
+      break;
+    case ActionType::kBackwardInput:
+      flag(action.chunk, action.microbatch) |= kBackwardDone;
+      break;
+    case ActionType::kBackwardWeight:
+      flag(action.chunk, action.microbatch) |= kWeightDone;
+      break;
+    default:
+      break;
+  }
+}
+
+std::string RankDriver::Stuck() const {
+  if (!blocked_) return absl::StrCat("rank ", rank_, " has no runnable action");
+  const int stage = schedule_.StageOf(rank_, blocked_action_.chunk);
+  const bool forward = blocked_action_.type == ActionType::kForward;
+  return absl::StrCat(Describe(blocked_action_), " waits for the ",
+                      forward ? "activation from stage " : "gradient from stage ",
+                      forward ? stage - 1 : stage + 1);
+}
+
+absl::Status RankDriver::CheckEverythingRan() const {
+  for (int chunk = 0; chunk < chunks_; ++chunk) {
+    for (int mb = 0; mb < total_; ++mb) {
+      const std::uint8_t f = flag(chunk, mb);
+      const char* missing = !(f & kForwardDone)    ? "forward"
+                            : !(f & kBackwardDone) ? "backward"
+                            : !(f & kWeightDone)   ? "weight gradient"
+                                                   : nullptr;
+      if (missing != nullptr) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            schedule_.name(), ": micro-batch ", mb, " never ran its ", missing, " at stage ",
+            schedule_.StageOf(rank_, chunk), " (rank ", rank_, ")"));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<int>> OptimizerStepsPerRank(const Schedule& schedule) {
+  const int p = schedule.params().stages;
+  const int model_stages = schedule.params().model_stages();
+  std::vector<std::unique_ptr<RankDriver>> drivers;
+  for (int rank = 0; rank < p; ++rank) {
+    drivers.push_back(std::make_unique<RankDriver>(schedule, rank));
+  }
+  // Round robin: each rank runs until it blocks; an action's outputs reach the neighbour at once.
+  bool progress = true;
+  while (progress) {
+    progress = false;
+    for (auto& driver : drivers) {
+      while (true) {
+        absl::StatusOr<RankDriver::Step> step = driver->Poll();
+        if (!step.ok()) return step.status();
+        if (step->kind != RankDriver::Step::Kind::kStart) break;
+        progress = true;
+        const Action& a = step->action;
+        driver->Finished(a);
+        const int stage = schedule.StageOf(driver->rank(), a.chunk);
+        if (a.type == ActionType::kForward && stage + 1 < model_stages) {
+          drivers[schedule.RankOfStage(stage + 1)]->ActivationArrived((stage + 1) / p,
+                                                                      a.microbatch);
+        } else if (IsBackwardPass(a.type) && stage > 0) {
+          drivers[schedule.RankOfStage(stage - 1)]->GradientArrived((stage - 1) / p,
+                                                                    a.microbatch);
+        }
+      }
+    }
+  }
+  std::vector<std::string> stuck;
+  std::vector<int> steps;
+  for (const auto& driver : drivers) {
+    if (!driver->done()) stuck.push_back(driver->Stuck());
+    steps.push_back(driver->optimizer_steps());
+  }
+  if (!stuck.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(schedule.name(), " deadlocks: ", absl::StrJoin(stuck, "; ")));
+  }
+  for (const auto& driver : drivers) {
+    if (absl::Status status = driver->CheckEverythingRan(); !status.ok()) return status;
+  }
+  return steps;
+}
+
+}  // namespace pipebench

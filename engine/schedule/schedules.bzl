@@ -1,0 +1,15 @@
+"""The one list of schedule files. Adding a schedule: write engine/schedule/<name>.cc (it registers
+itself with PIPEBENCH_REGISTER_SCHEDULE) and add <name> here; its library, the registry every
+binary links (:all_schedules) and the tests that run every registered schedule pick it up."""
+
+SCHEDULES = [
+    "async_naive",
+    "gpipe",
+    "interleaved_1f1b",
+    "one_f_one_b_flush",
+    "paci",
+    "pipedream",
+    "pipedream_2bw",
+    "pipemare",
+    "zero_bubble",
+]
