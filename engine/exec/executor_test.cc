@@ -6,47 +6,19 @@
 
 #include "engine/model/partition.h"
 #include "engine/schedule/registry.h"
+#include "engine/testing/schedule_fixtures.h"
+#include "engine/testing/training_fixtures.h"
 #include "gtest/gtest.h"
 
 namespace pipebench {
 namespace {
 
-GptConfig TinyModel(int layers = 4) {
-  GptConfig model;
-  model.vocab_size = 16;
-  model.layers = layers;
-  model.embed = 16;
-  model.heads = 2;
-  model.mlp_ratio = 2;
-  model.context = 8;
-  return model;
-}
+using testing::Params;
+using testing::TinyModel;
 
-ExecutorOptions Options(const GptConfig& model) {
-  ExecutorOptions options;
-  options.model = model;
-  options.micro_batch_size = 4;
-  options.seed = 3;
-  options.optimizer.learning_rate = 3e-3;
-  options.optimizer.warmup_steps = 2;
-  options.optimizer.total_steps = 100;
-  options.eval_tokens = 64;
-  return options;
-}
+ExecutorOptions Options(const GptConfig& model) { return testing::TinyTrainingOptions(model); }
 
-const TokenDataset& Data() {
-  static const TokenDataset* data = new TokenDataset(TokenDataset::Synthetic(16, 20000, 11));
-  return *data;
-}
-
-ScheduleParams Params(int p, int m, int batches, int a = 0) {
-  ScheduleParams params;
-  params.stages = p;
-  params.microbatches = m;
-  params.batches = batches;
-  params.accumulation = a;
-  return params;
-}
+const TokenDataset& Data() { return testing::SyntheticData(); }
 
 ExecutorResult MustRun(const std::string& name, const ScheduleParams& params,
                        const ExecutorOptions& options, const CostModel& costs = CostModel()) {
@@ -90,7 +62,7 @@ TEST(ExecutorTest, FlushSchedulesMatchPlainGradientAccumulation) {
   const int m = 4;
   const int batches = 3;
   const std::vector<torch::Tensor> expected = ReferenceTraining(options, m, batches);
-  for (const char* name : {"gpipe", "1f1b_flush", "zb_h1"}) {
+  for (const char* name : {"gpipe", "1f1b_flush", "zb_h1", "zb_h2"}) {
     for (int p : {1, 2, 4}) {
       const ExecutorResult r = MustRun(name, Params(p, m, batches), options);
       std::vector<torch::Tensor> flat;
@@ -162,6 +134,109 @@ TEST(ExecutorTest, PaciStashedRunsEachBackwardOnItsForwardsWeights) {
   EXPECT_FALSE(torch::equal(plain.final_weights[0][0], r.final_weights[0][0]));
 }
 
+// PACI's semantics, written out by hand for p = 2, a = 1 (an update after every backward), m = 2,
+// two mini-batches. The per-stage order is the schedule's (simulate --format=text shows it):
+//   stage 0: F0 F1 B0 U F2 B1 U F3 B2 U B3 U
+//   stage 1: F0 B0 U F1 B1 U F2 B2 U F3 B3 U
+// Stage 0's B1..B3 cross one update: their forward ran on W_t, and their backward runs through the
+// activations saved then with the weights as they are now, W_{t+1}. One weight copy per stage.
+TEST(ExecutorTest, PaciMatchesAHandWrittenLoopOfItsSemantics) {
+  const ExecutorOptions options = Options(TinyModel());
+  const GptConfig& model = options.model;
+  const auto partition = PartitionByLayers(model, 2);
+  ASSERT_TRUE(partition.ok());
+  struct Stage {
+    UnitRange units;
+    std::vector<torch::Tensor> weights;
+    std::unique_ptr<AdamW> adam;
+    std::vector<torch::Tensor> grad;
+    int steps = 0;
+  };
+  std::vector<Stage> stages(2);
+  for (int g = 0; g < 2; ++g) {
+    stages[g].units = (*partition)[g];
+    stages[g].weights = InitWeights(model, stages[g].units, options.seed);
+    stages[g].adam =
+        std::make_unique<AdamW>(options.optimizer, WeightDecayMask(model, stages[g].units));
+  }
+  std::map<int, torch::Tensor> stage0_out, stage1_in, stage1_loss, gradient_to_stage0;
+  auto forward0 = [&](int mb) {
+    const TokenBatch batch =
+        Data().TrainBatch(options.micro_batch_size, model.context, options.seed, mb);
+    stage0_out[mb] = ForwardUnits(model, stages[0].units, stages[0].weights, batch.inputs);
+  };
+  auto forward1 = [&](int mb) {
+    const TokenBatch batch =
+        Data().TrainBatch(options.micro_batch_size, model.context, options.seed, mb);
+    stage1_in[mb] = stage0_out[mb].detach().requires_grad_(true);
+    stage1_loss[mb] = LanguageModelLoss(
+        ForwardUnits(model, stages[1].units, stages[1].weights, stage1_in[mb]), batch.targets);
+  };
+  auto accumulate = [](Stage& stage, std::vector<torch::Tensor> grads) {
+    stage.grad = std::move(grads);  // a = 1: one backward per step
+  };
+  auto backward1 = [&](int mb) {
+    std::vector<torch::Tensor> inputs = stages[1].weights;
+    inputs.push_back(stage1_in[mb]);
+    std::vector<torch::Tensor> grads = torch::autograd::grad({stage1_loss[mb]}, inputs);
+    gradient_to_stage0[mb] = grads.back();
+    grads.pop_back();
+    accumulate(stages[1], grads);
+  };
+  auto backward0 = [&](int mb) {
+    accumulate(stages[0], torch::autograd::grad({stage0_out[mb]}, stages[0].weights,
+                                                {gradient_to_stage0[mb]}));
+  };
+  auto step = [&](int g) {
+    Stage& stage = stages[g];
+    std::vector<torch::Tensor> data;
+    for (torch::Tensor& w : stage.weights) data.push_back(w.data());
+    stage.adam->Step(data, stage.grad, LearningRate(options.optimizer, stage.steps++));
+  };
+  // Any interleaving of the two stages that respects each one's order and the data gives the same
+  // weights; this one runs each stage-1 step as soon as its input exists.
+  forward0(0);
+  forward0(1);
+  forward1(0); backward1(0); step(1);
+  backward0(0); step(0);
+  forward1(1); backward1(1); step(1);
+  forward0(2); backward0(1); step(0);
+  forward1(2); backward1(2); step(1);
+  forward0(3); backward0(2); step(0);
+  forward1(3); backward1(3); step(1);
+  backward0(3); step(0);
+
+  const ExecutorResult r = MustRun("paci", Params(2, 2, 2, 1), options);
+  EXPECT_EQ(r.max_drift, (std::vector<int>{1, 0}));
+  for (int g = 0; g < 2; ++g) {
+    ASSERT_EQ(r.final_weights[g].size(), stages[g].weights.size());
+    for (size_t k = 0; k < stages[g].weights.size(); ++k) {
+      EXPECT_TRUE(torch::allclose(r.final_weights[g][k], stages[g].weights[k], 1e-5, 1e-5))
+          << "stage " << g << " tensor " << k << " max diff "
+          << (r.final_weights[g][k] - stages[g].weights[k]).abs().max().item<float>();
+    }
+  }
+  // Stashing changes exactly what crossing an update means: PipeDream, with the same updates but
+  // each backward on its forward's weights, ends elsewhere.
+  const ExecutorResult stashed = MustRun("pipedream", Params(2, 2, 2), options);
+  EXPECT_FALSE(torch::allclose(stashed.final_weights[0][0], r.final_weights[0][0], 1e-5, 1e-5));
+}
+
+// With one mini-batch and a = m, no micro-batch straddles an update (each stage steps once, after
+// every backward): PACI is then exactly 1F1B-flush.
+TEST(ExecutorTest, PaciEqualsFlushWhenNoMicrobatchStraddlesAnUpdate) {
+  const ExecutorOptions options = Options(TinyModel());
+  const ExecutorResult paci = MustRun("paci", Params(4, 4, 1, 4), options);
+  const ExecutorResult flush = MustRun("1f1b_flush", Params(4, 4, 1), options);
+  for (int drift : paci.max_drift) EXPECT_EQ(drift, 0);
+  for (int g = 0; g < 4; ++g) {
+    for (size_t k = 0; k < flush.final_weights[g].size(); ++k) {
+      EXPECT_TRUE(torch::equal(paci.final_weights[g][k], flush.final_weights[g][k]))
+          << "stage " << g << " tensor " << k;
+    }
+  }
+}
+
 TEST(ExecutorTest, PipeDream2BWNeverHoldsMoreThanTwoVersions) {
   const ExecutorResult r = MustRun("pipedream_2bw", Params(4, 4, 4), Options(TinyModel()));
   EXPECT_EQ(r.max_live_versions, (std::vector<int>{2, 2, 2, 1}));
@@ -179,7 +254,9 @@ TEST(ExecutorTest, EveryScheduleHoldsNoMoreWeightVersionsThanItsPolicyPromises) 
     for (int g = 0; g < params.model_stages(); ++g) {
       const WeightPolicy policy = (*schedule)->weight_policy(g);
       const int promised = policy.stash ? policy.max_versions : 1;
-      if (promised > 0) EXPECT_LE(r.max_live_versions[g], promised) << name << " stage " << g;
+      if (promised > 0) {
+        EXPECT_LE(r.max_live_versions[g], promised) << name << " stage " << g;
+      }
     }
   }
 }

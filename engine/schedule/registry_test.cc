@@ -2,17 +2,13 @@
 
 #include <algorithm>
 
+#include "engine/testing/schedule_fixtures.h"
 #include "gtest/gtest.h"
 
 namespace pipebench {
 namespace {
 
-ScheduleParams Params(int p, int m) {
-  ScheduleParams params;
-  params.stages = p;
-  params.microbatches = m;
-  return params;
-}
+using testing::Params;
 
 // The paper's schedules are there (a new schedule file adds to the list, and fails nothing here).
 TEST(RegistryTest, EveryPaperScheduleIsRegistered) {

@@ -1,13 +1,14 @@
 #include "engine/sim/simulator.h"
 
 #include <algorithm>
-#include <random>
 #include <cmath>
+#include <random>
 #include <string>
 
 #include "absl/random/distributions.h"
 #include "engine/schedule/custom_schedule.h"
 #include "engine/schedule/registry.h"
+#include "engine/testing/schedule_fixtures.h"
 #include "gtest/gtest.h"
 
 namespace pipebench {
@@ -16,15 +17,7 @@ namespace {
 // Random configurations come from a fixed seed, so a failure reproduces.
 constexpr std::uint32_t kSeed = 20261128;
 
-ScheduleParams Params(int p, int m, int batches = 1, int a = 0, int v = 1) {
-  ScheduleParams params;
-  params.stages = p;
-  params.microbatches = m;
-  params.batches = batches;
-  params.accumulation = a;
-  params.chunks = v;
-  return params;
-}
+using testing::Params;
 
 CostModel Uniform(double forward, double backward_input, double backward_weight) {
   CostModel costs;
@@ -178,13 +171,16 @@ TEST(SimulatorTest, PaciDriftStaysWithinItsBoundOverRandomConfigs) {
   }
 }
 
+// The bound ceil((p-s-1)/a) is reached, not just respected, whether a equals m or not.
 TEST(SimulatorTest, PaciDriftReachesItsBound) {
   for (int p : {2, 4, 8}) {
     for (int a : {1, 2, 3, p}) {
-      const SimulationResult r = MustSimulate("paci", Params(p, a, 8, a), Uniform(1, 1, 1));
-      for (int s = 0; s < p; ++s) {
-        EXPECT_EQ(r.stages[s].max_drift, (p - s - 1 + a - 1) / a)
-            << "p=" << p << " a=" << a << " s=" << s;
+      for (int m : {a, 2 * a, a + 1, p}) {
+        const SimulationResult r = MustSimulate("paci", Params(p, m, 8, a), Uniform(1, 1, 1));
+        for (int s = 0; s < p; ++s) {
+          EXPECT_EQ(r.stages[s].max_drift, (p - s - 1 + a - 1) / a)
+              << "p=" << p << " m=" << m << " a=" << a << " s=" << s;
+        }
       }
     }
   }
