@@ -1,5 +1,5 @@
 // Simulator speed: simulated actions per second, and the 1024-stage x 4096-micro-batch 1F1B-flush
-// run (target: >= 10M actions/s on one core, the large run in under 5 s).
+// run (targets: >= 30M actions/s on one core, the large run in under 1.5 s).
 //
 //   bazel run //engine/sim:simulator_benchmark
 #include <string>
