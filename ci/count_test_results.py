@@ -1,11 +1,16 @@
 #!/usr/bin/env python3
 """Turns a `bazel test --test_summary=short` run into the plain closing line CI reads.
 
-Usage: count_test_results.py BAZEL_TEST_OUTPUT [BAZEL_TESTLOGS]
+Usage: count_test_results.py BAZEL_TEST_OUTPUT [BAZEL_TESTLOGS] [--since=UNIX_SECONDS]
 
 Test cases are counted from the JUnit XML each gtest binary writes under bazel-testlogs; the
 per-target status lines of Bazel's summary catch what XML cannot show: a target that crashed,
 timed out or failed to build counts as one failed case, so a broken binary never reads as green.
+Bazel's "Found N targets and M test targets" line says how many status lines must follow: a run
+that died before its summary, or a summary short of targets, counts each missing target as failed.
+A test.xml older than --since (the start of this test run) is a stale result from an earlier run
+and is not read. Lines that are not Bazel's (CI's own checks, e.g. `//ci:smoke_speedup_gate
+PASSED`) count as one case each and are not among the M.
 Prints `N passed, N failed`; exits 1 when anything failed or nothing ran.
 """
 import pathlib
@@ -13,13 +18,17 @@ import re
 import sys
 import xml.etree.ElementTree as ET
 
-STATUS_LINE = re.compile(r"^(//\S+)\s+(?:\(cached\)\s+)?(PASSED|FAILED|TIMEOUT|FLAKY|NO STATUS|"
-                         r"FAILED TO BUILD|INCOMPLETE|REMOTE FAILURE)\b")
+# "FAILED TO BUILD" before "FAILED", which would match its first word.
+STATUS_LINE = re.compile(r"^(//\S+)\s+(?:\(cached\)\s+)?(PASSED|FAILED TO BUILD|FAILED|TIMEOUT|FLAKY|"
+                         r"NO STATUS|INCOMPLETE|REMOTE FAILURE)\b")
+FOUND_LINE = re.compile(r"Found \d+ targets? and (\d+) test targets?")
+# Checks CI appends itself after Bazel's summary; they are not Bazel test targets.
+CI_CHECK = re.compile(r"^//ci:smoke_")
 
 
-def xml_counts(testlogs: pathlib.Path, target: str):
+def xml_counts(testlogs: pathlib.Path, target: str, since: float):
     path = testlogs / target.lstrip("/").replace(":", "/") / "test.xml"
-    if not path.exists():
+    if not path.exists() or path.stat().st_mtime < since:
         return 0, 0, []
     try:
         cases = list(ET.parse(path).getroot().iter("testcase"))
@@ -37,23 +46,46 @@ def xml_counts(testlogs: pathlib.Path, target: str):
     return passed, failed, names
 
 
-def main() -> int:
-    output = pathlib.Path(sys.argv[1]).read_text(errors="replace").splitlines()
-    testlogs = pathlib.Path(sys.argv[2] if len(sys.argv) > 2 else "bazel-testlogs").resolve()
+def count(output_lines, testlogs: pathlib.Path, since: float = 0.0):
+    """Returns (passed, failed, failure names) for a Bazel test log."""
     passed = failed = 0
     failures = []
-    for line in output:
+    expected_targets = None
+    reported_targets = set()
+    for line in output_lines:
+        found = FOUND_LINE.search(line)
+        if found:
+            expected_targets = int(found.group(1))
         match = STATUS_LINE.match(line.strip())
         if not match:
             continue
         target, status = match.groups()
-        case_passed, case_failed, names = xml_counts(testlogs, target)
+        if not CI_CHECK.match(target):
+            reported_targets.add(target)
+        case_passed, case_failed, names = xml_counts(testlogs, target, since)
         if status == "PASSED":
             passed += max(case_passed, 1)
             continue
         failed += max(case_failed, 1)
         passed += case_passed
         failures.extend(names or [f"{target} {status}"])
+    if expected_targets is None:
+        failed += 1
+        failures.append("bazel test printed no 'Found ... test targets' line: it did not run")
+    elif len(reported_targets) < expected_targets:
+        missing = expected_targets - len(reported_targets)
+        failed += missing
+        failures.append(f"{missing} of {expected_targets} test targets reported no status "
+                        "(the run ended before its summary)")
+    return passed, failed, failures
+
+
+def main(argv) -> int:
+    args = [a for a in argv[1:] if not a.startswith("--since=")]
+    since = next((float(a.split("=", 1)[1]) for a in argv[1:] if a.startswith("--since=")), 0.0)
+    output = pathlib.Path(args[0]).read_text(errors="replace").splitlines()
+    testlogs = pathlib.Path(args[1] if len(args) > 1 else "bazel-testlogs").resolve()
+    passed, failed, failures = count(output, testlogs, since)
     for name in failures:
         print(f"FAILED: {name}")
     print(f"{passed} passed, {failed} failed")
@@ -61,4 +93,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv))
