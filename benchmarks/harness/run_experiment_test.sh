@@ -121,6 +121,15 @@ grep -q "over 6 mini-batches (1F1B-flush's in the budget)" "$out.budget/report.m
 # Stages balanced by measured time: the costs record says which units each stage got.
 grep '"kind":"costs"' "$out.budget/results.jsonl" | grep -q '"partition":\[\[0,' ||
   fail "the time-balanced costs record lacks its partition"
+# 8b. A budget shorter than one mini-batch fails its cells with the field named; a target no run
+#     reaches reads "not reached" in the report, not a number.
+"$runner" --config="$PWD/$(dirname "$2")/bad_budget_experiment.json" --out_dir="$out.bad_budget" \
+  >"$out.14b.log" 2>&1 && fail "a budget shorter than one mini-batch was accepted"
+grep -q "1 of 4 cells failed" "$out.14b.log" || { cat "$out.14b.log"; fail "unclear failure count"; }
+grep -q "budget_seconds: 1e-12 simulated seconds is less than one mini-batch of 1f1b_flush" \
+  "$out.bad_budget/report.md" || { cat "$out.bad_budget/report.md"; fail "the budget error is not in the report"; }
+grep -q "^| 2 | 2 | paci | .* | not reached (1 of 1) |" "$out.bad_budget/report.md" ||
+  { cat "$out.bad_budget/report.md"; fail "an unreached target is not reported as such"; }
 # 9. Ctrl-C mid-cell: the running cells are stopped with the runner (no orphan keeps computing),
 #    finished records stay, and the same command then resumes with only the missing cells.
 interrupt_config="$PWD/$(dirname "$2")/interrupt_experiment.json"
