@@ -34,6 +34,7 @@
 #include "engine/schedule/registry.h"
 #include "engine/sim/simulator.h"
 #include "engine/util/status_macros.h"
+#include "engine/util/workspace.h"
 #include "nlohmann/json.hpp"
 
 ABSL_FLAG(std::string, schedules, "1f1b_flush,gpipe,zb_h1,paci,pipedream,pipedream_2bw",
@@ -110,7 +111,7 @@ absl::StatusOr<LinkMeasurement> MeasureGloo() {
 // Runs the launcher and returns the distributed summary line.
 absl::StatusOr<nlohmann::json> RunDistributed(const std::string& schedule) {
   const int stages = absl::GetFlag(FLAGS_stages);
-  return RunLaunched(stages,
+  return RunLaunched(RunfilePath("engine/cli/train"), stages,
                      {"--data=synthetic", "--threads=1", absl::StrCat("--schedule=", schedule),
                       absl::StrCat("--stages=", stages),
                       absl::StrCat("--microbatches=", absl::GetFlag(FLAGS_microbatches)),

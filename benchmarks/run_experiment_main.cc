@@ -85,6 +85,8 @@ absl::Status Run() {
   PB_ASSIGN_OR_RETURN(options.slow_down, ParseSlowDown(absl::GetFlag(FLAGS_slow_down)));
   options.data = absl::GetFlag(FLAGS_data);
   options.self = SelfExecutable();
+  // benchmarks/runner.bzl builds `<runner>_train` beside each runner, with the same schedules.
+  options.train_binary = options.self + "_train";
   const std::string reference = ReferenceFolder(config.experiment, options.out_dir);
   if (!reference.empty() && !std::filesystem::exists(reference + "/results.jsonl")) {
     return absl::NotFoundError(

@@ -269,7 +269,8 @@ absl::StatusOr<json> RunDistributed(const json& p, const CellInputs& inputs) {
         "a distributed run needs one core per stage: p=", stages, " on ", cores, " cores"));
   }
   return RunLaunched(
-      stages, {"--threads=1",
+      inputs.train_binary, stages,
+      {"--threads=1",
                absl::StrCat("--data=", inputs.data_path.empty() ? p["data"].get<std::string>()
                                                                 : inputs.data_path),
                absl::StrCat("--schedule=", p["schedule"].get<std::string>()),

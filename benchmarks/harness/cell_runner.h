@@ -28,6 +28,8 @@ struct CellInputs {
   // Where the cell's data is (ResolveDataPath of its "data", resolved once by the runner, which
   // may have been given the file with --data); empty: resolve "data" here.
   std::string data_path;
+  // The train binary a distributed cell's ranks run: one that links the runner's schedules.
+  std::string train_binary;
   // Called with (steps done, steps in all) as a training or NAS cell advances; may be empty.
   std::function<void(std::int64_t, std::int64_t)> report_steps;
 };

@@ -124,6 +124,7 @@ absl::StatusOr<ExperimentRunResult> RunExperiment(const ExperimentConfig& config
   runner.cell_timeout_seconds = options.cell_timeout_seconds;
   runner.slow_down = options.slow_down;
   runner.self = options.self;
+  runner.train_binary = options.train_binary;
 
   json manifest = MakeManifest(WorkspaceRoot(), config.source);
   manifest["complete"] = false;

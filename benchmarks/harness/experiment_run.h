@@ -24,6 +24,7 @@ struct ExperimentRunOptions {
   // TinyShakespeare's file, instead of the build's (its checksum is verified); empty: the build's.
   std::string data;
   std::string self;  // this binary, which runs isolated cells
+  std::string train_binary;  // what distributed cells launch (RunnerOptions::train_binary)
 };
 
 struct ExperimentRunResult {

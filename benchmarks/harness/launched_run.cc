@@ -13,14 +13,16 @@
 
 namespace pipebench {
 
-absl::StatusOr<nlohmann::json> RunLaunched(int nproc, const std::vector<std::string>& train_flags) {
+absl::StatusOr<nlohmann::json> RunLaunched(const std::string& train_binary, int nproc,
+                                           const std::vector<std::string>& train_flags) {
   const std::string launch = RunfilePath("engine/cli/launch");
   char log[] = "/tmp/pipebench_launch_XXXXXX";
   const int log_fd = mkstemp(log);
   if (log_fd < 0) return absl::InternalError("cannot create a log file in /tmp");
   close(log_fd);
-  std::string command = absl::StrCat("'", launch, "' --nproc=", nproc,
-                                     " --master_port=", UnusedLoopbackPort(), " --");
+  std::string command =
+      absl::StrCat("'", launch, "' --nproc=", nproc, " --master_port=", UnusedLoopbackPort(),
+                   " --train='", train_binary, "' --");
   for (const std::string& flag : train_flags) absl::StrAppend(&command, " '", flag, "'");
   absl::StrAppend(&command, " 2>", log);
   FILE* pipe = popen(command.c_str(), "r");

@@ -11,10 +11,12 @@
 
 namespace pipebench {
 
-// `train_flags` go to every rank (e.g. "--schedule=paci"); the launcher gets `nproc` and a free
-// loopback port. The binary that calls this needs //engine/cli:launch as a data dependency.
-// Errors carry the ranks' standard error.
-absl::StatusOr<nlohmann::json> RunLaunched(int nproc, const std::vector<std::string>& train_flags);
+// Every rank runs `train_binary` (a train binary linking the schedules the caller knows) with
+// `train_flags` (e.g. "--schedule=paci"); the launcher gets `nproc` and a free loopback port.
+// The binary that calls this needs //engine/cli:launch as a data dependency. Errors carry the
+// ranks' standard error.
+absl::StatusOr<nlohmann::json> RunLaunched(const std::string& train_binary, int nproc,
+                                           const std::vector<std::string>& train_flags);
 
 }  // namespace pipebench
 

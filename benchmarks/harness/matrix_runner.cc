@@ -189,6 +189,7 @@ class Matrix {
 
   CellInputs InputsOf(const Cell& cell, std::string* missing) const {
     CellInputs inputs;
+    inputs.train_binary = options_.train_binary;
     auto slow = options_.slow_down.find(cell.params.value("schedule", ""));
     if (slow != options_.slow_down.end()) inputs.slow_down = slow->second;
     if (auto data = options_.data_paths.find(cell.params.value("data", ""));
@@ -274,6 +275,7 @@ class Matrix {
     json in = {{"cell", CellJson(cell)},
                {"slow_down", inputs.slow_down},
                {"data_path", inputs.data_path},
+               {"train_binary", inputs.train_binary},
                {"steps_path", child.progress}};
     if (inputs.costs) in["costs"] = json::parse(CostModelToJson(*inputs.costs));
     if (!inputs.partition.empty()) in["partition"] = PartitionToJson(inputs.partition);
@@ -441,6 +443,7 @@ absl::Status RunIsolatedCell(const std::string& input, const std::string& output
   CellInputs inputs;
   inputs.slow_down = in.value("slow_down", 1.0);
   inputs.data_path = in.value("data_path", "");
+  inputs.train_binary = in.value("train_binary", "");
   const std::string steps_path = in.value("steps_path", "");
   if (!steps_path.empty()) {
     inputs.report_steps = [steps_path](std::int64_t done, std::int64_t total) {

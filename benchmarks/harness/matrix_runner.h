@@ -30,6 +30,8 @@ struct RunnerOptions {
   std::map<std::string, double> slow_down;  // schedule -> factor (see CellInputs)
   // This binary: isolated cells run as `self --run_cell=IN --cell_output=OUT`.
   std::string self;
+  // The train binary distributed cells launch (see CellInputs::train_binary).
+  std::string train_binary;
   // Stamped on every record this run writes ("git_commit"), so a report assembled over resumed
   // runs still says which code produced each number.
   std::string git_commit;

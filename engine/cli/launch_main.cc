@@ -25,6 +25,9 @@
 ABSL_FLAG(int, nproc, 2, "Processes to start, one per pipeline stage.");
 ABSL_FLAG(std::string, master_addr, "127.0.0.1", "Address of rank 0's rendezvous store.");
 ABSL_FLAG(int, master_port, 29500, "Port of rank 0's rendezvous store.");
+ABSL_FLAG(std::string, train, "",
+          "The train binary every rank runs; default: `train` beside this launcher. A runner with "
+          "its own schedules (benchmarks/runner.bzl) passes its own.");
 ABSL_FLAG(int, grace_seconds, 10,
           "After a rank fails, how long the others get to notice and exit before being killed.");
 
@@ -53,7 +56,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "launch: error: --nproc must be >= 1, got %d\n", nproc);
     return 1;
   }
-  const std::string train = TrainBinary();
+  const std::string train =
+      absl::GetFlag(FLAGS_train).empty() ? TrainBinary() : absl::GetFlag(FLAGS_train);
   if (access(train.c_str(), X_OK) != 0) {
     std::fprintf(stderr, "launch: error: train binary not found at %s\n", train.c_str());
     return 1;
