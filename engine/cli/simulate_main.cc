@@ -23,6 +23,7 @@
 #include "engine/sim/report.h"
 #include "engine/sim/simulator.h"
 #include "engine/util/status_macros.h"
+#include "engine/util/workspace.h"
 
 ABSL_FLAG(std::string, schedule, "1f1b_flush", "Registered schedule name (see --list).");
 ABSL_FLAG(std::string, schedule_file, "",
@@ -62,7 +63,9 @@ absl::Status NonNegative(const char* flag, double value) {
 }
 
 absl::StatusOr<CostModel> CostsFromFlags() {
-  if (!absl::GetFlag(FLAGS_costs).empty()) return LoadCostModel(absl::GetFlag(FLAGS_costs));
+  if (!absl::GetFlag(FLAGS_costs).empty()) {
+    return LoadCostModel(ResolvePath(absl::GetFlag(FLAGS_costs)));
+  }
   for (const auto& [flag, value] :
        {std::pair<const char*, double>{"fwd_cost", absl::GetFlag(FLAGS_fwd_cost)},
         {"bwd_cost", absl::GetFlag(FLAGS_bwd_cost)},
@@ -89,7 +92,7 @@ absl::StatusOr<CostModel> CostsFromFlags() {
 }
 
 absl::StatusOr<std::unique_ptr<Schedule>> ScheduleFromFlags() {
-  const std::string file = absl::GetFlag(FLAGS_schedule_file);
+  const std::string file = ResolvePath(absl::GetFlag(FLAGS_schedule_file));
   if (!file.empty()) {
     std::ifstream in(file);
     if (!in) return absl::NotFoundError(absl::StrCat("cannot open --schedule_file '", file, "'"));
@@ -134,7 +137,7 @@ absl::Status Run() {
   }
   PB_ASSIGN_OR_RETURN(std::unique_ptr<Schedule> schedule, ScheduleFromFlags());
   PB_ASSIGN_OR_RETURN(CostModel costs, CostsFromFlags());
-  const std::string trace = absl::GetFlag(FLAGS_trace);
+  const std::string trace = ResolvePath(absl::GetFlag(FLAGS_trace));
   SimulationOptions options;
   options.record_timeline = !trace.empty() || format == "text";
   PB_ASSIGN_OR_RETURN(SimulationResult result, Simulate(*schedule, costs, options));

@@ -1,5 +1,8 @@
-// Where relative paths given on the command line are resolved: the source tree under `bazel run`
-// ($BUILD_WORKSPACE_DIRECTORY), the current directory otherwise.
+// Where relative paths given on the command line are resolved. Under `bazel run`, from the
+// directory the user called it in ($BUILD_WORKING_DIRECTORY) when the path - or, for a file to be
+// written, its folder - is there, as any command-line tool would; otherwise from the source tree
+// ($BUILD_WORKSPACE_DIRECTORY), where the repository's own paths (configs/..., runs/...) live, so
+// they work from any subdirectory. Outside `bazel run`, from the current directory.
 #ifndef PIPEBENCH_ENGINE_UTIL_WORKSPACE_H_
 #define PIPEBENCH_ENGINE_UTIL_WORKSPACE_H_
 
@@ -15,9 +18,13 @@ inline std::string WorkspaceRoot() {
   return workspace != nullptr ? workspace : ".";
 }
 
-// Absolute paths pass through; relative ones are taken from WorkspaceRoot().
 inline std::string ResolvePath(const std::string& path) {
   if (path.empty() || path[0] == '/') return path;
+  if (const char* called_in = std::getenv("BUILD_WORKING_DIRECTORY")) {
+    const std::string here = std::string(called_in) + "/" + path;
+    const std::string folder = here.substr(0, here.rfind('/'));
+    if (access(here.c_str(), F_OK) == 0 || access(folder.c_str(), F_OK) == 0) return here;
+  }
   return WorkspaceRoot() + "/" + path;
 }
 

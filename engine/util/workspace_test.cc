@@ -1,0 +1,61 @@
+#include "engine/util/workspace.h"
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "gtest/gtest.h"
+
+namespace pipebench {
+namespace {
+
+namespace fs = std::filesystem;
+
+class ResolvePathTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = fs::path(std::getenv("TEST_TMPDIR")) / "resolve";
+    fs::remove_all(root_);
+    fs::create_directories(root_ / "workspace" / "configs");
+    fs::create_directories(root_ / "workspace" / "sub" / "mine");
+    std::ofstream(root_ / "workspace" / "configs" / "paper.json") << "{}";
+    std::ofstream(root_ / "workspace" / "sub" / "costs.json") << "{}";
+    setenv("BUILD_WORKSPACE_DIRECTORY", (root_ / "workspace").c_str(), 1);
+    setenv("BUILD_WORKING_DIRECTORY", (root_ / "workspace" / "sub").c_str(), 1);
+  }
+  void TearDown() override {
+    unsetenv("BUILD_WORKSPACE_DIRECTORY");
+    unsetenv("BUILD_WORKING_DIRECTORY");
+  }
+  std::string At(const std::string& relative) const { return (root_ / relative).string(); }
+  fs::path root_;
+};
+
+TEST_F(ResolvePathTest, AFileWhereBazelRunWasCalledWins) {
+  EXPECT_EQ(ResolvePath("costs.json"), At("workspace/sub/costs.json"));
+}
+
+TEST_F(ResolvePathTest, AnOutputGoesWhereBazelRunWasCalledWhenItsFolderIsThere) {
+  EXPECT_EQ(ResolvePath("trace.json"), At("workspace/sub/trace.json"));
+  EXPECT_EQ(ResolvePath("mine/out.json"), At("workspace/sub/mine/out.json"));
+}
+
+TEST_F(ResolvePathTest, TheRepositorysOwnPathsWorkFromASubdirectory) {
+  EXPECT_EQ(ResolvePath("configs/paper.json"), At("workspace/configs/paper.json"));
+  EXPECT_EQ(ResolvePath("runs/paper"), At("workspace/runs/paper"));
+}
+
+TEST_F(ResolvePathTest, AbsoluteAndEmptyPathsPassThrough) {
+  EXPECT_EQ(ResolvePath("/etc/hosts"), "/etc/hosts");
+  EXPECT_EQ(ResolvePath(""), "");
+}
+
+TEST(ResolvePathOutsideBazelRunTest, RelativePathsStayRelativeToTheCurrentDirectory) {
+  unsetenv("BUILD_WORKSPACE_DIRECTORY");
+  unsetenv("BUILD_WORKING_DIRECTORY");
+  EXPECT_EQ(ResolvePath("configs/paper.json"), "./configs/paper.json");
+}
+
+}  // namespace
+}  // namespace pipebench
