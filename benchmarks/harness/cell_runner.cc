@@ -313,17 +313,16 @@ absl::StatusOr<json> RunNas(const json& p, const CellInputs& inputs) {
                  {"supernet_bytes", result.supernet_parameters * 4},
                  {"search_seconds", result.search_seconds},
                  {"curve", curve}};
-  const int context = static_cast<int>(space.context);
   RetrainOptions retrain;
   retrain.steps = p["retrain_steps"];
   retrain.batch_size = options.batch_size;
   retrain.learning_rate = options.weight_lr;
   retrain.seed = options.seed;
-  record["val_loss_inherited"] =
-      DerivedValidationLoss(*result.derived_network, data, context, retrain.batch_size,
-                            retrain.validation_batches, retrain.seed);
-  if (retrain.steps > 0) {
-    record["val_loss_retrained"] = Retrain(*result.derived_network, data, context, retrain);
+  const DerivedEvaluation evaluation = EvaluateDerived(
+      *result.derived_network, data, static_cast<int>(space.context), retrain);
+  record["val_loss_inherited"] = evaluation.val_loss_inherited;
+  if (evaluation.val_loss_retrained) {
+    record["val_loss_retrained"] = *evaluation.val_loss_retrained;
   }
   return record;
 }

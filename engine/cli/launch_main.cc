@@ -21,6 +21,7 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
+#include "engine/util/workspace.h"
 
 ABSL_FLAG(int, nproc, 2, "Processes to start, one per pipeline stage.");
 ABSL_FLAG(std::string, master_addr, "127.0.0.1", "Address of rank 0's rendezvous store.");
@@ -33,11 +34,10 @@ ABSL_FLAG(int, grace_seconds, 10,
 
 namespace {
 
+// `train` beside this launcher.
 std::string TrainBinary() {
-  char self[4096];
-  const ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-  std::string path = n > 0 ? std::string(self, n) : "";
-  return path.substr(0, path.rfind('/') + 1) + "train";
+  const std::string self = pipebench::SelfExecutable();
+  return self.substr(0, self.rfind('/') + 1) + "train";
 }
 
 std::string Describe(int status) {

@@ -39,4 +39,13 @@ double Retrain(DerivedGpt& model, const TokenDataset& data, int context,
                                options.validation_batches, options.seed);
 }
 
+DerivedEvaluation EvaluateDerived(DerivedGpt& model, const TokenDataset& data, int context,
+                                  const RetrainOptions& options) {
+  DerivedEvaluation evaluation;
+  evaluation.val_loss_inherited = DerivedValidationLoss(
+      model, data, context, options.batch_size, options.validation_batches, options.seed);
+  if (options.steps > 0) evaluation.val_loss_retrained = Retrain(model, data, context, options);
+  return evaluation;
+}
+
 }  // namespace pipebench

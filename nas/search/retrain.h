@@ -4,6 +4,7 @@
 #define PIPEBENCH_NAS_SEARCH_RETRAIN_H_
 
 #include <cstdint>
+#include <optional>
 
 #include "engine/model/dataset.h"
 #include "nas/entangled/supernet.h"
@@ -26,6 +27,16 @@ double DerivedValidationLoss(const DerivedGpt& model, const TokenDataset& data, 
 // validation loss afterwards.
 double Retrain(DerivedGpt& model, const TokenDataset& data, int context,
                const RetrainOptions& options);
+
+// How a search's derived architecture is judged, the same way by the search CLI and the harness:
+// its validation loss with the weights it inherited from the supernet, then (when `options.steps`
+// > 0) after retraining them.
+struct DerivedEvaluation {
+  double val_loss_inherited = 0;
+  std::optional<double> val_loss_retrained;
+};
+DerivedEvaluation EvaluateDerived(DerivedGpt& model, const TokenDataset& data, int context,
+                                  const RetrainOptions& options);
 
 }  // namespace pipebench
 

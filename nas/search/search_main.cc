@@ -69,20 +69,18 @@ absl::Status Run() {
                                    .dump()
                             << "\n";
                       }));
-  nlohmann::json retrained = nullptr;
-  if (absl::GetFlag(FLAGS_retrain_steps) > 0) {
-    RetrainOptions retrain;
-    retrain.steps = absl::GetFlag(FLAGS_retrain_steps);
-    retrain.batch_size = options.batch_size;
-    retrain.learning_rate = options.weight_lr;
-    retrain.seed = options.seed;
-    const int context = static_cast<int>(space.context);
-    const double inherited = DerivedValidationLoss(*result.derived_network, data, context,
-                                                   retrain.batch_size,
-                                                   retrain.validation_batches, retrain.seed);
-    retrained = {{"steps", retrain.steps},
-                 {"val_loss_inherited", inherited},
-                 {"val_loss_retrained", Retrain(*result.derived_network, data, context, retrain)}};
+  RetrainOptions retrain;
+  retrain.steps = absl::GetFlag(FLAGS_retrain_steps);
+  retrain.batch_size = options.batch_size;
+  retrain.learning_rate = options.weight_lr;
+  retrain.seed = options.seed;
+  const DerivedEvaluation evaluation = EvaluateDerived(
+      *result.derived_network, data, static_cast<int>(space.context), retrain);
+  nlohmann::json retrained = {{"steps", retrain.steps},
+                              {"val_loss_inherited", evaluation.val_loss_inherited},
+                              {"val_loss_retrained", nullptr}};
+  if (evaluation.val_loss_retrained) {
+    retrained["val_loss_retrained"] = *evaluation.val_loss_retrained;
   }
   out << nlohmann::json{{"derived",
                          {{"optimizer", absl::GetFlag(FLAGS_optimizer)},
