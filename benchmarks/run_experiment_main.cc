@@ -52,7 +52,7 @@ std::string ReferenceFolder(const std::string& experiment, const std::string& ou
   const std::string flag = absl::GetFlag(FLAGS_compare_to);
   if (flag == "none") return "";
   if (!flag.empty()) return ResolvePath(flag);
-  const std::string committed = ResolvePath("reports/" + experiment);
+  const std::string committed = RepositoryPath("reports/" + experiment);
   std::error_code error;
   if (!std::filesystem::exists(committed + "/results.jsonl") ||
       std::filesystem::equivalent(committed, out_dir, error)) {
@@ -73,9 +73,9 @@ absl::Status Run() {
   }
   PB_ASSIGN_OR_RETURN(ExperimentConfig config, LoadExperimentConfig(absl::GetFlag(FLAGS_config)));
   ExperimentRunOptions options;
-  options.out_dir = ResolvePath(absl::GetFlag(FLAGS_out_dir).empty()
-                                    ? "runs/" + config.experiment
-                                    : absl::GetFlag(FLAGS_out_dir));
+  options.out_dir = absl::GetFlag(FLAGS_out_dir).empty()
+                        ? RepositoryPath("runs/" + config.experiment)
+                        : ResolveOutputPath(absl::GetFlag(FLAGS_out_dir));
   options.resume = absl::GetFlag(FLAGS_fresh)    ? ResumeMode::kFresh
                    : absl::GetFlag(FLAGS_resume) ? ResumeMode::kResume
                                                  : ResumeMode::kAuto;

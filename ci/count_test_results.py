@@ -20,7 +20,7 @@ import xml.etree.ElementTree as ET
 
 # "FAILED TO BUILD" before "FAILED", which would match its first word.
 STATUS_LINE = re.compile(r"^(//\S+)\s+(?:\(cached\)\s+)?(PASSED|FAILED TO BUILD|FAILED|TIMEOUT|FLAKY|"
-                         r"NO STATUS|INCOMPLETE|REMOTE FAILURE)\b")
+                         r"NO STATUS|INCOMPLETE|REMOTE FAILURE|SKIPPED)\b")
 FOUND_LINE = re.compile(r"Found \d+ targets? and (\d+) test targets?")
 # Checks CI appends itself after Bazel's summary; they are not Bazel test targets.
 CI_CHECK = re.compile(r"^//ci:smoke_")
@@ -62,6 +62,8 @@ def count(output_lines, testlogs: pathlib.Path, since: float = 0.0):
         target, status = match.groups()
         if not CI_CHECK.match(target):
             reported_targets.add(target)
+        if status == "SKIPPED":  # incompatible with this platform: reported, not run
+            continue
         case_passed, case_failed, names = xml_counts(testlogs, target, since)
         if status == "PASSED":
             passed += max(case_passed, 1)

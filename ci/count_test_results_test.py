@@ -70,6 +70,11 @@ class CountTest(unittest.TestCase):
         # Without --since the same file is read, so the check above really depends on its age.
         self.assertEqual(count_test_results.count(log, self.logs)[:2], (5, 1))
 
+    def test_a_skipped_target_is_reported_but_not_counted(self):
+        log = ["Found 2 targets and 2 test targets...", "//a:a_test PASSED in 1s",
+               "//gpu:cuda_test SKIPPED"]
+        self.assertEqual(count_test_results.count(log, self.logs), (1, 0, []))
+
     def test_nothing_run_exits_1(self):
         path = self.logs / "log.txt"
         path.write_text("Found 0 targets and 0 test targets...\n")

@@ -192,7 +192,9 @@ absl::StatusOr<json> RunExecutor(const json& p, const CellInputs& inputs, bool t
   int horizon_batches = 0;  // steps: each run's own length
   if (budget > 0) {
     PB_ASSIGN_OR_RETURN(batches, BatchesForBudget(p, costs, budget));
-    PB_ASSIGN_OR_RETURN(horizon_batches, SharedHorizon(p, costs, budget));
+    // Flush's own batches, on the unslowed costs: --slow_down of this cell's schedule must not
+    // move the horizon the group shares.
+    PB_ASSIGN_OR_RETURN(horizon_batches, SharedHorizon(p, *inputs.costs, budget));
   }
   const ScheduleParams params = ParamsOf(p, batches);
   PB_ASSIGN_OR_RETURN(std::unique_ptr<Schedule> schedule, MakeSchedule(p["schedule"], params));

@@ -411,7 +411,7 @@ class Expander {
       } else if (raw->is_string()) {
         // A cost file (e.g. configs/costs/: an analytic model of a larger machine), inlined so
         // the cells' keys cover its content.
-        auto loaded = LoadCostModel(ResolvePath(raw->get<std::string>()));
+        auto loaded = LoadCostModel(RepositoryPath(raw->get<std::string>()));
         if (!loaded.ok()) {
           return absl::InvalidArgumentError(
               absl::StrCat(study.Path("costs"), ": ", loaded.status().message()));
@@ -561,7 +561,7 @@ class Expander {
     const std::vector<std::string> storages = study.StringList(
         "storages", {"entangled", "separate"}, std::vector<std::string>{"entangled"});
     PB_RETURN_IF_ERROR(study.status());
-    std::ifstream space(ResolvePath(base["space"].get<std::string>()));
+    std::ifstream space(RepositoryPath(base["space"].get<std::string>()));
     if (!space) {
       return absl::NotFoundError(absl::StrCat(path, ".space: cannot read '",
                                               base["space"].get<std::string>(), "'"));

@@ -12,6 +12,16 @@
 #include "engine/util/workspace.h"
 
 namespace pipebench {
+namespace {
+
+// `text` as one word for /bin/sh, whatever it holds.
+std::string ShellQuoted(const std::string& text) {
+  std::string quoted = "'";
+  for (char c : text) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return quoted + "'";
+}
+
+}  // namespace
 
 absl::StatusOr<nlohmann::json> RunLaunched(const std::string& train_binary, int nproc,
                                            const std::vector<std::string>& train_flags) {
@@ -21,9 +31,9 @@ absl::StatusOr<nlohmann::json> RunLaunched(const std::string& train_binary, int 
   if (log_fd < 0) return absl::InternalError("cannot create a log file in /tmp");
   close(log_fd);
   std::string command =
-      absl::StrCat("'", launch, "' --nproc=", nproc, " --master_port=", UnusedLoopbackPort(),
-                   " --train='", train_binary, "' --");
-  for (const std::string& flag : train_flags) absl::StrAppend(&command, " '", flag, "'");
+      absl::StrCat(ShellQuoted(launch), " --nproc=", nproc, " --master_port=",
+                   UnusedLoopbackPort(), " ", ShellQuoted("--train=" + train_binary), " --");
+  for (const std::string& flag : train_flags) absl::StrAppend(&command, " ", ShellQuoted(flag));
   absl::StrAppend(&command, " 2>", log);
   FILE* pipe = popen(command.c_str(), "r");
   if (pipe == nullptr) {

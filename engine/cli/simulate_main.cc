@@ -137,7 +137,7 @@ absl::Status Run() {
   }
   PB_ASSIGN_OR_RETURN(std::unique_ptr<Schedule> schedule, ScheduleFromFlags());
   PB_ASSIGN_OR_RETURN(CostModel costs, CostsFromFlags());
-  const std::string trace = ResolvePath(absl::GetFlag(FLAGS_trace));
+  const std::string trace = ResolveOutputPath(absl::GetFlag(FLAGS_trace));
   SimulationOptions options;
   options.record_timeline = !trace.empty() || format == "text";
   PB_ASSIGN_OR_RETURN(SimulationResult result, Simulate(*schedule, costs, options));

@@ -153,7 +153,7 @@ absl::Status RunDistributed(const CommunicatorOptions& comm_options, const Sched
   return ReportDistributedRun(*comm, schedule, result,
                               static_cast<std::int64_t>(options.micro_batch_size) *
                                   options.model.context,
-                              out, ResolvePath(absl::GetFlag(FLAGS_trace)));
+                              out, ResolveOutputPath(absl::GetFlag(FLAGS_trace)));
 }
 
 absl::Status Run() {
@@ -203,7 +203,7 @@ absl::Status Run() {
 
   std::ofstream file;
   if (!absl::GetFlag(FLAGS_out).empty()) {
-    file.open(ResolvePath(absl::GetFlag(FLAGS_out)));
+    file.open(ResolveOutputPath(absl::GetFlag(FLAGS_out)));
     if (!file) {
       return absl::NotFoundError(
           absl::StrCat("cannot write --out '", absl::GetFlag(FLAGS_out), "'"));
@@ -220,7 +220,7 @@ absl::Status Run() {
                                                  {.micro_batch_size = micro_batch_size}));
   }
   if (!absl::GetFlag(FLAGS_write_costs).empty()) {
-    const std::string path = ResolvePath(absl::GetFlag(FLAGS_write_costs));
+    const std::string path = ResolveOutputPath(absl::GetFlag(FLAGS_write_costs));
     std::ofstream out(path);
     if (!out) return absl::NotFoundError(absl::StrCat("cannot write '", path, "'"));
     out << CostModelToJson(costs);

@@ -197,8 +197,7 @@ class RankRuntime : public TensorRoute {
         p_(schedule.params().stages),
         chunks_(schedule.params().chunks),
         stages_(schedule.params().model_stages()),
-        total_(schedule.params().total_microbatches()),
-        driver_(schedule, comm.rank()) {}
+        total_(schedule.params().total_microbatches()) {}
 
   absl::StatusOr<RankResult> Run();
 
@@ -245,7 +244,7 @@ class RankRuntime : public TensorRoute {
   Mailbox mailbox_;
   std::vector<std::unique_ptr<Receiver>> receivers_;
   std::deque<std::unique_ptr<Transfer>> sends_;
-  RankDriver driver_;
+  std::unique_ptr<RankDriver> driver_;  // made once the world size is known to match
   RankResult result_;
 };
 
@@ -313,7 +312,7 @@ absl::Status RankRuntime::Execute(const Action& action) {
     crossed = outcome.updates_crossed;
     if (outcome.loss) result_.losses[mb] = *outcome.loss;
   }
-  driver_.Finished(action);
+  driver_->Finished(action);
   const double end = Now();
   result_.busy_seconds += end - begin;
   result_.timeline.push_back(
@@ -341,12 +340,12 @@ absl::Status RankRuntime::RunLoop() {
     const std::int64_t seen = mailbox_.arrivals();
     for (const Mailbox::Arrival& arrival : mailbox_.TakeFresh()) {
       if (arrival.direction == kActivation) {
-        driver_.ActivationArrived(arrival.chunk, arrival.mb);
+        driver_->ActivationArrived(arrival.chunk, arrival.mb);
       } else {
-        driver_.GradientArrived(arrival.chunk, arrival.mb);
+        driver_->GradientArrived(arrival.chunk, arrival.mb);
       }
     }
-    PB_ASSIGN_OR_RETURN(const RankDriver::Step step, driver_.Poll());
+    PB_ASSIGN_OR_RETURN(const RankDriver::Step step, driver_->Poll());
     if (step.kind == RankDriver::Step::Kind::kDone) break;
     if (step.kind != RankDriver::Step::Kind::kStart) {
       PB_RETURN_IF_ERROR(WaitForInput(step, seen));
@@ -362,7 +361,7 @@ absl::Status RankRuntime::RunLoop() {
     PB_RETURN_IF_ERROR(Execute(step.action));
     ++actions;
   }
-  PB_RETURN_IF_ERROR(driver_.CheckEverythingRan());
+  PB_RETURN_IF_ERROR(driver_->CheckEverythingRan());
   while (!sends_.empty()) {
     PB_RETURN_IF_ERROR(sends_.front()->Wait());
     sends_.pop_front();
@@ -380,6 +379,7 @@ absl::StatusOr<RankResult> RankRuntime::Run() {
                                                    " stages; start one process per stage"));
   }
   PB_RETURN_IF_ERROR(ValidatePartition(options_.model, partition_, stages_));
+  driver_ = std::make_unique<RankDriver>(schedule_, rank_);
   // Each stage's cosine horizon is its optimizer steps in the run, as in the single-process run.
   PB_ASSIGN_OR_RETURN(const std::vector<int> optimizer_steps, OptimizerStepsPerRank(schedule_));
   for (int chunk = 0; chunk < chunks_; ++chunk) {

@@ -7,6 +7,7 @@
 #include "engine/dist/free_port.h"
 #include "engine/exec/executor.h"
 #include "engine/model/partition.h"
+#include "engine/schedule/custom_schedule.h"
 #include "engine/schedule/registry.h"
 #include "engine/testing/schedule_fixtures.h"
 #include "engine/testing/training_fixtures.h"
@@ -95,6 +96,20 @@ TEST(RankRuntimeTest, AsynchronousSchedulesRunEventDrivenWithinTheirDriftBound) 
     }
     for (double loss : ranks[3]->losses) EXPECT_TRUE(std::isfinite(loss) && loss > 0) << name;
   }
+}
+
+// A program that asks for an impossible action gets the rank driver's error, as a Status naming
+// the rank, the action and the stage - the same check as the simulator's - not an exception.
+TEST(RankRuntimeTest, AnInvalidActionIsAnErrorNamingTheRankAndAction) {
+  auto schedule = ParseCustomSchedule("rank 0: F0 B0\nrank 1: B0 F0\n");
+  ASSERT_TRUE(schedule.ok()) << schedule.status();
+  const auto ranks = RunRanks(**schedule, Options(), {}, absl::Seconds(3));
+  ASSERT_FALSE(ranks[1].ok());
+  EXPECT_NE(ranks[1].status().message().find(
+                "rank 1 action #0 'B0' (stage 1, micro-batch 0): backward before its forward"),
+            std::string::npos)
+      << ranks[1].status();
+  EXPECT_FALSE(ranks[0].ok());  // it waited for a gradient that never came
 }
 
 TEST(RankRuntimeTest, InterleavedChunksTravelBetweenRanks) {

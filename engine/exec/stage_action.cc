@@ -51,8 +51,7 @@ absl::StatusOr<StageActionOutcome> RunStageAction(const Action& action, int stag
       return outcome;
     }
     case ActionType::kBackwardWeight:
-      worker.WeightGradient(mb);
-      outcome.weight_version = worker.version();
+      outcome.weight_version = worker.WeightGradient(mb);
       outcome.backward_finished = true;
       return outcome;
     default:

@@ -136,14 +136,16 @@ BackwardResult StageWorker::Backward(int microbatch, const torch::Tensor& grad_o
   return result;
 }
 
-void StageWorker::WeightGradient(int microbatch) {
+int StageWorker::WeightGradient(int microbatch) {
   InFlight& f = inflight_.at(microbatch);
   std::vector<torch::Tensor> grad_outputs;
   if (f.grad_output.defined()) grad_outputs.push_back(f.grad_output);
   Accumulate(torch::autograd::grad({f.output}, f.weights->leaves, grad_outputs,
                                    /*retain_graph=*/false, /*create_graph=*/false,
                                    /*allow_unused=*/true));
+  const int version = options_.weights.stash ? f.weights->id : version_;
   inflight_.erase(microbatch);
+  return version;
 }
 
 absl::Status StageWorker::OptimizerStep() {

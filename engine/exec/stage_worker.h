@@ -76,7 +76,8 @@ class StageWorker {
   // The full backward, or with `input_only` just the input gradient (zero-bubble I; the weight
   // gradient follows in WeightGradient). `grad_output` is undefined on the last stage.
   BackwardResult Backward(int microbatch, const torch::Tensor& grad_output, bool input_only);
-  void WeightGradient(int microbatch);
+  // Returns the weight version it ran on.
+  int WeightGradient(int microbatch);
   // Averages the accumulated gradients and steps AdamW; a non-finite gradient is an error naming
   // the stage and step.
   absl::Status OptimizerStep();

@@ -300,8 +300,12 @@ TEST(SimulatorTest, ZeroCostTimelinesAreCausalForEverySchedule) {
         const int cell = g * total + mb;
         ASSERT_GE(forward_at[cell], 0);
         ASSERT_GE(backward_at[cell], 0);
-        if (g > 0) EXPECT_LT(forward_at[cell - total], forward_at[cell]) << g << " " << mb;
-        if (g + 1 < stages) EXPECT_LT(backward_at[cell + total], backward_at[cell]) << g << " " << mb;
+        if (g > 0) {
+          EXPECT_LT(forward_at[cell - total], forward_at[cell]) << g << " " << mb;
+        }
+        if (g + 1 < stages) {
+          EXPECT_LT(backward_at[cell + total], backward_at[cell]) << g << " " << mb;
+        }
       }
     }
   }

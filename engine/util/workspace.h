@@ -1,8 +1,10 @@
-// Where relative paths given on the command line are resolved. Under `bazel run`, from the
-// directory the user called it in ($BUILD_WORKING_DIRECTORY) when the path - or, for a file to be
-// written, its folder - is there, as any command-line tool would; otherwise from the source tree
-// ($BUILD_WORKSPACE_DIRECTORY), where the repository's own paths (configs/..., runs/...) live, so
-// they work from any subdirectory. Outside `bazel run`, from the current directory.
+// Where relative paths are resolved. A path the user typed on a command line is theirs: under
+// `bazel run`, a file to read is taken from the directory they called it in
+// ($BUILD_WORKING_DIRECTORY) when it is there, and a file to write goes there when its folder is,
+// as with any command-line tool; otherwise both come from the source tree
+// ($BUILD_WORKSPACE_DIRECTORY), so the repository's own paths (configs/...) work from any
+// subdirectory. Paths the repository itself holds (a default like runs/<experiment>, a path inside
+// a committed config) are always from the source tree. Outside `bazel run`, the current directory.
 #ifndef PIPEBENCH_ENGINE_UTIL_WORKSPACE_H_
 #define PIPEBENCH_ENGINE_UTIL_WORKSPACE_H_
 
@@ -18,14 +20,32 @@ inline std::string WorkspaceRoot() {
   return workspace != nullptr ? workspace : ".";
 }
 
-inline std::string ResolvePath(const std::string& path) {
+// A path the repository holds: from the source tree.
+inline std::string RepositoryPath(const std::string& path) {
+  if (path.empty() || path[0] == '/') return path;
+  return WorkspaceRoot() + "/" + path;
+}
+
+namespace workspace_internal {
+inline std::string FromWhereCalled(const std::string& path, bool output) {
   if (path.empty() || path[0] == '/') return path;
   if (const char* called_in = std::getenv("BUILD_WORKING_DIRECTORY")) {
     const std::string here = std::string(called_in) + "/" + path;
-    const std::string folder = here.substr(0, here.rfind('/'));
-    if (access(here.c_str(), F_OK) == 0 || access(folder.c_str(), F_OK) == 0) return here;
+    const std::string must_exist = output ? here.substr(0, here.rfind('/')) : here;
+    if (access(must_exist.c_str(), F_OK) == 0) return here;
   }
-  return WorkspaceRoot() + "/" + path;
+  return RepositoryPath(path);
+}
+}  // namespace workspace_internal
+
+// A file to read, named on a command line.
+inline std::string ResolvePath(const std::string& path) {
+  return workspace_internal::FromWhereCalled(path, /*output=*/false);
+}
+
+// A file or folder to write, named on a command line.
+inline std::string ResolveOutputPath(const std::string& path) {
+  return workspace_internal::FromWhereCalled(path, /*output=*/true);
 }
 
 // The running binary's path ("" if /proc cannot tell).

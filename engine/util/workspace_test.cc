@@ -32,23 +32,34 @@ class ResolvePathTest : public ::testing::Test {
   fs::path root_;
 };
 
-TEST_F(ResolvePathTest, AFileWhereBazelRunWasCalledWins) {
+TEST_F(ResolvePathTest, AFileToReadWhereBazelRunWasCalledWins) {
   EXPECT_EQ(ResolvePath("costs.json"), At("workspace/sub/costs.json"));
 }
 
-TEST_F(ResolvePathTest, AnOutputGoesWhereBazelRunWasCalledWhenItsFolderIsThere) {
-  EXPECT_EQ(ResolvePath("trace.json"), At("workspace/sub/trace.json"));
-  EXPECT_EQ(ResolvePath("mine/out.json"), At("workspace/sub/mine/out.json"));
+// A file that is not where the user is comes from the source tree, even though the folder the
+// user is in exists (only a file to write may be created there).
+TEST_F(ResolvePathTest, AFileToReadThatIsNotThereComesFromTheSourceTree) {
+  std::ofstream(root_ / "workspace" / "root.json") << "{}";
+  EXPECT_EQ(ResolvePath("root.json"), At("workspace/root.json"));
+  EXPECT_EQ(ResolvePath("configs/paper.json"), At("workspace/configs/paper.json"));
 }
 
-TEST_F(ResolvePathTest, TheRepositorysOwnPathsWorkFromASubdirectory) {
-  EXPECT_EQ(ResolvePath("configs/paper.json"), At("workspace/configs/paper.json"));
-  EXPECT_EQ(ResolvePath("runs/paper"), At("workspace/runs/paper"));
+TEST_F(ResolvePathTest, AFileToWriteGoesWhereBazelRunWasCalledWhenItsFolderIsThere) {
+  EXPECT_EQ(ResolveOutputPath("trace.json"), At("workspace/sub/trace.json"));
+  EXPECT_EQ(ResolveOutputPath("mine/out.json"), At("workspace/sub/mine/out.json"));
+  EXPECT_EQ(ResolveOutputPath("runs/paper"), At("workspace/runs/paper"));
+}
+
+TEST_F(ResolvePathTest, TheRepositorysOwnPathsAlwaysComeFromTheSourceTree) {
+  std::ofstream(root_ / "workspace" / "sub" / "paper.json") << "{}";
+  EXPECT_EQ(RepositoryPath("paper.json"), At("workspace/paper.json"));
+  EXPECT_EQ(RepositoryPath("runs/paper"), At("workspace/runs/paper"));
 }
 
 TEST_F(ResolvePathTest, AbsoluteAndEmptyPathsPassThrough) {
   EXPECT_EQ(ResolvePath("/etc/hosts"), "/etc/hosts");
-  EXPECT_EQ(ResolvePath(""), "");
+  EXPECT_EQ(ResolveOutputPath("/tmp/x"), "/tmp/x");
+  EXPECT_EQ(RepositoryPath(""), "");
 }
 
 TEST(ResolvePathOutsideBazelRunTest, RelativePathsStayRelativeToTheCurrentDirectory) {

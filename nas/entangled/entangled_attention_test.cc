@@ -29,7 +29,9 @@ TEST(EntangledAttentionTest, OneHotEqualsTheFixedChoiceAndTheExtractedModule) {
           CausalSelfAttention(x.narrow(-1, 0, e), attention->Extract(i), kHeads[j]);
       EXPECT_TRUE(torch::allclose(mixed.narrow(-1, 0, e), fixed, 1e-6, 1e-6)) << i << "," << j;
       EXPECT_TRUE(torch::equal(fixed, standalone)) << i << "," << j;
-      if (e < 24) EXPECT_EQ(mixed.narrow(-1, e, 24 - e).abs().sum().item<float>(), 0.0f);
+      if (e < 24) {
+        EXPECT_EQ(mixed.narrow(-1, e, 24 - e).abs().sum().item<float>(), 0.0f);
+      }
     }
   }
 }

@@ -57,7 +57,7 @@ absl::Status Run() {
   options.train_portion = absl::GetFlag(FLAGS_train_portion);
   std::ofstream file;
   if (!absl::GetFlag(FLAGS_out).empty()) {
-    file.open(ResolvePath(absl::GetFlag(FLAGS_out)));
+    file.open(ResolveOutputPath(absl::GetFlag(FLAGS_out)));
     if (!file) return absl::NotFoundError("cannot write --out " + absl::GetFlag(FLAGS_out));
   }
   std::ostream& out = file.is_open() ? file : std::cout;
