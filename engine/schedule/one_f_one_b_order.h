@@ -5,25 +5,44 @@
 #define PIPEBENCH_ENGINE_SCHEDULE_ONE_F_ONE_B_ORDER_H_
 
 #include <memory>
-#include <vector>
 
 #include "engine/schedule/action.h"
 #include "engine/schedule/params.h"
-#include "engine/schedule/static_program.h"
+#include "engine/schedule/rank_program.h"
 
 namespace pipebench {
 
-// Appends the 1F1B order over micro-batches [first, first + count) to `out`. When `update_every`
-// is positive, an optimizer step follows every `update_every`-th backward of this call.
-void AppendOneFOneB(int first, int count, int warmup, int update_every, std::vector<Action>* out);
+// The 1F1B order over `segments` consecutive runs of `count` micro-batches each, produced one
+// action at a time rather than listed (a 1024-stage run of 4096 micro-batches would otherwise hold
+// 8k actions per rank). Within a segment: min(warmup, count) forwards, then forward/backward
+// pairs, then the remaining backwards. With `update_every` > 0 an optimizer step follows every
+// `update_every`-th backward of a segment, and one more closes a segment whose count it does not
+// divide; with 0, one step closes every segment (a flush).
+class OneFOneBProgram : public RankProgram {
+ public:
+  OneFOneBProgram(int segments, int count, int warmup, int update_every);
+
+  Decision Next(const RankView& view) override;
+  void Started(const Action& action) override;
+
+ private:
+  const int segments_;
+  const int count_;
+  const int warmup_;
+  const int update_every_;
+  int segment_ = 0;
+  int forwards_ = 0;   // in this segment
+  int backwards_ = 0;  // in this segment
+  bool update_due_ = false;
+};
 
 // Warmup depth of non-interleaved 1F1B at `rank`: p - rank - 1 forwards, at most `count`.
 int OneFOneBWarmup(int stages, int rank, int count);
 
 // 1F1B without a flush over all micro-batches of the run, as the asynchronous schedules run it,
-// with an optimizer step after every `update_every` backwards.
-std::unique_ptr<StaticProgram> ContinuousOneFOneB(const ScheduleParams& params, int rank,
-                                                  int update_every);
+// with an optimizer step after every `update_every` backwards (and one closing the run).
+std::unique_ptr<RankProgram> ContinuousOneFOneB(const ScheduleParams& params, int rank,
+                                                int update_every);
 
 }  // namespace pipebench
 
