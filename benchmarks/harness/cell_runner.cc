@@ -164,13 +164,18 @@ absl::StatusOr<int> BatchesForBudget(const json& p, const CostModel& costs, doub
   return 1 + static_cast<int>(std::ceil((budget - times.first) / times.steady)) + 3;
 }
 
+// Cell `p`'s (p, m) as 1F1B-flush, the reference a budget group is timed by, runs it.
+json FlushCellOf(const json& p) {
+  json flush = p;
+  flush["chunks"] = 1;
+  return flush;
+}
+
 // The cosine horizon, in mini-batches, that every schedule of a budget group shares: the
 // mini-batches 1F1B-flush (the group's reference) completes within the budget.
 absl::StatusOr<int> SharedHorizon(const json& p, const CostModel& costs, double budget) {
   if (p.contains("budget_flush_steps")) return p["budget_flush_steps"].get<int>();
-  json flush = p;
-  flush["chunks"] = 1;
-  PB_ASSIGN_OR_RETURN(const BatchTimes times, BatchTimesOf("1f1b_flush", flush, costs));
+  PB_ASSIGN_OR_RETURN(const BatchTimes times, BatchTimesOf("1f1b_flush", FlushCellOf(p), costs));
   if (budget < times.first) return 1;
   return 1 + static_cast<int>(std::floor((budget - times.first) / times.steady));
 }
@@ -183,10 +188,8 @@ absl::StatusOr<json> RunExecutor(const json& p, const CellInputs& inputs, bool t
   if (p.contains("budget_flush_steps")) {
     // The time 1F1B-flush takes for that many mini-batches on the unslowed costs: the same for
     // every schedule of the group, and as many flush steps on any machine.
-    json flush = p;
-    flush["chunks"] = 1;
-    PB_ASSIGN_OR_RETURN(budget,
-                        Makespan("1f1b_flush", flush, p["budget_flush_steps"], *inputs.costs));
+    PB_ASSIGN_OR_RETURN(budget, Makespan("1f1b_flush", FlushCellOf(p), p["budget_flush_steps"],
+                                         *inputs.costs));
   }
   int batches = p.value("steps", 0);
   int horizon_batches = 0;  // steps: each run's own length
