@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
@@ -31,17 +32,18 @@
 #include "engine/exec/cost_measurement.h"
 #include "engine/model/partition.h"
 #include "engine/platform/blas_info.h"
+#include "engine/runtime/run_summary.h"
 #include "engine/schedule/registry.h"
 #include "engine/sim/simulator.h"
+#include "engine/training/run_training.h"
 #include "engine/util/status_macros.h"
 #include "engine/util/workspace.h"
-#include "nlohmann/json.hpp"
 
 ABSL_FLAG(std::string, schedules, "1f1b_flush,gpipe,zb_h1,paci,pipedream,pipedream_2bw",
           "Schedules to run.");
 ABSL_FLAG(int, stages, 2, "Processes / pipeline stages.");
 ABSL_FLAG(int, microbatches, 8, "Micro-batches per mini-batch.");
-ABSL_FLAG(int, steps, 8, "Mini-batches per run.");
+ABSL_FLAG(int, batches, 8, "Mini-batches per run.");
 ABSL_FLAG(int, micro_batch_size, 8, "Sequences per micro-batch.");
 ABSL_FLAG(std::string, model, "layers=4,embed=128,heads=4,mlp_ratio=4,context=64", "GPT shape.");
 ABSL_FLAG(double, target, 0.85, "Required measured / predicted ratio for 1f1b_flush.");
@@ -108,16 +110,18 @@ absl::StatusOr<LinkMeasurement> MeasureGloo() {
   return link;
 }
 
-// Runs the launcher and returns the distributed summary line.
-absl::StatusOr<nlohmann::json> RunDistributed(const std::string& schedule) {
-  const int stages = absl::GetFlag(FLAGS_stages);
-  return RunLaunched(RunfilePath("engine/cli/train"), stages,
-                     {"--data=synthetic", "--threads=1", absl::StrCat("--schedule=", schedule),
-                      absl::StrCat("--stages=", stages),
-                      absl::StrCat("--microbatches=", absl::GetFlag(FLAGS_microbatches)),
-                      absl::StrCat("--steps=", absl::GetFlag(FLAGS_steps)),
-                      absl::StrCat("--micro_batch_size=", absl::GetFlag(FLAGS_micro_batch_size)),
-                      absl::StrCat("--model=", absl::GetFlag(FLAGS_model))});
+// Runs the launcher and returns the distributed run's summary.
+absl::StatusOr<RunSummary> RunDistributed(const std::string& schedule) {
+  TrainConfig config;
+  config.data = "synthetic";
+  config.threads = 1;
+  config.schedule = schedule;
+  config.stages = absl::GetFlag(FLAGS_stages);
+  config.microbatches = absl::GetFlag(FLAGS_microbatches);
+  config.batches = absl::GetFlag(FLAGS_batches);
+  config.micro_batch_size = absl::GetFlag(FLAGS_micro_batch_size);
+  config.model = absl::GetFlag(FLAGS_model);
+  return RunLaunched(RunfilePath("engine/cli/train"), config.stages, config);
 }
 
 absl::Status Run() {
@@ -147,29 +151,29 @@ absl::Status Run() {
     ScheduleParams params;
     params.stages = p;
     params.microbatches = absl::GetFlag(FLAGS_microbatches);
-    params.batches = absl::GetFlag(FLAGS_steps);
+    params.batches = absl::GetFlag(FLAGS_batches);
     PB_ASSIGN_OR_RETURN(std::unique_ptr<Schedule> schedule, MakeSchedule(name, params));
     PB_ASSIGN_OR_RETURN(SimulationResult predicted, Simulate(*schedule, costs));
     const double predicted_rate = predicted.throughput;
-    absl::StatusOr<nlohmann::json> summary = RunDistributed(name);
+    absl::StatusOr<RunSummary> summary = RunDistributed(name);
     if (!summary.ok()) {
       std::printf("%-14s %16.2f %16s\n", name.c_str(), predicted_rate, "failed");
       met = false;
       continue;
     }
-    const double measured_rate =
-        params.total_microbatches() / (*summary)["wall_seconds"].get<double>();
+    const double measured_rate = summary->measured->microbatches_per_second;
     CostModel in_run = costs;
     for (int s = 0; s < p; ++s) {
-      const nlohmann::json& median = (*summary)["per_stage"][s]["median_seconds"];
+      const std::map<std::string, double>& median =
+          summary->ranks[s].measured_median_action_seconds;
       StageCost& c = in_run.stages[s];
-      c.forward = median["forward"];
-      c.optimizer_step = median["optimizer_step"];
+      c.forward = median.at("forward");
+      c.optimizer_step = median.at("optimizer_step");
       if (schedule->splits_backward()) {
-        c.backward_input = median["backward_input"];
-        c.backward_weight = median["backward_weight"];
+        c.backward_input = median.at("backward_input");
+        c.backward_weight = median.at("backward_weight");
       } else {  // only the sum matters to an unsplit backward
-        c.backward_input = median["backward"].get<double>();
+        c.backward_input = median.at("backward");
         c.backward_weight = 0;
       }
     }

@@ -13,7 +13,10 @@
 #include "engine/model/dataset.h"
 #include "engine/model/partition.h"
 #include "engine/schedule/registry.h"
+#include "engine/runtime/run_summary.h"
+#include "engine/sim/report.h"
 #include "engine/sim/simulator.h"
+#include "engine/training/run_training.h"
 #include "engine/util/status_macros.h"
 #include "engine/util/workspace.h"
 #include "nas/search/retrain.h"
@@ -51,20 +54,6 @@ absl::StatusOr<GptConfig> ModelOf(const json& p, const TokenDataset* data) {
   return ParseGptConfig(p["model"].get<std::string>(), data == nullptr ? 65 : data->vocab_size());
 }
 
-json PerStageSimulation(const SimulationResult& r) {
-  json stages = json::array();
-  for (const StageStats& s : r.stages) {
-    stages.push_back({{"bubble_fraction", s.bubble_fraction},
-                      {"peak_inflight", s.peak_inflight},
-                      {"peak_memory_bytes", s.peak_memory_bytes},
-                      {"weight_copies", s.weight_copies},
-                      {"max_drift", s.max_drift},
-                      {"drift_bound", s.drift_bound},
-                      {"drift_histogram", s.drift_histogram}});
-  }
-  return stages;
-}
-
 absl::StatusOr<json> RunCosts(const json& p, const CellInputs& inputs) {
   PB_ASSIGN_OR_RETURN(TokenDataset data, DataOf(p, inputs));
   PB_ASSIGN_OR_RETURN(GptConfig model, ModelOf(p, &data));
@@ -100,16 +89,9 @@ absl::StatusOr<json> RunSimulation(const json& p, const CellInputs& inputs) {
   PB_ASSIGN_OR_RETURN(std::unique_ptr<Schedule> schedule,
                       MakeSchedule(p["schedule"], ParamsOf(p, p["batches"])));
   PB_ASSIGN_OR_RETURN(SimulationResult r, Simulate(*schedule, costs));
-  json record = {{"synchronous", schedule->synchronous()},
-                 {"makespan", r.makespan},
-                 {"microbatches_per_second", r.throughput},
-                 {"bubble_fraction", r.bubble_fraction},
-                 {"max_drift", r.max_drift},
-                 {"per_stage", PerStageSimulation(r)}};
-  if (tokens_per_microbatch > 0) {
-    record["tokens_per_second"] = r.throughput * tokens_per_microbatch;
-  }
-  return record;
+  std::optional<std::int64_t> tokens;
+  if (tokens_per_microbatch > 0) tokens = tokens_per_microbatch;
+  return json{{"summary", RunSummaryToJson(SummarizeSimulation(r, *schedule, tokens))}};
 }
 
 // Options for the single-process executor from a training or executor cell.
@@ -210,7 +192,6 @@ absl::StatusOr<json> RunExecutor(const json& p, const CellInputs& inputs, bool t
   executor_options.horizon_batches = horizon_batches;
   json curve = json::array();
   const auto start = Clock::now();
-  double last_batch_done = 0;  // excludes the final validation from the executor's wall-clock
   PB_ASSIGN_OR_RETURN(
       ExecutorResult result,
       RunPipeline(*schedule, costs, partition, data, executor_options,
@@ -222,37 +203,21 @@ absl::StatusOr<json> RunExecutor(const json& p, const CellInputs& inputs, bool t
                                   {"tokens", r.tokens}};
                     if (r.validation_loss) point["val_loss"] = *r.validation_loss;
                     curve.push_back(point);
-                    last_batch_done = SecondsSince(start);
                     if (inputs.report_steps) inputs.report_steps(r.batch + 1, params.batches);
                   }));
-  const double wall = last_batch_done;
   if (budget > 0 && !result.budget_reached) {
     return absl::InternalError(absl::StrCat("the run's ", batches, " mini-batches ended before "
                                             "budget_seconds ", budget, " on the simulated clock"));
   }
-  std::vector<int> bounds;
-  for (int s = 0; s < params.model_stages(); ++s) {
-    bounds.push_back(schedule->DriftBound(schedule->RankOfStage(s)));
-  }
-  const std::int64_t tokens = result.batches.empty() ? 0 : result.batches.back().tokens;
-  const double sim_time =
-      result.batches.empty() ? 0.0 : result.batches.back().simulated_time;
-  json record = {{"synchronous", schedule->synchronous()},
-                 {"sim_time", sim_time},
-                 {"batches", result.batches.size()},
-                 {"wall_seconds", wall},
-                 {"tokens", tokens},
-                 {"final_val_loss", result.final_validation_loss},
-                 {"max_drift", result.max_drift},
-                 {"drift_bound", bounds},
-                 {"max_live_weight_versions", result.max_live_versions}};
+  const RunSummary summary = SummarizeExecutorRun(*schedule, executor_options, result);
+  json record = {{"summary", RunSummaryToJson(summary)}};
   if (horizon_batches > 0) record["horizon_batches"] = horizon_batches;
   if (training) {
     record["curve"] = curve;
     return record;
   }
-  // Executor overhead: wall-clock against the measured compute the same actions need back to
-  // back (unslowed costs: the executor really runs at the model's speed).
+  // Wall / costed compute: the replay's wall-clock against the measured compute the same actions
+  // need back to back (unslowed costs: the executor really runs at the model's speed).
   double compute = 0;
   for (int s = 0; s < params.model_stages(); ++s) {
     const StageCost& c = inputs.costs->cost(s);
@@ -261,8 +226,7 @@ absl::StatusOr<json> RunExecutor(const json& p, const CellInputs& inputs, bool t
                    c.optimizer_step;
   }
   record["compute_seconds"] = compute;
-  record["overhead_ratio"] = compute > 0 ? wall / compute : 0.0;
-  record["tokens_per_second"] = wall > 0 ? tokens / wall : 0.0;
+  record["overhead_ratio"] = compute > 0 ? summary.measured->seconds / compute : 0.0;
   return record;
 }
 
@@ -273,20 +237,20 @@ absl::StatusOr<json> RunDistributed(const json& p, const CellInputs& inputs) {
     return absl::FailedPreconditionError(absl::StrCat(
         "a distributed run needs one core per stage: p=", stages, " on ", cores, " cores"));
   }
-  return RunLaunched(
-      inputs.train_binary, stages,
-      {"--threads=1",
-               absl::StrCat("--data=", inputs.data_path.empty() ? p["data"].get<std::string>()
-                                                                : inputs.data_path),
-               absl::StrCat("--schedule=", p["schedule"].get<std::string>()),
-               absl::StrCat("--stages=", stages),
-               absl::StrCat("--microbatches=", p["microbatches"].get<int>()),
-               absl::StrCat("--accumulation=", p["accumulation"].get<int>()),
-               absl::StrCat("--chunks=", p["chunks"].get<int>()),
-               absl::StrCat("--steps=", p["steps"].get<int>()),
-               absl::StrCat("--micro_batch_size=", p["micro_batch_size"].get<int>()),
-               absl::StrCat("--seed=", p["seed"].get<int>()),
-               absl::StrCat("--model=", p["model"].get<std::string>())});
+  TrainConfig config;
+  config.threads = 1;
+  config.data = inputs.data_path.empty() ? p["data"].get<std::string>() : inputs.data_path;
+  config.schedule = p["schedule"];
+  config.stages = stages;
+  config.microbatches = p["microbatches"];
+  config.accumulation = p["accumulation"];
+  config.chunks = p["chunks"];
+  config.batches = p["steps"];
+  config.micro_batch_size = p["micro_batch_size"];
+  config.seed = p["seed"].get<std::uint64_t>();
+  config.model = p["model"];
+  PB_ASSIGN_OR_RETURN(RunSummary summary, RunLaunched(inputs.train_binary, stages, config));
+  return json{{"summary", RunSummaryToJson(summary)}};
 }
 
 absl::StatusOr<json> RunNas(const json& p, const CellInputs& inputs) {

@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <sstream>
 #include <thread>
 
@@ -26,6 +27,7 @@
 #include "benchmarks/harness/progress.h"
 #include "engine/platform/blas_info.h"
 #include "engine/util/status_macros.h"
+#include "engine/util/subprocess.h"
 
 namespace pipebench {
 namespace {
@@ -257,7 +259,7 @@ class Matrix {
   }
 
   struct Child {
-    pid_t pid;
+    Subprocess process;
     const Cell* cell;
     Clock::time_point start;
     std::string input, output, log, progress;
@@ -265,7 +267,7 @@ class Matrix {
   };
 
   absl::StatusOr<Child> Spawn(const Cell& cell, const CellInputs& inputs, int index) {
-    Child child{0, &cell, Clock::now(), "", "", "", "", inputs.slow_down};
+    Child child{Subprocess(), &cell, Clock::now(), "", "", "", "", inputs.slow_down};
     const std::string base = absl::StrCat(options_.out_dir, "/cells/", index);
     child.input = base + ".in.json";
     child.output = base + ".out.json";
@@ -281,21 +283,16 @@ class Matrix {
     if (!inputs.partition.empty()) in["partition"] = PartitionToJson(inputs.partition);
     std::ofstream(child.input) << in.dump();
     std::remove(child.output.c_str());
-    const std::string run_cell = "--run_cell=" + child.input;
-    const std::string cell_output = "--cell_output=" + child.output;
-    child.pid = fork();
-    if (child.pid < 0) return absl::InternalError("fork failed");
-    if (child.pid == 0) {
-      const int log = open(child.log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      dup2(log, STDOUT_FILENO);
-      dup2(log, STDERR_FILENO);
-      setpgid(0, 0);  // a timeout kills the cell's own children too (the launcher's ranks)
-      // /proc/self/exe, not the path: a rebuild during a long run replaces the file at that path,
-      // and every cell must run the code the run started with (whose commit its records carry).
-      execl("/proc/self/exe", options_.self.c_str(), run_cell.c_str(), cell_output.c_str(),
-            static_cast<char*>(nullptr));
-      _exit(127);
-    }
+    // /proc/self/exe, not the path: a rebuild during a long run replaces the file at that path,
+    // and every cell must run the code the run started with (whose commit its records carry).
+    // Its own process group: a timeout kills the cell's own children too (the launcher's ranks).
+    PB_ASSIGN_OR_RETURN(child.process,
+                        Subprocess::Start({options_.self, "--run_cell=" + child.input,
+                                           "--cell_output=" + child.output},
+                                          {.stdout_path = child.log,
+                                           .stderr_path = child.log,
+                                           .own_process_group = true,
+                                           .executable = "/proc/self/exe"}));
     return child;
   }
 
@@ -338,11 +335,8 @@ class Matrix {
       if (g_interrupt_signal != 0) {
         // Ctrl-C or SIGTERM: stop every running cell (and its own children) before returning,
         // so none keeps running beside a resumed run; finished records stay.
-        for (const Child& child : running) {
-          kill(-child.pid, SIGKILL);
-          kill(child.pid, SIGKILL);
-          int status = 0;
-          waitpid(child.pid, &status, 0);
+        for (Child& child : running) {
+          child.process.Kill();
           std::remove(child.progress.c_str());
         }
         running.clear();
@@ -373,27 +367,22 @@ class Matrix {
                  inputs.slow_down);
           continue;
         }
-        running.push_back(*child);
+        running.push_back(std::move(*child));
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
       if (!tty_ || SecondsSince(start_) - last_line_ >= 1) ShowProgress(false);
       for (size_t i = 0; i < running.size();) {
-        int status = 0;
-        const Child child = running[i];
-        const bool exited = waitpid(child.pid, &status, WNOHANG) == child.pid;
+        std::optional<int> status = running[i].process.Poll();
         const bool timed_out =
-            !exited && SecondsSince(child.start) > options_.cell_timeout_seconds;
-        if (!exited && !timed_out) {
+            !status && SecondsSince(running[i].start) > options_.cell_timeout_seconds;
+        if (!status && !timed_out) {
           ++i;
           continue;
         }
-        if (timed_out) {
-          kill(-child.pid, SIGKILL);
-          kill(child.pid, SIGKILL);
-          waitpid(child.pid, &status, 0);
-        }
+        if (timed_out) status = running[i].process.Kill();
+        Child child = std::move(running[i]);
         running.erase(running.begin() + i);  // before Reap, whose progress line lists the rest
-        Reap(child, status, timed_out);
+        Reap(child, *status, timed_out);
       }
     }
   }

@@ -110,7 +110,14 @@ grep -q "compare_to: /nonexistent holds no report" "$out.13.log" || fail "unclea
 #    those 6; PACI, without flushes, more in the same time.
 "$runner" --config="$PWD/$(dirname "$2")/budget_experiment.json" --out_dir="$out.budget" \
   >"$out.14.log" 2>&1 || { cat "$out.14.log"; fail "the budget run failed"; }
-batches_of() { grep "\"variant\":\"$1\"" "$out.budget/results.jsonl" | grep -o '"batches":[0-9]*' | cut -d: -f2; }
+# Mini-batches a budget cell trained: its summary's micro-batches over m.
+batches_of() {
+  /usr/bin/python3 -c 'import json, sys
+for r in map(json.loads, open(sys.argv[1])):
+    if r["params"].get("variant") == sys.argv[2] and r["kind"] == "training":
+        s = r["result"]["summary"]
+        print(s["microbatches"] // s["params"]["microbatches"])' "$out.budget/results.jsonl" "$1"
+}
 [[ $(batches_of 1f1b_flush) == 6 ]] || fail "flush ran $(batches_of 1f1b_flush) batches, want 6"
 (( $(batches_of paci) > 6 )) || fail "PACI ran $(batches_of paci) batches in flush's time for 6"
 # Both decay their learning rate over the same 6 mini-batches (flush's), not over their own runs.

@@ -35,6 +35,39 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import reproduction  # noqa: E402
 
 BASELINE = "1f1b_flush"
+# The run summary schema (engine/runtime/run_summary.h) this script reads.
+SUMMARY_SCHEMA_VERSION = 1
+PIPELINE_KINDS = ("sim", "executor", "training", "distributed")
+
+
+def summary(record):
+    """A pipeline cell's run summary: the one schema simulate, train, launch and the harness
+    write."""
+    return record["result"]["summary"]
+
+
+def simulated_rate(record):
+    """Simulated throughput: tokens/s when the run knows its tokens, else micro-batches/s."""
+    clock = summary(record)["simulated"]
+    return clock.get("tokens_per_second", clock["microbatches_per_second"])
+
+
+def measured_rate(record):
+    """Measured (wall-clock) tokens/s."""
+    return summary(record)["measured"]["tokens_per_second"]
+
+
+def check_schema(records):
+    """Refuses records whose run summaries another schema wrote, naming what to do."""
+    for r in records:
+        if r.get("status") != "ok" or r.get("kind") not in PIPELINE_KINDS:
+            continue
+        version = r["result"].get("summary", {}).get("schema_version")
+        if version != SUMMARY_SCHEMA_VERSION:
+            sys.exit(f"make_report: the {r['kind']} record of {r['params'].get('variant')} has "
+                     f"run summary schema {version}, this script reads "
+                     f"{SUMMARY_SCHEMA_VERSION}: rerun the experiment (--fresh) to regenerate "
+                     "its records")
 
 
 def mean_std(values):
@@ -118,7 +151,7 @@ def baseline_variant(runs_by_variant):
     if BASELINE in runs_by_variant:
         return BASELINE
     sync = sorted(v for v, runs in runs_by_variant.items()
-                  if next(iter(runs.values()))["result"]["synchronous"])
+                  if summary(next(iter(runs.values())))["synchronous"])
     return sync[0] if sync else None
 
 
@@ -152,6 +185,7 @@ class Report:
             self.manifest = json.load(f)
         with open(os.path.join(out_dir, "results.jsonl")) as f:
             self.records = [json.loads(line) for line in f if line.strip()]
+        check_schema(self.records)
         self.config = self.manifest.get("config", {})
         self.studies = {s["name"]: s for s in self.config.get("studies", [])}
         self.rows = []  # summary.csv
@@ -225,13 +259,14 @@ class Report:
         baseline = {}
         for g in groups:
             in_group = [r for r in sims if group_key(r["params"]) == g]
-            flush = [r["result"]["microbatches_per_second"] for r in in_group
+            flush = [summary(r)["simulated"]["microbatches_per_second"] for r in in_group
                      if r["params"]["variant"] == BASELINE]
-            sync = [r["result"]["microbatches_per_second"] for r in in_group
-                    if r["result"]["synchronous"]]
+            sync = [summary(r)["simulated"]["microbatches_per_second"] for r in in_group
+                    if summary(r)["synchronous"]]
             baseline[g] = flush[0] if flush else (max(sync) if sync else None)
         reference = BASELINE if BASELINE in by_variant else "the fastest synchronous schedule"
-        unit = "tokens/s" if "tokens_per_second" in sims[0]["result"] else "micro-batches/time unit"
+        unit = ("tokens/s" if "tokens_per_second" in summary(sims[0])["simulated"]
+                else "micro-batches/time unit")
         self.md.append(f"### Throughput (simulated, {unit})\n")
         self.md.append(f"Each cell: throughput, and in brackets the speedup over {reference} at "
                        "the same (p, m). The last row is the ideal bubble-removal ratio "
@@ -245,27 +280,26 @@ class Report:
                 if r is None:
                     cells.append("-")
                     continue
-                res = r["result"]
-                value = res.get("tokens_per_second", res["microbatches_per_second"])
-                speedup = (res["microbatches_per_second"] / baseline[g]
+                clock = summary(r)["simulated"]
+                value = simulated_rate(r)
+                speedup = (clock["microbatches_per_second"] / baseline[g]
                            if baseline[g] else None)
                 cells.append(f"{value:,.0f} ({speedup:.2f}x)" if speedup else f"{value:,.0f}")
                 self.add_row(name, "sim", r["params"], "throughput", [value])
                 self.add_row(name, "sim", r["params"], "bubble_fraction",
-                             [res["bubble_fraction"]])
+                             [clock["bubble_fraction"]])
                 if speedup:
                     self.add_row(name, "sim", r["params"], "speedup_vs_baseline", [speedup])
                 self.benchmarks.append(benchmark_entry(
-                    f"{name}/{variant}/p:{g[0]}/m:{g[1]}/sim", res["makespan"], value,
-                    bubble_fraction=res["bubble_fraction"]))
+                    f"{name}/{variant}/p:{g[0]}/m:{g[1]}/sim", clock["seconds"], value,
+                    bubble_fraction=clock["bubble_fraction"]))
             self.md.append(f"| {variant} | " + " | ".join(cells) + " |")
         self.md.append("| *ideal (m+p-1)/m* | " +
                        " | ".join(f"{(m + p - 1) / m:.2f}x" for p, m in groups) + " |\n")
         for p in sorted({g[0] for g in groups}):
             fig, ax = plt.subplots(figsize=(6.4, 4))
             for variant in sorted(by_variant):
-                points = sorted((g[1], r["result"].get("tokens_per_second",
-                                                       r["result"]["microbatches_per_second"]))
+                points = sorted((g[1], simulated_rate(r))
                                 for g, r in by_variant[variant].items() if g[0] == p)
                 if points:
                     ax.plot(*zip(*points), marker="o", label=variant)
@@ -284,19 +318,19 @@ class Report:
         self.md.append(f"### Peak memory per stage (model, MiB; p={p_max}, m={m_max})\n")
         self.md.append("Parameters + optimizer state + live activations + stashed weight "
                        "versions, from the simulated timeline.\n")
-        stages = max(len(r["result"]["per_stage"]) for r in rows)
+        stages = max(len(summary(r)["ranks"]) for r in rows)
         self.md.append("| schedule | " + " | ".join(f"stage {s}" for s in range(stages)) +
                        " | max |")
         self.md.append("|---" * (stages + 2) + "|")
         fig, ax = plt.subplots(figsize=(6.4, 4))
         for r in rows:
-            per = [s["peak_memory_bytes"] / 2**20 for s in r["result"]["per_stage"]]
+            per = [s["simulated"]["peak_memory_bytes"] / 2**20 for s in summary(r)["ranks"]]
             self.md.append(f"| {r['params']['variant']} | " +
                            " | ".join(f"{v:.1f}" for v in per) + f" | {max(per):.1f} |")
             ax.plot(range(len(per)), per, marker="o", label=r["params"]["variant"])
         for r in sims:
             self.add_row(name, "sim", r["params"], "peak_memory_max_bytes",
-                         [max(s["peak_memory_bytes"] for s in r["result"]["per_stage"])])
+                         [max(s["simulated"]["peak_memory_bytes"] for s in summary(r)["ranks"])])
         self.md.append("")
         ax.set_xlabel("stage")
         ax.set_ylabel("peak memory (MiB)")
@@ -307,19 +341,20 @@ class Report:
     def drift_section(self, name, sims):
         p_max = max(r["params"]["stages"] for r in sims)
         rows = [r for r in sims
-                if r["params"]["stages"] == p_max and not r["result"]["synchronous"]]
+                if r["params"]["stages"] == p_max and not summary(r)["synchronous"]]
         if not rows:
             return
         m_max = max(r["params"]["microbatches"] for r in rows)
         rows = sorted((r for r in rows if r["params"]["microbatches"] == m_max),
                       key=lambda r: r["params"]["variant"])
-        self.md.append(f"### Version drift (updates crossed, max / bound per stage; p={p_max}, "
-                       f"m={m_max})\n")
-        self.md.append("| schedule | " + " | ".join(f"stage {s}" for s in range(p_max)) + " |")
-        self.md.append("|---" * (p_max + 1) + "|")
+        stages = max(len(summary(r)["model_stages"]) for r in rows)
+        self.md.append(f"### Version drift (updates crossed, max / bound per model stage; "
+                       f"p={p_max}, m={m_max})\n")
+        self.md.append("| schedule | " + " | ".join(f"stage {s}" for s in range(stages)) + " |")
+        self.md.append("|---" * (stages + 1) + "|")
         fig, axes = plt.subplots(1, len(rows), figsize=(2.6 * len(rows), 3), squeeze=False)
         for ax, r in zip(axes[0], rows):
-            per = r["result"]["per_stage"]
+            per = summary(r)["model_stages"]
             self.md.append(f"| {r['params']['variant']} | " + " | ".join(
                 f"{s['max_drift']}/{s['drift_bound'] if s['drift_bound'] >= 0 else '-'}"
                 for s in per) + " |")
@@ -330,7 +365,7 @@ class Report:
             ax.bar(list(total.keys()), list(total.values()))
             ax.set_title(r["params"]["variant"], fontsize=8)
             ax.set_xlabel("updates crossed")
-            self.add_row(name, "sim", r["params"], "max_drift", [r["result"]["max_drift"]])
+            self.add_row(name, "sim", r["params"], "max_drift", [summary(r)["max_drift"]])
         axes[0][0].set_ylabel("backward passes")
         self.md.append("")
         self.plot(fig, f"{name}_drift_histograms.png")
@@ -348,37 +383,38 @@ class Report:
         for key, group in self.by_params(records):
             p = group[0]["params"]
             self.md.append(f"| {p['variant']} | {p['stages']} | {p['microbatches']} | "
-                           f"{fmt([r['result']['tokens_per_second'] for r in group], 0)} | "
+                           f"{fmt([measured_rate(r) for r in group], 0)} | "
                            f"{fmt([r['result']['overhead_ratio'] for r in group], 3)} |")
             self.add_row(name, "executor", p, "tokens_per_second",
-                         [r["result"]["tokens_per_second"] for r in group])
+                         [measured_rate(r) for r in group])
             self.add_row(name, "executor", p, "overhead_ratio",
                          [r["result"]["overhead_ratio"] for r in group])
         self.md.append("")
 
     def distributed_section(self, name, records, sims):
         predicted = {(r["params"]["variant"],) + group_key(r["params"]):
-                     r["result"].get("tokens_per_second") for r in sims}
+                     summary(r)["simulated"].get("tokens_per_second") for r in sims}
         self.md.append("### Distributed runs (measured wall-clock, one process per stage)\n")
         self.md.append("| schedule | p | m | tokens/s | simulated tokens/s | bubble | "
                        "peak RSS per rank (MiB) | max drift / bound |")
         self.md.append("|---|---|---|---|---|---|---|---|")
         for key, group in self.by_params(records):
             p = group[0]["params"]
-            res = group[0]["result"]
+            res = summary(group[0])
             sim = predicted.get((p["variant"],) + group_key(p))
-            rss = " / ".join(f"{s['peak_rss_bytes'] / 2**20:.0f}" for s in res["per_stage"])
-            drift = " ".join(f"{max(s['max_drift'])}/{s['drift_bound']}" for s in res["per_stage"])
+            rss = " / ".join(f"{s['measured']['peak_rss_bytes'] / 2**20:.0f}" for s in res["ranks"])
+            drift = " ".join(f"{s['max_drift']}/{s['drift_bound']}" for s in res["model_stages"])
             self.md.append(
                 f"| {p['variant']} | {p['stages']} | {p['microbatches']} | "
-                f"{fmt([r['result']['tokens_per_second'] for r in group], 0)} | "
+                f"{fmt([measured_rate(r) for r in group], 0)} | "
                 f"{f'{sim:,.0f}' if sim else '-'} | "
-                f"{fmt([r['result']['bubble_fraction'] for r in group], 3)} | {rss} | {drift} |")
+                f"{fmt([summary(r)['measured']['bubble_fraction'] for r in group], 3)} | "
+                f"{rss} | {drift} |")
             self.add_row(name, "distributed", p, "tokens_per_second",
-                         [r["result"]["tokens_per_second"] for r in group])
+                         [measured_rate(r) for r in group])
             self.benchmarks.append(benchmark_entry(
                 f"{name}/{p['variant']}/p:{p['stages']}/m:{p['microbatches']}/distributed",
-                res["wall_seconds"], res["tokens_per_second"]))
+                res["measured"]["seconds"], res["measured"]["tokens_per_second"]))
         self.md.append("")
 
     @staticmethod
@@ -450,13 +486,15 @@ class Report:
                 missed = 0
                 for seed, r in sorted(runs.items()):
                     res = r["result"]
-                    finals.append(res["final_val_loss"])
+                    run = summary(r)
+                    finals.append(run["final_val_loss"])
                     b = base.get(seed, {}).get("result")
+                    base_run = b["summary"] if b else None
                     if b:
-                        gaps.append(res["final_val_loss"] / b["final_val_loss"] - 1)
-                    if b and b["sim_time"] > 0 and res["sim_time"] > 0:
-                        throughput.append((res["tokens"] / res["sim_time"]) /
-                                          (b["tokens"] / b["sim_time"]))
+                        gaps.append(run["final_val_loss"] / base_run["final_val_loss"] - 1)
+                    if b and base_run["simulated"]["seconds"] > 0 and run["simulated"]["seconds"] > 0:
+                        throughput.append(run["simulated"]["tokens_per_second"] /
+                                          base_run["simulated"]["tokens_per_second"])
                     goal = target.get((seed, variant))
                     t = time_to_target(res["curve"], goal)
                     n = time_to_target(res["curve"], goal, key="step")
@@ -471,9 +509,9 @@ class Report:
                         speedups.append(bt / t)
                         step_ratio.append(bn / n)
                 not_reached = f"not reached ({missed} of {len(runs)})" if missed else None
-                first = next(iter(runs.values()))["result"]
-                drift = " ".join(f"{d}/{b}"
-                                 for d, b in zip(first["max_drift"], first["drift_bound"]))
+                first = summary(next(iter(runs.values())))
+                drift = " ".join(f"{s['max_drift']}/{s['drift_bound']}"
+                                 for s in first["model_stages"])
                 self.md.append(
                     f"| {p} | {m} | {variant} | {fmt(finals, 3)} | {fmt(throughput, 2, 1, 'x')} | "
                     f"{not_reached or fmt(steps, 1)} | {fmt(step_ratio, 2, 1, 'x')} | "

@@ -83,5 +83,26 @@ class BenchmarkEntryTest(unittest.TestCase):
         self.assertEqual(entry["bubble_fraction"], 0.1)
 
 
+class SummarySchemaTest(unittest.TestCase):
+    def test_records_of_another_schema_are_refused_with_what_to_do(self):
+        before_schema = {"status": "ok", "kind": "sim", "params": {"variant": "paci"},
+                         "result": {"microbatches_per_second": 1.0}}
+        with self.assertRaises(SystemExit) as raised:
+            make_report.check_schema([before_schema])
+        self.assertIn("paci", str(raised.exception.code))
+        self.assertIn("rerun", str(raised.exception.code))
+        newer = {"status": "ok", "kind": "training", "params": {"variant": "paci"},
+                 "result": {"summary": {"schema_version": 2}}}
+        with self.assertRaises(SystemExit):
+            make_report.check_schema([newer])
+
+    def test_current_summaries_failed_cells_and_other_kinds_pass(self):
+        make_report.check_schema([
+            {"status": "ok", "kind": "distributed", "params": {},
+             "result": {"summary": {"schema_version": make_report.SUMMARY_SCHEMA_VERSION}}},
+            {"status": "ok", "kind": "nas", "params": {}, "result": {"architecture": {}}},
+            {"status": "failed", "kind": "simulate", "params": {}}])
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -6,7 +6,7 @@ launch="$1"
 failures=0
 port=$((20000 + RANDOM % 20000))
 tiny=(--data=synthetic --model=layers=2,embed=16,heads=2,context=8 --micro_batch_size=2
-      --stages=2 --microbatches=4 --steps=3 --timeout_seconds=10)
+      --stages=2 --microbatches=4 --batches=3 --timeout_seconds=10)
 
 out=$("$launch" --nproc=2 --master_port=$port -- "${tiny[@]}" --schedule=paci \
       --trace="$TEST_TMPDIR/trace.json" 2>"$TEST_TMPDIR/err")

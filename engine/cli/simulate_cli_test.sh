@@ -22,20 +22,20 @@ expect_error "microbatches must be >= 1" --microbatches=0
 expect_error "accumulation must be >= 1" --schedule=paci --accumulation=-2
 expect_error "microbatches (2) must be >= stages (4)" --schedule=pipedream_2bw --stages=4 --microbatches=2
 expect_error "unknown schedule 'bogus'" --schedule=bogus
-expect_error "--fwd_cost must be >= 0" --fwd_cost=-1
-expect_error "--latency must be >= 0" --latency=-0.5
+expect_error "--forward_cost must be >= 0" --forward_cost=-1
+expect_error "--p2p_latency must be >= 0" --p2p_latency=-0.5
 expect_error "--format must be json or text" --format=xml
 expect_error "cannot open cost file '/nonexistent.json'" --costs=/nonexistent.json
 expect_error "cannot open --schedule_file" --schedule_file=/nonexistent.txt
 
 json=$("$simulate" --schedule=paci --stages=4 --microbatches=4 --batches=8 --accumulation=2)
-for field in makespan throughput bubble_fraction stages peak_inflight peak_memory_bytes \
-             weight_copies max_version_drift; do
+for field in schema_version simulated microbatches_per_second bubble_fraction ranks \
+             peak_memory_bytes model_stages max_live_weight_versions max_drift drift_bound; do
   if [[ "$json" != *"\"$field\""* ]]; then
     echo "FAIL: JSON output lacks '$field': $json"; failures=$((failures + 1))
   fi
 done
-if [[ "$json" != *'"max_version_drift":2'* ]]; then  # ceil(3/2) at stage 0
+if [[ "$json" != *'"max_drift":2,"microbatches"'* ]]; then  # ceil(3/2) at stage 0
   echo "FAIL: expected PACI max drift 2 at p=4 a=2: $json"; failures=$((failures + 1))
 fi
 

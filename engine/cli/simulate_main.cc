@@ -1,4 +1,5 @@
-// Simulates one pipeline schedule and prints its summary.
+// Simulates one pipeline schedule and prints its run summary (engine/runtime/run_summary.h), the
+// schema train, launch and the harness write too.
 //
 //   bazel run //:simulate -- --schedule=paci --stages=8 --microbatches=8 --batches=16
 //   bazel run //:simulate -- --schedule=zb_h1 --stages=4 --microbatches=8 --format=text
@@ -17,6 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "engine/runtime/run_summary.h"
 #include "engine/schedule/custom_schedule.h"
 #include "engine/schedule/registry.h"
 #include "engine/sim/cost_model.h"
@@ -26,31 +28,35 @@
 #include "engine/util/workspace.h"
 
 ABSL_FLAG(std::string, schedule, "1f1b_flush", "Registered schedule name (see --list).");
-ABSL_FLAG(std::string, schedule_file, "",
-          "Run a hand-written schedule from this file instead (engine/schedule/custom_schedule.h).");
+ABSL_FLAG(
+    std::string, schedule_file, "",
+    "Run a hand-written schedule from this file instead (engine/schedule/custom_schedule.h).");
 ABSL_FLAG(bool, list, false, "Print the registered schedules and exit.");
 ABSL_FLAG(int, stages, 4, "Pipeline ranks p.");
 ABSL_FLAG(int, microbatches, 8, "Micro-batches per mini-batch m.");
 ABSL_FLAG(int, batches, 1, "Mini-batches N.");
 ABSL_FLAG(int, accumulation, 0, "PACI's backwards per optimizer step a (0: equal to m).");
 ABSL_FLAG(int, chunks, 1, "Virtual chunks per rank v (interleaved_1f1b).");
-ABSL_FLAG(double, fwd_cost, 1.0, "Forward time per micro-batch per model stage.");
-ABSL_FLAG(double, bwd_cost, 1.0,
+ABSL_FLAG(double, forward_cost, 1.0, "Forward time per micro-batch per model stage.");
+ABSL_FLAG(double, backward_input_cost, 1.0,
           "Input-gradient time per micro-batch per model stage; an unsplit backward costs "
-          "--bwd_cost + --wgrad_cost.");
-ABSL_FLAG(double, wgrad_cost, 1.0, "Weight-gradient time per micro-batch per model stage.");
-ABSL_FLAG(double, optimizer_cost, 0.0, "Optimizer step time per model stage.");
-ABSL_FLAG(double, latency, 0.0, "Point-to-point latency per message.");
-ABSL_FLAG(double, bandwidth, 0.0, "Point-to-point bandwidth in bytes per time unit (0: unlimited).");
+          "--backward_input_cost + --backward_weight_cost.");
+ABSL_FLAG(double, backward_weight_cost, 1.0,
+          "Weight-gradient time per micro-batch per model stage.");
+ABSL_FLAG(double, optimizer_step_cost, 0.0, "Optimizer step time per model stage.");
+ABSL_FLAG(double, p2p_latency, 0.0, "Point-to-point latency per message.");
+ABSL_FLAG(double, p2p_bandwidth, 0.0,
+          "Point-to-point bandwidth in bytes per time unit (0: unlimited).");
 ABSL_FLAG(double, activation_bytes, 0.0, "Bytes sent between stages per micro-batch.");
-ABSL_FLAG(int64_t, param_bytes, 0, "Parameter bytes per model stage (memory model).");
+ABSL_FLAG(int64_t, parameter_bytes, 0, "Parameter bytes per model stage (memory model).");
 ABSL_FLAG(int64_t, optimizer_state_bytes, 0, "Optimizer-state bytes per model stage.");
 ABSL_FLAG(int64_t, activation_memory_bytes, 0,
           "Activation bytes held per in-flight micro-batch per model stage.");
 ABSL_FLAG(std::string, costs, "",
           "JSON cost file (engine/sim/cost_model.h); replaces every cost and memory flag.");
 ABSL_FLAG(std::string, trace, "", "Write a Chrome/Perfetto trace of the timeline here.");
-ABSL_FLAG(std::string, format, "json", "json: one JSON object; text: summary plus a timeline grid.");
+ABSL_FLAG(std::string, format, "json",
+          "json: one JSON object; text: summary plus a timeline grid.");
 
 namespace pipebench {
 namespace {
@@ -67,27 +73,28 @@ absl::StatusOr<CostModel> CostsFromFlags() {
     return LoadCostModel(ResolvePath(absl::GetFlag(FLAGS_costs)));
   }
   for (const auto& [flag, value] :
-       {std::pair<const char*, double>{"fwd_cost", absl::GetFlag(FLAGS_fwd_cost)},
-        {"bwd_cost", absl::GetFlag(FLAGS_bwd_cost)},
-        {"wgrad_cost", absl::GetFlag(FLAGS_wgrad_cost)},
-        {"optimizer_cost", absl::GetFlag(FLAGS_optimizer_cost)},
-        {"latency", absl::GetFlag(FLAGS_latency)},
-        {"bandwidth", absl::GetFlag(FLAGS_bandwidth)},
+       {std::pair<const char*, double>{"forward_cost", absl::GetFlag(FLAGS_forward_cost)},
+        {"backward_input_cost", absl::GetFlag(FLAGS_backward_input_cost)},
+        {"backward_weight_cost", absl::GetFlag(FLAGS_backward_weight_cost)},
+        {"optimizer_step_cost", absl::GetFlag(FLAGS_optimizer_step_cost)},
+        {"p2p_latency", absl::GetFlag(FLAGS_p2p_latency)},
+        {"p2p_bandwidth", absl::GetFlag(FLAGS_p2p_bandwidth)},
         {"activation_bytes", absl::GetFlag(FLAGS_activation_bytes)},
-        {"param_bytes", static_cast<double>(absl::GetFlag(FLAGS_param_bytes))},
+        {"parameter_bytes", static_cast<double>(absl::GetFlag(FLAGS_parameter_bytes))},
         {"optimizer_state_bytes", static_cast<double>(absl::GetFlag(FLAGS_optimizer_state_bytes))},
         {"activation_memory_bytes",
          static_cast<double>(absl::GetFlag(FLAGS_activation_memory_bytes))}}) {
     PB_RETURN_IF_ERROR(NonNegative(flag, value));
   }
   CostModel costs;
-  costs.stages = {{absl::GetFlag(FLAGS_fwd_cost), absl::GetFlag(FLAGS_bwd_cost),
-                   absl::GetFlag(FLAGS_wgrad_cost), absl::GetFlag(FLAGS_optimizer_cost),
+  costs.stages = {{absl::GetFlag(FLAGS_forward_cost), absl::GetFlag(FLAGS_backward_input_cost),
+                   absl::GetFlag(FLAGS_backward_weight_cost),
+                   absl::GetFlag(FLAGS_optimizer_step_cost),
                    absl::GetFlag(FLAGS_activation_bytes)}};
-  costs.memory = {{absl::GetFlag(FLAGS_param_bytes), absl::GetFlag(FLAGS_optimizer_state_bytes),
+  costs.memory = {{absl::GetFlag(FLAGS_parameter_bytes), absl::GetFlag(FLAGS_optimizer_state_bytes),
                    absl::GetFlag(FLAGS_activation_memory_bytes)}};
-  costs.p2p_latency = absl::GetFlag(FLAGS_latency);
-  costs.p2p_bandwidth = absl::GetFlag(FLAGS_bandwidth);
+  costs.p2p_latency = absl::GetFlag(FLAGS_p2p_latency);
+  costs.p2p_bandwidth = absl::GetFlag(FLAGS_p2p_bandwidth);
   return costs;
 }
 
@@ -110,12 +117,12 @@ absl::StatusOr<std::unique_ptr<Schedule>> ScheduleFromFlags() {
 }
 
 std::string TextSummary(const SimulationResult& r) {
-  std::string text = absl::StrCat(r.schedule, " ", DescribeParams(r.params), "\n",
-                                  "makespan ", r.makespan, "  throughput ", r.throughput,
-                                  " mb/unit  bubble ", r.bubble_fraction, "  max drift ",
-                                  r.max_drift, "\n");
-  absl::StrAppend(&text, "stage  bubble  peak_inflight  weight_copies  max_drift/bound  "
-                         "peak_memory_bytes\n");
+  std::string text = absl::StrCat(r.schedule, " ", DescribeParams(r.params), "\n", "makespan ",
+                                  r.makespan, "  throughput ", r.throughput, " mb/unit  bubble ",
+                                  r.bubble_fraction, "  max drift ", r.max_drift, "\n");
+  absl::StrAppend(&text,
+                  "stage  bubble  peak_inflight  weight_copies  max_drift/bound  "
+                  "peak_memory_bytes\n");
   for (size_t s = 0; s < r.stages.size(); ++s) {
     const StageStats& st = r.stages[s];
     absl::StrAppend(&text, absl::StrFormat("%5d  %6.3f  %13d  %13d  %9d/%-5d  %17d\n", s,
@@ -143,7 +150,7 @@ absl::Status Run() {
   PB_ASSIGN_OR_RETURN(SimulationResult result, Simulate(*schedule, costs, options));
   if (!trace.empty()) PB_RETURN_IF_ERROR(WriteChromeTrace(result, trace));
   if (format == "json") {
-    std::cout << SimulationToJson(result).dump() << "\n";
+    std::cout << RunSummaryToJson(SummarizeSimulation(result, *schedule)).dump() << "\n";
   } else {
     std::cout << TextSummary(result) << "\n" << TimelineGrid(result);
   }

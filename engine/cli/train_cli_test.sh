@@ -25,10 +25,10 @@ expect_error "microbatches (1) must be >= stages (2)" --schedule=pipedream_2bw -
 expect_error "not found" --data=/nonexistent/input.txt
 expect_error "unknown key 'depth'" --model=depth=3
 expect_error "divisible by heads" --model=layers=2,embed=10,heads=4
-expect_error "non-finite" --lr=1e12 --warmup=0 --weight_decay=0 --steps=30
+expect_error "non-finite" --lr=1e12 --warmup=0 --weight_decay=0 --batches=30
 
 out="$TEST_TMPDIR/run.jsonl"
-if ! "$train" "${tiny[@]}" --schedule=paci --stages=2 --microbatches=2 --steps=6 --eval_every=3 \
+if ! "$train" "${tiny[@]}" --schedule=paci --stages=2 --microbatches=2 --batches=6 --eval_every=3 \
      --out="$out"; then
   echo "FAIL: a valid run failed"; failures=$((failures + 1))
 fi

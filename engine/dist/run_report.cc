@@ -27,7 +27,7 @@ std::vector<TimelineEvent> TimelineFromJson(const json& events, int rank, double
 }
 
 // Median duration of each kind of action on one rank: the per-stage costs as the run saw them.
-json MedianDurations(const std::vector<TimelineEvent>& timeline) {
+std::map<std::string, double> MedianDurations(const std::vector<TimelineEvent>& timeline) {
   std::map<ActionType, std::vector<double>> durations;
   for (const TimelineEvent& e : timeline) {
     if (IsCompute(e.type) || e.type == ActionType::kOptimizerStep) {
@@ -67,12 +67,12 @@ json RankResultToJson(const RankResult& r) {
           {"timeline", timeline}};
 }
 
-absl::Status ReportDistributedRun(Communicator& comm, const Schedule& schedule,
-                                  const RankResult& own, std::int64_t tokens_per_microbatch,
-                                  std::ostream& out, const std::string& trace_path) {
+absl::StatusOr<std::optional<RunSummary>> ReportDistributedRun(
+    Communicator& comm, const Schedule& schedule, const RankResult& own,
+    std::int64_t tokens_per_microbatch, std::ostream& out, const std::string& trace_path) {
   PB_RETURN_IF_ERROR(comm.Publish(absl::StrCat(kResultKey, comm.rank()),
                                   RankResultToJson(own).dump()));
-  if (comm.rank() != 0) return absl::OkStatus();
+  if (comm.rank() != 0) return std::optional<RunSummary>();
   std::vector<json> ranks;
   for (int rank = 0; rank < comm.world_size(); ++rank) {
     PB_ASSIGN_OR_RETURN(std::string text, comm.Fetch(absl::StrCat(kResultKey, rank)));
@@ -81,65 +81,68 @@ absl::Status ReportDistributedRun(Communicator& comm, const Schedule& schedule,
   const ScheduleParams& params = schedule.params();
   const int m = params.microbatches;
   const std::vector<double> losses = ranks.back()["losses"].get<std::vector<double>>();
+  std::vector<double> batch_losses(params.batches, 0.0);
   for (int batch = 0; batch < params.batches; ++batch) {
-    double loss = 0;
-    for (int i = 0; i < m; ++i) loss += losses[batch * m + i] / m;
+    for (int i = 0; i < m; ++i) batch_losses[batch] += losses[batch * m + i] / m;
     out << json{{"step", batch + 1},
-                {"train_loss", loss},
+                {"train_loss", batch_losses[batch]},
                 {"tokens", static_cast<std::int64_t>(batch + 1) * m * tokens_per_microbatch}}
                .dump()
         << "\n";
   }
+  RunSummary summary;
+  summary.backend = "distributed";
+  summary.schedule = schedule.name();
+  summary.params = params;
+  summary.weights = schedule.weight_policy(0).Describe();
+  summary.synchronous = schedule.synchronous();
+  summary.microbatches = params.total_microbatches();
+  summary.tokens = summary.microbatches * tokens_per_microbatch;
+  summary.model_stages.resize(params.model_stages());
   // One clock for the trace: every rank's events relative to the earliest start.
   double first_start = ranks[0]["start_unix_seconds"].get<double>();
   for (const json& r : ranks) first_start = std::min(first_start, r["start_unix_seconds"].get<double>());
   SimulationResult combined;
   combined.schedule = schedule.name() + " (measured)";
   combined.params = params;
-  combined.weights = schedule.weight_policy(0).Describe();
+  combined.weights = summary.weights;
   double makespan = 0;
   double busy = 0;
-  json stages = json::array();
   for (const json& r : ranks) {
+    const int rank = r["rank"].get<int>();
     const double shift = r["start_unix_seconds"].get<double>() - first_start;
     const double wall = r["wall_seconds"].get<double>();
+    const double rank_busy = r["busy_seconds"].get<double>();
     makespan = std::max(makespan, shift + wall);
-    busy += r["busy_seconds"].get<double>();
-    std::vector<TimelineEvent> timeline =
-        TimelineFromJson(r["timeline"], r["rank"].get<int>(), shift);
+    busy += rank_busy;
+    std::vector<TimelineEvent> timeline = TimelineFromJson(r["timeline"], rank, shift);
     combined.timeline.insert(combined.timeline.end(), timeline.begin(), timeline.end());
-    const int rank = r["rank"].get<int>();
-    stages.push_back({{"rank", rank},
-                      {"busy_seconds", r["busy_seconds"]},
-                      {"idle_seconds", wall - r["busy_seconds"].get<double>()},
-                      {"bubble_fraction", wall > 0 ? 1.0 - r["busy_seconds"].get<double>() / wall : 0},
-                      {"peak_rss_bytes", r["peak_rss_bytes"]},
-                      {"max_drift", r["max_drift"]},
-                      {"drift_bound", schedule.DriftBound(rank)},
-                      {"max_live_weight_versions", r["max_live_versions"]},
-                      {"median_seconds", MedianDurations(timeline)}});
+    summary.ranks.push_back({.rank = rank,
+                             .measured_bubble_fraction = wall > 0 ? 1.0 - rank_busy / wall : 0,
+                             .measured_peak_rss_bytes = r["peak_rss_bytes"].get<std::int64_t>(),
+                             .measured_median_action_seconds = MedianDurations(timeline)});
+    const std::vector<int> held = r["model_stages"].get<std::vector<int>>();
+    for (size_t i = 0; i < held.size(); ++i) {
+      ModelStageSummary& m = summary.model_stages[held[i]];
+      m.model_stage = held[i];
+      m.rank = rank;
+      m.max_drift = r["max_drift"][i].get<int>();
+      m.drift_bound = schedule.DriftBound(rank);
+      m.max_live_weight_versions = r["max_live_versions"][i].get<int>();
+      summary.max_drift = std::max(summary.max_drift, m.max_drift);
+    }
   }
+  summary.measured = OnClock(makespan, summary.microbatches, summary.tokens);
+  summary.measured->bubble_fraction =
+      makespan > 0 ? 1.0 - busy / (ranks.size() * makespan) : 0;
+  summary.train_losses = batch_losses;
   combined.makespan = makespan;
   combined.stages.resize(ranks.size());
   std::sort(combined.timeline.begin(), combined.timeline.end(),
             [](const TimelineEvent& a, const TimelineEvent& b) { return a.start < b.start; });
-  const std::int64_t tokens =
-      static_cast<std::int64_t>(params.total_microbatches()) * tokens_per_microbatch;
-  out << json{{"summary",
-               {{"schedule", schedule.name()},
-                {"backend", "distributed"},
-                {"stages", params.stages},
-                {"microbatches", m},
-                {"steps", params.batches},
-                {"wall_seconds", makespan},
-                {"tokens", tokens},
-                {"tokens_per_second", makespan > 0 ? tokens / makespan : 0},
-                {"bubble_fraction", makespan > 0 ? 1.0 - busy / (ranks.size() * makespan) : 0},
-                {"per_stage", stages}}}}
-             .dump()
-      << "\n";
+  out << json{{"summary", RunSummaryToJson(summary)}}.dump() << "\n";
   if (!trace_path.empty()) PB_RETURN_IF_ERROR(WriteChromeTrace(combined, trace_path));
-  return absl::OkStatus();
+  return std::optional<RunSummary>(std::move(summary));
 }
 
 }  // namespace pipebench

@@ -4,12 +4,14 @@
 #ifndef PIPEBENCH_ENGINE_DIST_RUN_REPORT_H_
 #define PIPEBENCH_ENGINE_DIST_RUN_REPORT_H_
 
+#include <optional>
 #include <ostream>
 #include <string>
 
 #include "absl/status/status.h"
 #include "engine/dist/communicator.h"
 #include "engine/dist/rank_runtime.h"
+#include "engine/runtime/run_summary.h"
 #include "engine/schedule/schedule.h"
 #include "nlohmann/json.hpp"
 
@@ -18,9 +20,10 @@ namespace pipebench {
 nlohmann::json RankResultToJson(const RankResult& result);
 
 // Every rank publishes its result through the rendezvous store; rank 0 waits for all of them and
-// writes one JSON line per mini-batch (step, train_loss, tokens) and a closing summary line to
-// `out`, and the combined trace to `trace_path` when it is not empty.
-absl::Status ReportDistributedRun(Communicator& comm, const Schedule& schedule,
+// writes one JSON line per mini-batch (step, train_loss, tokens) and a closing {"summary": ...}
+// line (the RunSummary, `measured` clock) to `out`, writes the combined trace to `trace_path`
+// when it is not empty, and returns the summary. Other ranks return nullopt.
+absl::StatusOr<std::optional<RunSummary>> ReportDistributedRun(Communicator& comm, const Schedule& schedule,
                                   const RankResult& own, std::int64_t tokens_per_microbatch,
                                   std::ostream& out, const std::string& trace_path);
 

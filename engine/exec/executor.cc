@@ -1,6 +1,7 @@
 #include "engine/exec/executor.h"
 
 #include <algorithm>
+#include <chrono>
 #include <memory>
 #include <map>
 #include <utility>
@@ -33,6 +34,9 @@ absl::Status ValidatePartition(const GptConfig& model, const std::vector<UnitRan
 }
 
 namespace {
+
+using Clock = std::chrono::steady_clock;
+
 
 // One process: a stage's output waits in a map until the next stage takes it.
 class InProcessRoute : public TensorRoute {
@@ -111,6 +115,8 @@ class Executor {
   std::vector<double> batch_end_;       // per batch: latest simulated end of its work so far
   int next_batch_ = 0;                  // the first batch not yet emitted
   bool budget_reached_ = false;
+  Clock::time_point replay_start_;
+  double eval_seconds_ = 0;  // spent in validation since replay_start_
   ExecutorResult result_;
 };
 
@@ -174,9 +180,13 @@ void Executor::EmitFinishedBatches(const BatchCallback& on_batch) {
                     options_.model.context;
     const int every = options_.eval_every_batches;
     if (every > 0 && (batch + 1) % every == 0) {
+      const Clock::time_point eval_start = Clock::now();
       record.validation_loss = ValidationLoss(options_.model, partition_, CurrentWeights(), data_,
                                               options_.eval_tokens);
+      eval_seconds_ += std::chrono::duration<double>(Clock::now() - eval_start).count();
     }
+    result_.wall_seconds =
+        std::chrono::duration<double>(Clock::now() - replay_start_).count() - eval_seconds_;
     budget_reached_ =
         options_.budget_seconds > 0 && record.simulated_time >= options_.budget_seconds;
     result_.batches.push_back(record);
@@ -218,6 +228,7 @@ absl::StatusOr<ExecutorResult> Executor::Run(const CostModel& costs,
   microbatches_done_.assign(schedule_.params().batches, 0);
   batch_end_.assign(schedule_.params().batches, 0.0);
   rank_steps_.assign(schedule_.params().stages, 0);
+  replay_start_ = Clock::now();
   for (const TimelineEvent& event : result_.simulation.timeline) {
     PB_RETURN_IF_ERROR(Execute(event, on_batch));
     if (budget_reached_) break;
@@ -265,6 +276,56 @@ double ValidationLoss(const GptConfig& model, const std::vector<UnitRange>& part
     total += LanguageModelLoss(x, batch.targets).item<double>() * count;
   }
   return total / windows;
+}
+
+RunSummary SummarizeExecutorRun(const Schedule& schedule, const ExecutorOptions& options,
+                                const ExecutorResult& result) {
+  const ScheduleParams& params = schedule.params();
+  RunSummary summary;
+  summary.backend = "executor";
+  summary.schedule = schedule.name();
+  summary.params = params;
+  summary.weights = result.simulation.weights;
+  summary.synchronous = schedule.synchronous();
+  const int batches = static_cast<int>(result.batches.size());
+  summary.microbatches = static_cast<std::int64_t>(batches) * params.microbatches;
+  summary.tokens = batches == 0 ? 0 : result.batches.back().tokens;
+  const double simulated_seconds = batches == 0 ? 0.0 : result.batches.back().simulated_time;
+  summary.simulated = OnClock(simulated_seconds, summary.microbatches, summary.tokens);
+  summary.measured = OnClock(result.wall_seconds, summary.microbatches, summary.tokens);
+  // The simulated per-rank figures describe the whole schedule; a budget that stopped the run
+  // early leaves only the memory peak (reached in the first mini-batches) meaningful.
+  const bool complete = batches == params.batches;
+  if (complete) summary.simulated->bubble_fraction = result.simulation.bubble_fraction;
+  for (size_t rank = 0; rank < result.simulation.stages.size(); ++rank) {
+    const StageStats& s = result.simulation.stages[rank];
+    RankSummary r{.rank = static_cast<int>(rank),
+                  .simulated_peak_memory_bytes = s.peak_memory_bytes};
+    if (complete) r.simulated_bubble_fraction = s.bubble_fraction;
+    summary.ranks.push_back(r);
+  }
+  const std::int64_t finished = std::min<std::int64_t>(summary.microbatches,
+                                                       result.microbatches.size());
+  for (int stage = 0; stage < params.model_stages(); ++stage) {
+    ModelStageSummary m;
+    m.model_stage = stage;
+    m.rank = schedule.RankOfStage(stage);
+    m.drift_bound = schedule.DriftBound(m.rank);
+    m.max_drift = result.max_drift[stage];
+    m.max_live_weight_versions = result.max_live_versions[stage];
+    for (std::int64_t mb = 0; mb < finished; ++mb) {
+      const int crossed = result.microbatches[mb].updates_crossed[stage];
+      if (static_cast<int>(m.drift_histogram.size()) <= crossed) {
+        m.drift_histogram.resize(crossed + 1, 0);
+      }
+      ++m.drift_histogram[crossed];
+    }
+    summary.max_drift = std::max(summary.max_drift, m.max_drift);
+    summary.model_stages.push_back(std::move(m));
+  }
+  for (const BatchRecord& b : result.batches) summary.train_losses.push_back(b.train_loss);
+  summary.final_val_loss = result.final_validation_loss;
+  return summary;
 }
 
 absl::StatusOr<ExecutorResult> RunPipeline(const Schedule& schedule, const CostModel& costs,

@@ -19,6 +19,7 @@
 #include "engine/exec/optimizer.h"
 #include "engine/model/dataset.h"
 #include "engine/model/gpt.h"
+#include "engine/runtime/run_summary.h"
 #include "engine/schedule/schedule.h"
 #include "engine/sim/cost_model.h"
 #include "engine/sim/simulator.h"
@@ -75,6 +76,8 @@ struct ExecutorResult {
   std::vector<int> max_live_versions;   // per model stage
   double final_validation_loss = 0;
   bool budget_reached = false;  // with budget_seconds: the run got to it
+  // Wall-clock from the first action to the last mini-batch, validation excluded.
+  double wall_seconds = 0;
   std::vector<std::vector<torch::Tensor>> final_weights;  // per model stage
   SimulationResult simulation;
 };
@@ -88,6 +91,12 @@ absl::StatusOr<ExecutorResult> RunPipeline(const Schedule& schedule, const CostM
                                            const TokenDataset& data,
                                            const ExecutorOptions& options,
                                            const BatchCallback& on_batch = nullptr);
+
+// The run summary every backend writes: the `simulated` clock (the replayed timeline, up to the
+// last mini-batch the run finished) and the `measured` one (wall-clock, validation excluded),
+// drift and live weight versions per model stage as the stage workers counted them.
+RunSummary SummarizeExecutorRun(const Schedule& schedule, const ExecutorOptions& options,
+                                const ExecutorResult& result);
 
 // OK when `partition` has `model_stages` non-empty ranges that chain over every unit of `model`.
 absl::Status ValidatePartition(const GptConfig& model, const std::vector<UnitRange>& partition,

@@ -13,36 +13,45 @@ namespace pipebench {
 
 using nlohmann::json;
 
-json SimulationToJson(const SimulationResult& result) {
-  json stages = json::array();
+RunSummary SummarizeSimulation(const SimulationResult& result, const Schedule& schedule,
+                               std::optional<std::int64_t> tokens_per_microbatch) {
+  const ScheduleParams& p = result.params;
+  RunSummary summary;
+  summary.backend = "simulator";
+  summary.schedule = result.schedule;
+  summary.params = p;
+  summary.weights = result.weights;
+  summary.synchronous = schedule.synchronous();
+  summary.microbatches = p.total_microbatches();
+  if (tokens_per_microbatch) summary.tokens = summary.microbatches * *tokens_per_microbatch;
+  summary.simulated = OnClock(result.makespan, summary.microbatches, summary.tokens);
+  summary.simulated->bubble_fraction = result.bubble_fraction;
+  summary.max_drift = result.max_drift;
   for (size_t rank = 0; rank < result.stages.size(); ++rank) {
     const StageStats& s = result.stages[rank];
-    stages.push_back({{"rank", rank},
-                      {"busy_time", s.busy_time},
-                      {"bubble_fraction", s.bubble_fraction},
-                      {"peak_inflight", s.peak_inflight},
-                      {"peak_memory_bytes", s.peak_memory_bytes},
-                      {"weight_copies", s.weight_copies},
-                      {"max_version_drift", s.max_drift},
-                      {"drift_bound", s.drift_bound},
-                      {"drift_histogram", s.drift_histogram},
-                      {"optimizer_steps", s.optimizer_steps}});
+    summary.ranks.push_back({.rank = static_cast<int>(rank),
+                             .simulated_bubble_fraction = s.bubble_fraction,
+                             .simulated_peak_memory_bytes = s.peak_memory_bytes});
   }
-  const ScheduleParams& p = result.params;
-  return {{"schedule", result.schedule},
-          {"params",
-           {{"stages", p.stages},
-            {"microbatches", p.microbatches},
-            {"batches", p.batches},
-            {"accumulation", p.effective_accumulation()},
-            {"chunks", p.chunks}}},
-          {"weights", result.weights},
-          {"makespan", result.makespan},
-          {"throughput", result.throughput},
-          {"bubble_fraction", result.bubble_fraction},
-          {"max_version_drift", result.max_drift},
-          {"actions", result.actions},
-          {"stages", stages}};
+  for (int stage = 0; stage < p.model_stages(); ++stage) {
+    ModelStageSummary m;
+    m.model_stage = stage;
+    m.rank = schedule.RankOfStage(stage);
+    m.drift_bound = result.stages[m.rank].drift_bound;
+    // The simulator counts weight versions per rank; every chunk of a rank steps together, so
+    // each of its model stages holds that many.
+    m.max_live_weight_versions = result.stages[m.rank].weight_copies;
+    for (int mb = 0; mb < p.total_microbatches(); ++mb) {
+      const int crossed = result.UpdatesCrossed(stage, mb);
+      m.max_drift = std::max(m.max_drift, crossed);
+      if (static_cast<int>(m.drift_histogram.size()) <= crossed) {
+        m.drift_histogram.resize(crossed + 1, 0);
+      }
+      ++m.drift_histogram[crossed];
+    }
+    summary.model_stages.push_back(std::move(m));
+  }
+  return summary;
 }
 
 std::string ChromeTrace(const SimulationResult& result, double seconds_per_unit) {
@@ -78,8 +87,12 @@ std::string ChromeTrace(const SimulationResult& result, double seconds_per_unit)
   }
   json trace = {{"traceEvents", events},
                 {"displayTimeUnit", "ms"},
-                {"otherData", SimulationToJson(result)}};
-  trace["otherData"].erase("stages");
+                {"otherData",
+                 {{"schedule", result.schedule},
+                  {"params", DescribeParams(result.params)},
+                  {"weights", result.weights},
+                  {"makespan", result.makespan},
+                  {"bubble_fraction", result.bubble_fraction}}}};
   return trace.dump();
 }
 

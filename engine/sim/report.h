@@ -3,17 +3,23 @@
 #ifndef PIPEBENCH_ENGINE_SIM_REPORT_H_
 #define PIPEBENCH_ENGINE_SIM_REPORT_H_
 
+#include <cstdint>
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
+#include "engine/runtime/run_summary.h"
+#include "engine/schedule/schedule.h"
 #include "engine/sim/simulator.h"
 #include "nlohmann/json.hpp"
 
 namespace pipebench {
 
-// Fields: schedule, params, weights, makespan, throughput, bubble_fraction,
-// max_version_drift, actions, and `stages` (one object per rank).
-nlohmann::json SimulationToJson(const SimulationResult& result);
+// The run summary every backend writes (engine/runtime/run_summary.h), with the `simulated` clock
+// only: throughput, bubble and modelled memory per rank, drift per model stage. Tokens per second
+// when `tokens_per_microbatch` is known.
+RunSummary SummarizeSimulation(const SimulationResult& result, const Schedule& schedule,
+                               std::optional<std::int64_t> tokens_per_microbatch = std::nullopt);
 
 // Trace Event Format; times are scaled by `seconds_per_unit` into microseconds. Needs a result
 // simulated with record_timeline.

@@ -1,0 +1,89 @@
+#include "engine/dist/launcher.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <optional>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "engine/util/subprocess.h"
+
+namespace pipebench {
+
+absl::Status LaunchRanks(const LaunchOptions& options, const std::vector<std::string>& train_args) {
+  if (options.nproc < 1) {
+    return absl::InvalidArgumentError(absl::StrCat("--nproc must be >= 1, got ", options.nproc));
+  }
+  if (access(options.train_binary.c_str(), X_OK) != 0) {
+    return absl::NotFoundError(
+        absl::StrCat("train binary not found at '", options.train_binary, "'"));
+  }
+  std::vector<std::string> argv = {options.train_binary};
+  argv.insert(argv.end(), train_args.begin(), train_args.end());
+  SubprocessOptions common;
+  // One process group with the launcher: Ctrl-C in a terminal reaches every rank.
+  common.own_process_group = false;
+  if (std::getenv("OMP_NUM_THREADS") == nullptr) {
+    const long cores = std::max(1L, sysconf(_SC_NPROCESSORS_ONLN));
+    const std::string share = std::to_string(std::max(1L, cores / options.nproc));
+    common.environment = {{"OMP_NUM_THREADS", share}, {"OPENBLAS_NUM_THREADS", share}};
+  }
+  std::vector<Subprocess> ranks;
+  for (int rank = 0; rank < options.nproc; ++rank) {
+    SubprocessOptions own = common;
+    own.environment.insert(own.environment.end(),
+                           {{"RANK", std::to_string(rank)},
+                            {"WORLD_SIZE", std::to_string(options.nproc)},
+                            {"MASTER_ADDR", options.master_addr},
+                            {"MASTER_PORT", std::to_string(options.master_port)}});
+    absl::StatusOr<Subprocess> child = Subprocess::Start(argv, own);
+    if (!child.ok()) return child.status();  // the started ranks die with their Subprocess
+    ranks.push_back(std::move(*child));
+  }
+
+  using Clock = std::chrono::steady_clock;
+  std::vector<std::optional<int>> statuses(options.nproc);
+  int running = options.nproc;
+  int first_failure = -1;
+  Clock::time_point stop_at = Clock::time_point::max();
+  bool terminated = false;
+  while (running > 0) {
+    for (int rank = 0; rank < options.nproc; ++rank) {
+      if (statuses[rank]) continue;
+      statuses[rank] = ranks[rank].Poll();
+      if (!statuses[rank]) continue;
+      --running;
+      const bool ok = WIFEXITED(*statuses[rank]) && WEXITSTATUS(*statuses[rank]) == 0;
+      if (!ok && first_failure < 0) {
+        first_failure = rank;
+        stop_at = Clock::now() + absl::ToChronoSeconds(options.grace);
+      }
+    }
+    if (Clock::now() >= stop_at) {
+      // SIGTERM first, SIGKILL two seconds later for a rank that ignores it.
+      for (int rank = 0; rank < options.nproc; ++rank) {
+        if (!statuses[rank]) ranks[rank].Signal(terminated ? SIGKILL : SIGTERM);
+      }
+      stop_at = Clock::now() + std::chrono::seconds(2);
+      terminated = true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  if (first_failure < 0) return absl::OkStatus();
+  std::string message = absl::StrCat("rank ", first_failure, " failed first (",
+                                     DescribeWaitStatus(*statuses[first_failure]), ")");
+  for (int rank = 0; rank < options.nproc; ++rank) {
+    const int status = *statuses[rank];
+    if (rank != first_failure && !(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
+      absl::StrAppend(&message, "; rank ", rank, " ", DescribeWaitStatus(status));
+    }
+  }
+  return absl::AbortedError(message);
+}
+
+}  // namespace pipebench

@@ -1,0 +1,32 @@
+// Starts one train process per pipeline stage on this machine, wired together through RANK /
+// WORLD_SIZE / MASTER_ADDR / MASTER_PORT (as torchrun does), and stops the rest when one fails.
+// Ranks on several machines are started the same way by hand or by a cluster scheduler.
+#ifndef PIPEBENCH_ENGINE_DIST_LAUNCHER_H_
+#define PIPEBENCH_ENGINE_DIST_LAUNCHER_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+
+namespace pipebench {
+
+struct LaunchOptions {
+  int nproc = 2;
+  std::string master_addr = "127.0.0.1";
+  int master_port = 29500;
+  std::string train_binary;  // every rank runs it with the same arguments
+  // After a rank fails, how long the others get to notice and exit before they are terminated.
+  absl::Duration grace = absl::Seconds(10);
+};
+
+// Runs the ranks to the end. The ranks inherit this process's standard output and error and die
+// with it. Unless OMP_NUM_THREADS is set, the ranks split the cores instead of each starting one
+// thread per core. Errors: a bad option, or the rank that failed first and how every failed rank
+// ended ("rank 1 failed first (exited with status 1); rank 0 was killed by signal 15").
+absl::Status LaunchRanks(const LaunchOptions& options, const std::vector<std::string>& train_args);
+
+}  // namespace pipebench
+
+#endif  // PIPEBENCH_ENGINE_DIST_LAUNCHER_H_

@@ -1,0 +1,225 @@
+#include "engine/training/run_training.h"
+
+#include <cstdlib>
+#include <fstream>
+#include <memory>
+
+#include "absl/status/status.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "engine/dist/rank_runtime.h"
+#include "engine/dist/run_report.h"
+#include "engine/exec/cost_measurement.h"
+#include "engine/exec/executor.h"
+#include "engine/model/dataset.h"
+#include "engine/model/gpt.h"
+#include "engine/model/partition.h"
+#include "engine/platform/blas_info.h"
+#include "engine/schedule/registry.h"
+#include "engine/sim/cost_model.h"
+#include "engine/util/status_macros.h"
+#include "engine/util/workspace.h"
+#include "nlohmann/json.hpp"
+
+namespace pipebench {
+
+using nlohmann::json;
+
+namespace {
+
+absl::StatusOr<std::vector<UnitRange>> MakePartition(const TrainConfig& config,
+                                                     const GptConfig& model, int model_stages) {
+  const std::string& spec = config.partition;
+  if (spec == "equal") return PartitionByLayers(model, model_stages);
+  if (spec == "cost") {
+    return PartitionByMeasuredTime(model, model_stages,
+                                   {.micro_batch_size = config.micro_batch_size});
+  }
+  std::vector<int> blocks;
+  for (absl::string_view count : absl::StrSplit(spec, ',')) {
+    int value = 0;
+    if (!absl::SimpleAtoi(count, &value)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--partition must be equal, cost or a list like 2,1,1; got '", spec, "'"));
+    }
+    blocks.push_back(value);
+  }
+  if (static_cast<int>(blocks.size()) != model_stages) {
+    return absl::InvalidArgumentError(absl::StrCat("--partition lists ", blocks.size(),
+                                                   " stages, the schedule has ", model_stages));
+  }
+  return PartitionFromBlockCounts(model, blocks);
+}
+
+absl::StatusOr<FaultInjection> ParseFault(const std::string& text) {
+  FaultInjection fault;
+  if (text.empty()) return fault;
+  std::vector<std::string> parts = absl::StrSplit(text, ':');
+  if (parts.size() != 3 || (parts[0] != "exit" && parts[0] != "hang") ||
+      !absl::SimpleAtoi(parts[1], &fault.rank) || !absl::SimpleAtoi(parts[2], &fault.after_actions)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--fault must be exit:RANK:ACTIONS or hang:RANK:ACTIONS, got '", text, "'"));
+  }
+  fault.kind = parts[0] == "exit" ? FaultInjection::Kind::kExit : FaultInjection::Kind::kHang;
+  fault.exit_process = true;
+  return fault;
+}
+
+absl::StatusOr<std::optional<RunSummary>> TrainOneRank(
+    const TrainConfig& config, const CommunicatorOptions& comm_options, const Schedule& schedule,
+    const std::vector<UnitRange>& partition, const TokenDataset& data,
+    const ExecutorOptions& options, std::ostream& out) {
+  PB_ASSIGN_OR_RETURN(FaultInjection fault, ParseFault(config.fault));
+  PB_ASSIGN_OR_RETURN(std::unique_ptr<Communicator> comm, Communicator::Connect(comm_options));
+  PB_ASSIGN_OR_RETURN(RankResult result,
+                      RunRank(schedule, partition, data, options, *comm, fault));
+  return ReportDistributedRun(*comm, schedule, result,
+                              static_cast<std::int64_t>(options.micro_batch_size) *
+                                  options.model.context,
+                              out, ResolveOutputPath(config.trace));
+}
+
+absl::StatusOr<RunSummary> TrainInOneProcess(const TrainConfig& config, const Schedule& schedule,
+                                             const std::vector<UnitRange>& partition,
+                                             const TokenDataset& data,
+                                             const ExecutorOptions& options, std::ostream& out) {
+  CostModel costs;
+  if (!config.costs.empty()) {
+    PB_ASSIGN_OR_RETURN(costs, LoadCostModel(ResolvePath(config.costs)));
+  } else {
+    PB_ASSIGN_OR_RETURN(costs, MeasureStageCosts(options.model, partition,
+                                                 {.micro_batch_size = options.micro_batch_size}));
+  }
+  if (!config.write_costs.empty()) {
+    const std::string path = ResolveOutputPath(config.write_costs);
+    std::ofstream file(path);
+    if (!file) return absl::NotFoundError(absl::StrCat("cannot write --write_costs '", path, "'"));
+    file << CostModelToJson(costs);
+  }
+  PB_ASSIGN_OR_RETURN(
+      ExecutorResult result,
+      RunPipeline(schedule, costs, partition, data, options, [&](const BatchRecord& r) {
+        json line = {{"step", r.batch + 1},
+                     {"train_loss", r.train_loss},
+                     {"sim_time", r.simulated_time},
+                     {"tokens", r.tokens}};
+        if (r.validation_loss) line["val_loss"] = *r.validation_loss;
+        out << line.dump() << "\n" << std::flush;
+      }));
+  RunSummary summary = SummarizeExecutorRun(schedule, options, result);
+  out << json{{"summary", RunSummaryToJson(summary)}}.dump() << "\n";
+  return summary;
+}
+
+}  // namespace
+
+ScheduleParams TrainConfig::schedule_params() const {
+  ScheduleParams params;
+  params.stages = stages;
+  params.microbatches = microbatches;
+  params.batches = batches;
+  params.accumulation = accumulation;
+  params.chunks = chunks;
+  return params;
+}
+
+std::vector<std::string> TrainArgs(const TrainConfig& c) {
+  std::vector<std::string> args = {
+      absl::StrCat("--schedule=", c.schedule),
+      absl::StrCat("--stages=", c.stages),
+      absl::StrCat("--microbatches=", c.microbatches),
+      absl::StrCat("--accumulation=", c.accumulation),
+      absl::StrCat("--chunks=", c.chunks),
+      absl::StrCat("--batches=", c.batches),
+      absl::StrCat("--model=", c.model),
+      absl::StrCat("--micro_batch_size=", c.micro_batch_size),
+      absl::StrCat("--lr=", c.lr),
+      absl::StrCat("--warmup=", c.warmup),
+      absl::StrCat("--weight_decay=", c.weight_decay),
+      absl::StrCat("--min_lr_ratio=", c.min_lr_ratio),
+      absl::StrCat("--seed=", c.seed),
+      absl::StrCat("--data=", c.data),
+      absl::StrCat("--partition=", c.partition),
+      absl::StrCat("--costs=", c.costs),
+      absl::StrCat("--write_costs=", c.write_costs),
+      absl::StrCat("--eval_every=", c.eval_every),
+      absl::StrCat("--eval_tokens=", c.eval_tokens),
+      absl::StrCat("--threads=", c.threads),
+      absl::StrCat("--timeout_seconds=", c.timeout_seconds),
+      absl::StrCat("--trace=", c.trace),
+      absl::StrCat("--transport=", c.transport),
+      absl::StrCat("--fault=", c.fault)};
+  return args;
+}
+
+absl::StatusOr<std::optional<CommunicatorOptions>> DistributedFromEnvironment(
+    const TrainConfig& config) {
+  const char* world = std::getenv("WORLD_SIZE");
+  if (world == nullptr) return std::optional<CommunicatorOptions>();
+  CommunicatorOptions options;
+  auto read_int = [](const char* name, const char* fallback, int* out) -> absl::Status {
+    const char* value = std::getenv(name);
+    if (value == nullptr) value = fallback;
+    if (value == nullptr || !absl::SimpleAtoi(value, out)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("environment variable ", name, " must be an integer, got '",
+                       value == nullptr ? "" : value, "'"));
+    }
+    return absl::OkStatus();
+  };
+  PB_RETURN_IF_ERROR(read_int("WORLD_SIZE", nullptr, &options.world_size));
+  PB_RETURN_IF_ERROR(read_int("RANK", nullptr, &options.rank));
+  PB_RETURN_IF_ERROR(read_int("MASTER_PORT", "29500", &options.master_port));
+  if (const char* addr = std::getenv("MASTER_ADDR")) options.master_addr = addr;
+  options.timeout = absl::Seconds(config.timeout_seconds);
+  PB_ASSIGN_OR_RETURN(options.transport, ParseTransport(config.transport));
+  return std::optional<CommunicatorOptions>(options);
+}
+
+absl::StatusOr<std::optional<RunSummary>> RunTraining(
+    const TrainConfig& config, const std::optional<CommunicatorOptions>& distributed,
+    std::ostream& out) {
+  (void)WarnIfSlowBlas();
+  if (config.threads > 0) SetComputeThreads(config.threads);
+  const ScheduleParams params = config.schedule_params();
+  PB_ASSIGN_OR_RETURN(std::unique_ptr<Schedule> schedule, MakeSchedule(config.schedule, params));
+  if (distributed && distributed->transport == Transport::kNccl && params.chunks > 1) {
+    // Interleaved ranks receive two streams from one peer, which only message tags keep apart.
+    return absl::InvalidArgumentError(
+        "--transport=nccl matches messages by order, not tag: interleaved schedules (--chunks > "
+        "1) need gloo");
+  }
+  if (distributed && distributed->world_size != params.stages) {
+    return absl::InvalidArgumentError(absl::StrCat("WORLD_SIZE is ", distributed->world_size,
+                                                   " but --stages is ", params.stages,
+                                                   "; start one process per stage"));
+  }
+  if (config.micro_batch_size < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--micro_batch_size must be >= 1, got ", config.micro_batch_size));
+  }
+  PB_ASSIGN_OR_RETURN(TokenDataset data, LoadTokenData(config.data));
+  PB_ASSIGN_OR_RETURN(GptConfig model, ParseGptConfig(config.model, data.vocab_size()));
+  PB_ASSIGN_OR_RETURN(std::vector<UnitRange> partition,
+                      MakePartition(config, model, params.model_stages()));
+  ExecutorOptions options;
+  options.model = model;
+  options.micro_batch_size = config.micro_batch_size;
+  options.seed = config.seed;
+  options.eval_every_batches = config.eval_every;
+  options.eval_tokens = config.eval_tokens;
+  options.optimizer.learning_rate = config.lr;
+  options.optimizer.warmup_steps = config.warmup;
+  options.optimizer.weight_decay = config.weight_decay;
+  options.optimizer.min_lr_ratio = config.min_lr_ratio;
+  options.optimizer.total_steps = 0;  // each stage's cosine spans its own optimizer steps
+  if (distributed) {
+    return TrainOneRank(config, *distributed, *schedule, partition, data, options, out);
+  }
+  PB_ASSIGN_OR_RETURN(RunSummary summary,
+                      TrainInOneProcess(config, *schedule, partition, data, options, out));
+  return std::optional<RunSummary>(std::move(summary));
+}
+
+}  // namespace pipebench

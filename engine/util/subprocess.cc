@@ -1,0 +1,188 @@
+#include "engine/util/subprocess.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+
+namespace pipebench {
+namespace {
+
+std::string ReadWhole(const std::string& path) {
+  std::stringstream text;
+  text << std::ifstream(path).rdbuf();
+  return text.str();
+}
+
+// A temporary file's path; the file exists (empty) until removed.
+absl::StatusOr<std::string> TemporaryFile() {
+  char path[] = "/tmp/pipebench_subprocess_XXXXXX";
+  const int fd = mkstemp(path);
+  if (fd < 0) return absl::InternalError("cannot create a temporary file in /tmp");
+  close(fd);
+  return std::string(path);
+}
+
+}  // namespace
+
+std::string DescribeWaitStatus(int wait_status) {
+  if (WIFEXITED(wait_status)) return absl::StrCat("exited with status ", WEXITSTATUS(wait_status));
+  if (WIFSIGNALED(wait_status)) return absl::StrCat("was killed by signal ", WTERMSIG(wait_status));
+  return "stopped";
+}
+
+absl::StatusOr<Subprocess> Subprocess::Start(const std::vector<std::string>& argv,
+                                             const SubprocessOptions& options) {
+  if (argv.empty()) return absl::InvalidArgumentError("no program to start");
+  // Open the output files here, where a failure can still be reported as a Status.
+  int out_fd = -1;
+  int err_fd = -1;
+  for (auto [path, fd] : {std::pair{&options.stdout_path, &out_fd},
+                          std::pair{&options.stderr_path, &err_fd}}) {
+    if (path->empty()) continue;
+    if (fd == &err_fd && *path == options.stdout_path) continue;  // shares stdout's file
+    *fd = open(path->c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (*fd < 0) {
+      if (out_fd >= 0) close(out_fd);
+      return absl::NotFoundError(absl::StrCat("cannot write '", *path, "'"));
+    }
+  }
+  std::vector<char*> args;
+  for (const std::string& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
+  args.push_back(nullptr);
+  const std::string& file = options.executable.empty() ? argv[0] : options.executable;
+  const pid_t parent = getpid();
+  const pid_t pid = fork();
+  if (pid < 0) {
+    if (out_fd >= 0) close(out_fd);
+    if (err_fd >= 0) close(err_fd);
+    return absl::InternalError("fork failed");
+  }
+  if (pid == 0) {
+    // Only async-signal-safe calls from here to exec.
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(127);  // the parent died before prctl took effect
+    if (options.own_process_group) setpgid(0, 0);
+    if (out_fd >= 0) dup2(out_fd, STDOUT_FILENO);
+    if (err_fd >= 0) dup2(err_fd, STDERR_FILENO);
+    if (err_fd < 0 && out_fd >= 0 && options.stderr_path == options.stdout_path) {
+      dup2(out_fd, STDERR_FILENO);
+    }
+    for (const auto& [name, value] : options.environment) setenv(name.c_str(), value.c_str(), 1);
+    execv(file.c_str(), args.data());
+    const char message[] = "cannot execute the program named in the next line\n";
+    (void)!write(STDERR_FILENO, message, sizeof(message) - 1);
+    (void)!write(STDERR_FILENO, file.c_str(), file.size());
+    _exit(127);
+  }
+  if (out_fd >= 0) close(out_fd);
+  if (err_fd >= 0) close(err_fd);
+  // Also set from here: a Signal right after Start must not miss the group.
+  if (options.own_process_group) setpgid(pid, pid);
+  return Subprocess(pid, options.own_process_group);
+}
+
+Subprocess::Subprocess(Subprocess&& other) noexcept
+    : pid_(other.pid_), group_(other.group_), status_(other.status_) {
+  other.pid_ = -1;
+}
+
+Subprocess& Subprocess::operator=(Subprocess&& other) noexcept {
+  if (this != &other) {
+    if (pid_ > 0 && !status_) Kill();
+    pid_ = other.pid_;
+    group_ = other.group_;
+    status_ = other.status_;
+    other.pid_ = -1;
+  }
+  return *this;
+}
+
+Subprocess::~Subprocess() {
+  if (pid_ > 0 && !status_) Kill();
+}
+
+std::optional<int> Subprocess::Poll() {
+  if (status_ || pid_ <= 0) return status_;
+  int status = 0;
+  if (waitpid(pid_, &status, WNOHANG) == pid_) status_ = status;
+  return status_;
+}
+
+int Subprocess::Wait() {
+  while (!status_) {
+    int status = 0;
+    const pid_t done = waitpid(pid_, &status, 0);
+    if (done == pid_) status_ = status;
+    if (done < 0 && errno != EINTR) status_ = 0;  // not our child any more: nothing to wait for
+  }
+  return *status_;
+}
+
+void Subprocess::Signal(int signal) {
+  if (pid_ <= 0 || status_) return;
+  if (group_) kill(-pid_, signal);
+  kill(pid_, signal);
+}
+
+int Subprocess::Kill() {
+  Signal(SIGKILL);
+  return Wait();
+}
+
+bool CompletedProcess::ok() const {
+  return !timed_out && WIFEXITED(wait_status) && WEXITSTATUS(wait_status) == 0;
+}
+
+absl::StatusOr<CompletedProcess> RunToCompletion(const std::vector<std::string>& argv,
+                                                 const SubprocessOptions& options,
+                                                 absl::Duration timeout) {
+  absl::StatusOr<std::string> out = TemporaryFile();
+  if (!out.ok()) return out.status();
+  absl::StatusOr<std::string> err = TemporaryFile();
+  if (!err.ok()) {
+    std::remove(out->c_str());
+    return err.status();
+  }
+  SubprocessOptions captured = options;
+  captured.stdout_path = *out;
+  captured.stderr_path = *err;
+  CompletedProcess result;
+  {
+    absl::StatusOr<Subprocess> child = Subprocess::Start(argv, captured);
+    if (!child.ok()) {
+      std::remove(out->c_str());
+      std::remove(err->c_str());
+      return child.status();
+    }
+    const absl::Time deadline = absl::Now() + timeout;
+    while (!child->Poll()) {
+      if (absl::Now() >= deadline) {
+        result.timed_out = true;
+        child->Kill();
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    result.wait_status = *child->Poll();
+  }
+  result.stdout_text = ReadWhole(*out);
+  result.stderr_text = ReadWhole(*err);
+  std::remove(out->c_str());
+  std::remove(err->c_str());
+  return result;
+}
+
+}  // namespace pipebench
