@@ -9,7 +9,7 @@
 //    pipeline machinery - transfers, waiting, scheduling - and carries the target: 1f1b_flush at
 //    p = 2, m = 8 reaches at least 85% of it.
 //
-//   bazel run //benchmarks:distributed_throughput [-- --schedules=1f1b_flush,paci --steps=4]
+//   bazel run //benchmarks:distributed_throughput [-- --schedules=1f1b_flush,paci --batches=4]
 
 #include <chrono>
 #include <cstdio>
@@ -20,7 +20,6 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -36,6 +35,7 @@
 #include "engine/schedule/registry.h"
 #include "engine/sim/simulator.h"
 #include "engine/training/run_training.h"
+#include "engine/util/run_main.h"
 #include "engine/util/status_macros.h"
 #include "engine/util/workspace.h"
 
@@ -192,11 +192,6 @@ absl::Status Run() {
 }  // namespace pipebench
 
 int main(int argc, char** argv) {
-  absl::ParseCommandLine(argc, argv);
-  const absl::Status status = pipebench::Run();
-  if (!status.ok()) {
-    std::fprintf(stderr, "distributed_throughput: %s\n", std::string(status.message()).c_str());
-    return 1;
-  }
-  return 0;
+  return pipebench::RunMain(argc, argv, "distributed_throughput", "Measures distributed throughput against the simulator.",
+                            [](const std::vector<char*>&) { return pipebench::Run(); });
 }

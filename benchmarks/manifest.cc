@@ -3,8 +3,6 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
-#include <array>
-#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <string>
@@ -15,20 +13,17 @@
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "engine/util/subprocess.h"
 
 namespace pipebench {
 namespace {
 
-// Runs a shell command and returns its trimmed standard output, or "unknown".
+// Runs a shell command (the git and dpkg queries pipe through other tools) and returns its
+// trimmed standard output, or "unknown".
 std::string CommandOutput(const std::string& command) {
-  FILE* pipe = popen((command + " 2>/dev/null").c_str(), "r");
-  if (pipe == nullptr) return "unknown";
-  std::string output;
-  std::array<char, 256> buffer;
-  while (fgets(buffer.data(), buffer.size(), pipe) != nullptr) output += buffer.data();
-  const int status = pclose(pipe);
-  const std::string trimmed(absl::StripAsciiWhitespace(output));
-  return status == 0 ? trimmed : "unknown";
+  absl::StatusOr<CompletedProcess> run = RunToCompletion({"/bin/sh", "-c", command});
+  if (!run.ok() || !run->ok()) return "unknown";
+  return std::string(absl::StripAsciiWhitespace(run->stdout_text));
 }
 
 std::string CpuModel() {

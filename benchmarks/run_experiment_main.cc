@@ -8,18 +8,23 @@
 // continues an interrupted run of the same config and code (--resume and --fresh force either
 // way). The report compares itself with the committed reference in reports/<experiment>/ when
 // there is one (--compare_to names another). Exits 1 when a cell failed (the report lists it).
+#include <sys/wait.h>
+
 #include <filesystem>
 #include <iostream>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "benchmarks/harness/experiment_config.h"
 #include "benchmarks/harness/experiment_run.h"
 #include "benchmarks/harness/matrix_runner.h"
+#include "engine/util/run_main.h"
 #include "engine/util/status_macros.h"
+#include "engine/util/subprocess.h"
 #include "engine/util/workspace.h"
 
 ABSL_FLAG(std::string, config, "", "Experiment config (configs/experiments/*.json).");
@@ -100,12 +105,16 @@ absl::Status Run() {
 
   PB_ASSIGN_OR_RETURN(ExperimentRunResult result, RunExperiment(config, options));
   if (absl::GetFlag(FLAGS_report)) {
-    std::string command = absl::StrCat("/usr/bin/python3 '",
-                                       RunfilePath("benchmarks/report/make_report.py"), "' '",
-                                       options.out_dir, "'");
-    if (!reference.empty()) absl::StrAppend(&command, " --compare_to='", reference, "'");
-    if (std::system(command.c_str()) != 0) {
-      return absl::InternalError(absl::StrCat("the report script failed: ", command));
+    std::vector<std::string> command = {"/usr/bin/python3",
+                                        RunfilePath("benchmarks/report/make_report.py"),
+                                        options.out_dir};
+    if (!reference.empty()) command.push_back("--compare_to=" + reference);
+    // The script prints to this process's output and error, as the user expects of a report.
+    PB_ASSIGN_OR_RETURN(Subprocess script, Subprocess::Start(command));
+    const int status = script.Wait();
+    if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
+      return absl::InternalError(absl::StrCat("the report script ", DescribeWaitStatus(status),
+                                              ": ", absl::StrJoin(command, " ")));
     }
     std::cout << "report: " << options.out_dir << "/report.md\n";
   }
@@ -121,12 +130,6 @@ absl::Status Run() {
 }  // namespace pipebench
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage("Runs an experiment matrix and writes its report.");
-  absl::ParseCommandLine(argc, argv);
-  const absl::Status status = pipebench::Run();
-  if (!status.ok()) {
-    std::cerr << "run_experiment: error: " << status.message() << "\n";
-    return 1;
-  }
-  return 0;
+  return pipebench::RunMain(argc, argv, "run_experiment", "Runs an experiment matrix and writes its report.",
+                            [](const std::vector<char*>&) { return pipebench::Run(); });
 }

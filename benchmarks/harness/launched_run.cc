@@ -18,7 +18,9 @@ absl::StatusOr<RunSummary> RunLaunched(const std::string& train_binary, int npro
                                    absl::StrCat("--master_port=", UnusedLoopbackPort()),
                                    "--train=" + train_binary, "--"};
   for (std::string& arg : TrainArgs(config)) argv.push_back(std::move(arg));
-  absl::StatusOr<CompletedProcess> run = RunToCompletion(argv);
+  // In the caller's process group with its ranks: when the harness kills a cell's group (a
+  // timeout), the launcher and every rank go with it.
+  absl::StatusOr<CompletedProcess> run = RunToCompletion(argv, {.own_process_group = false});
   if (!run.ok()) return run.status();
   if (!run->ok()) {
     constexpr std::size_t kTail = 4000;

@@ -26,6 +26,7 @@
 #include "benchmarks/harness/cell_runner.h"
 #include "benchmarks/harness/progress.h"
 #include "engine/platform/blas_info.h"
+#include "engine/runtime/run_summary.h"
 #include "engine/util/status_macros.h"
 #include "engine/util/subprocess.h"
 
@@ -70,6 +71,20 @@ std::vector<json> ReadRecords(const std::string& path) {
     if (record.is_object()) records.push_back(std::move(record));
   }
   return records;
+}
+
+// Whether a finished record of a pipeline cell carries a run summary of the schema this build
+// writes (a resumed run's earlier records may come from an older build).
+bool CurrentSchema(const json& record) {
+  const std::string kind = record.value("kind", "");
+  if (record.value("status", "") != "ok") return true;
+  if (kind != kSimulateCell && kind != kExecutorCell && kind != kTrainingCell &&
+      kind != kDistributedCell) {
+    return true;
+  }
+  const json* result = record.contains("result") ? &record["result"] : nullptr;
+  return result != nullptr && result->is_object() && result->contains("summary") &&
+         (*result)["summary"].value("schema_version", 0) == kRunSummarySchemaVersion;
 }
 
 // "time_to_accuracy_p8 paci seed 0": a running cell in the progress line.
@@ -167,10 +182,31 @@ class Matrix {
           absl::StrCat("cannot create ", options_.out_dir, ": ", error.message()));
     }
     if (options_.resume) {
+      std::vector<json> kept;
+      int stale = 0;
       for (json& record : ReadRecords(ResultsPath())) {
+        if (!CurrentSchema(record)) {
+          ++stale;  // its cell runs again; the report must not see both records
+          continue;
+        }
         if (record.value("status", "") == "ok" && record.contains("key")) {
-          const std::string key = record["key"];
-          done_[key] = std::move(record);
+          done_[record["key"].get<std::string>()] = record;
+        }
+        kept.push_back(std::move(record));
+      }
+      if (stale > 0) {
+        std::cerr << stale << " records of an older run summary schema are dropped; their cells "
+                  << "run again\n";
+        const std::string rewritten = ResultsPath() + ".rewrite";
+        {
+          std::ofstream out(rewritten, std::ios::trunc);
+          for (const json& record : kept) out << record.dump() << "\n";
+          if (!out) return absl::InternalError(absl::StrCat("cannot write ", rewritten));
+        }
+        std::filesystem::rename(rewritten, ResultsPath(), error);
+        if (error) {
+          return absl::InternalError(
+              absl::StrCat("cannot replace ", ResultsPath(), ": ", error.message()));
         }
       }
     }

@@ -56,6 +56,18 @@ grep -q "running 3 of 6 cells (3 finished earlier)" "$out.3.log" ||
   fail "did not continue with the 2 sims and the failed cell"
 [[ $(count ok) == 5 ]] || fail "the continued run lost records"
 
+# 3b. A record another run summary schema wrote is not reused: its cell runs again and the record
+#     is dropped, so the report never sees two records of one cell.
+interrupt '"kind":"sim"'
+sed -i '/"study":"stable"/ s/"schema_version":1/"schema_version":0/' "$out/results.jsonl"
+run >"$out.3b.log" 2>&1
+grep -q "1 records of an older run summary schema are dropped" "$out.3b.log" ||
+  { cat "$out.3b.log"; fail "a stale-schema record was not dropped"; }
+grep -q "running 4 of 6 cells (2 finished earlier)" "$out.3b.log" ||
+  { cat "$out.3b.log"; fail "the stale record's cell did not run again"; }
+! grep -q '"schema_version":0' "$out/results.jsonl" || fail "the stale record stayed"
+[[ $(count ok) == 5 ]] || fail "the continued run lost records"
+
 # 4. After a new commit the same interrupted folder starts fresh, unless --resume.
 git -C "$repo" -c user.email=test@pipebench -c user.name=test commit -q --allow-empty -m two
 interrupt '"kind":"sim"'

@@ -4,16 +4,14 @@
 //
 // Ranks on several machines are started by hand or by a cluster scheduler instead: run the train
 // binary with RANK, WORLD_SIZE, MASTER_ADDR and MASTER_PORT set.
-#include <cstdio>
 #include <string>
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "engine/dist/launcher.h"
+#include "engine/util/run_main.h"
 #include "engine/util/workspace.h"
 
 ABSL_FLAG(int, nproc, 2, "Processes to start, one per pipeline stage.");
@@ -25,24 +23,28 @@ ABSL_FLAG(std::string, train, "",
 ABSL_FLAG(int, grace_seconds, 10,
           "After a rank fails, how long the others get to notice and exit before being killed.");
 
-int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage("launch --nproc=P [--master_port=N] -- <train flags>");
-  std::vector<char*> rest = absl::ParseCommandLine(argc, argv);
-  pipebench::LaunchOptions options;
+namespace pipebench {
+namespace {
+
+absl::Status Launch(const std::vector<char*>& rest) {
+  LaunchOptions options;
   options.nproc = absl::GetFlag(FLAGS_nproc);
   options.master_addr = absl::GetFlag(FLAGS_master_addr);
   options.master_port = absl::GetFlag(FLAGS_master_port);
   options.grace = absl::Seconds(absl::GetFlag(FLAGS_grace_seconds));
   options.train_binary = absl::GetFlag(FLAGS_train);
   if (options.train_binary.empty()) {  // `train` beside this launcher
-    const std::string self = pipebench::SelfExecutable();
+    const std::string self = SelfExecutable();
     options.train_binary = self.substr(0, self.rfind('/') + 1) + "train";
   }
-  const absl::Status status =
-      pipebench::LaunchRanks(options, std::vector<std::string>(rest.begin() + 1, rest.end()));
-  if (!status.ok()) {
-    std::fprintf(stderr, "launch: error: %s\n", std::string(status.message()).c_str());
-    return 1;
-  }
-  return 0;
+  return LaunchRanks(options, std::vector<std::string>(rest.begin() + 1, rest.end()));
+}
+
+}  // namespace
+}  // namespace pipebench
+
+int main(int argc, char** argv) {
+  return pipebench::RunMain(argc, argv, "launch",
+                            "launch --nproc=P [--master_port=N] -- <train flags>",
+                            pipebench::Launch);
 }

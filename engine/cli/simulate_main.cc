@@ -4,16 +4,14 @@
 //   bazel run //:simulate -- --schedule=paci --stages=8 --microbatches=8 --batches=16
 //   bazel run //:simulate -- --schedule=zb_h1 --stages=4 --microbatches=8 --format=text
 //   bazel run //:simulate -- --schedule_file=my_schedule.txt --trace=/tmp/trace.json
-#include <cstdio>
 #include <fstream>
 #include <iostream>
 #include <memory>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -24,6 +22,7 @@
 #include "engine/sim/cost_model.h"
 #include "engine/sim/report.h"
 #include "engine/sim/simulator.h"
+#include "engine/util/run_main.h"
 #include "engine/util/status_macros.h"
 #include "engine/util/workspace.h"
 
@@ -161,12 +160,6 @@ absl::Status Run() {
 }  // namespace pipebench
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage("Simulates a pipeline schedule on a cost model.");
-  absl::ParseCommandLine(argc, argv);
-  const absl::Status status = pipebench::Run();
-  if (!status.ok()) {
-    std::fprintf(stderr, "simulate: error: %s\n", std::string(status.message()).c_str());
-    return 1;
-  }
-  return 0;
+  return pipebench::RunMain(argc, argv, "simulate", "Simulates a pipeline schedule on a cost model.",
+                            [](const std::vector<char*>&) { return pipebench::Run(); });
 }

@@ -5,18 +5,17 @@
 //
 //   bazel run //:train -- --schedule=paci --stages=4 --microbatches=4 --batches=200
 //   bazel run //:train -- --schedule=1f1b_flush --data=synthetic --batches=50 --out=/tmp/run.jsonl
-#include <cstdio>
 #include <fstream>
 #include <iostream>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "engine/training/run_training.h"
+#include "engine/util/run_main.h"
 #include "engine/util/status_macros.h"
 #include "engine/util/workspace.h"
 
@@ -120,12 +119,6 @@ absl::Status Run() {
 }  // namespace pipebench
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage("Trains a GPT under a pipeline schedule.");
-  absl::ParseCommandLine(argc, argv);
-  const absl::Status status = pipebench::Run();
-  if (!status.ok()) {
-    std::fprintf(stderr, "train: error: %s\n", std::string(status.message()).c_str());
-    return 1;
-  }
-  return 0;
+  return pipebench::RunMain(argc, argv, "train", "Trains a GPT under a pipeline schedule.",
+                            [](const std::vector<char*>&) { return pipebench::Run(); });
 }

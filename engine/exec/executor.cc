@@ -116,7 +116,7 @@ class Executor {
   int next_batch_ = 0;                  // the first batch not yet emitted
   bool budget_reached_ = false;
   Clock::time_point replay_start_;
-  double eval_seconds_ = 0;  // spent in validation since replay_start_
+  double excluded_seconds_ = 0;  // in validation and the caller's callback since replay_start_
   ExecutorResult result_;
 };
 
@@ -183,14 +183,19 @@ void Executor::EmitFinishedBatches(const BatchCallback& on_batch) {
       const Clock::time_point eval_start = Clock::now();
       record.validation_loss = ValidationLoss(options_.model, partition_, CurrentWeights(), data_,
                                               options_.eval_tokens);
-      eval_seconds_ += std::chrono::duration<double>(Clock::now() - eval_start).count();
+      excluded_seconds_ += std::chrono::duration<double>(Clock::now() - eval_start).count();
     }
-    result_.wall_seconds =
-        std::chrono::duration<double>(Clock::now() - replay_start_).count() - eval_seconds_;
+    result_.wall_seconds = std::chrono::duration<double>(Clock::now() - replay_start_).count() -
+                           excluded_seconds_;
     budget_reached_ =
         options_.budget_seconds > 0 && record.simulated_time >= options_.budget_seconds;
     result_.batches.push_back(record);
-    if (on_batch) on_batch(record);
+    if (on_batch) {
+      const Clock::time_point callback_start = Clock::now();
+      on_batch(record);
+      excluded_seconds_ +=
+          std::chrono::duration<double>(Clock::now() - callback_start).count();
+    }
   }
 }
 

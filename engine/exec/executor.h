@@ -76,7 +76,8 @@ struct ExecutorResult {
   std::vector<int> max_live_versions;   // per model stage
   double final_validation_loss = 0;
   bool budget_reached = false;  // with budget_seconds: the run got to it
-  // Wall-clock from the first action to the last mini-batch, validation excluded.
+  // Wall-clock from the first action to the last mini-batch, validation and the caller's batch
+  // callback excluded.
   double wall_seconds = 0;
   std::vector<std::vector<torch::Tensor>> final_weights;  // per model stage
   SimulationResult simulation;

@@ -7,6 +7,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "engine/dist/rank_runtime.h"
 #include "engine/dist/run_report.h"
@@ -134,10 +135,10 @@ std::vector<std::string> TrainArgs(const TrainConfig& c) {
       absl::StrCat("--batches=", c.batches),
       absl::StrCat("--model=", c.model),
       absl::StrCat("--micro_batch_size=", c.micro_batch_size),
-      absl::StrCat("--lr=", c.lr),
+      absl::StrFormat("--lr=%.17g", c.lr),
       absl::StrCat("--warmup=", c.warmup),
-      absl::StrCat("--weight_decay=", c.weight_decay),
-      absl::StrCat("--min_lr_ratio=", c.min_lr_ratio),
+      absl::StrFormat("--weight_decay=%.17g", c.weight_decay),
+      absl::StrFormat("--min_lr_ratio=%.17g", c.min_lr_ratio),
       absl::StrCat("--seed=", c.seed),
       absl::StrCat("--data=", c.data),
       absl::StrCat("--partition=", c.partition),

@@ -17,6 +17,8 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 
+extern char** environ;
+
 namespace pipebench {
 namespace {
 
@@ -38,6 +40,7 @@ absl::StatusOr<std::string> TemporaryFile() {
 }  // namespace
 
 std::string DescribeWaitStatus(int wait_status) {
+  if (wait_status == Subprocess::kLostChild) return "could not be waited for";
   if (WIFEXITED(wait_status)) return absl::StrCat("exited with status ", WEXITSTATUS(wait_status));
   if (WIFSIGNALED(wait_status)) return absl::StrCat("was killed by signal ", WTERMSIG(wait_status));
   return "stopped";
@@ -62,6 +65,20 @@ absl::StatusOr<Subprocess> Subprocess::Start(const std::vector<std::string>& arg
   std::vector<char*> args;
   for (const std::string& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
   args.push_back(nullptr);
+  // The child's environment, built here: between fork and exec only async-signal-safe calls are
+  // allowed, and setenv allocates.
+  std::vector<std::string> environment;
+  for (char** entry = environ; *entry != nullptr; ++entry) {
+    const std::string text = *entry;
+    const std::string name = text.substr(0, text.find('='));
+    bool replaced = false;
+    for (const auto& [key, value] : options.environment) replaced |= key == name;
+    if (!replaced) environment.push_back(text);
+  }
+  for (const auto& [key, value] : options.environment) environment.push_back(key + "=" + value);
+  std::vector<char*> envp;
+  for (std::string& entry : environment) envp.push_back(entry.data());
+  envp.push_back(nullptr);
   const std::string& file = options.executable.empty() ? argv[0] : options.executable;
   const pid_t parent = getpid();
   const pid_t pid = fork();
@@ -80,8 +97,7 @@ absl::StatusOr<Subprocess> Subprocess::Start(const std::vector<std::string>& arg
     if (err_fd < 0 && out_fd >= 0 && options.stderr_path == options.stdout_path) {
       dup2(out_fd, STDERR_FILENO);
     }
-    for (const auto& [name, value] : options.environment) setenv(name.c_str(), value.c_str(), 1);
-    execv(file.c_str(), args.data());
+    execve(file.c_str(), args.data(), envp.data());
     const char message[] = "cannot execute the program named in the next line\n";
     (void)!write(STDERR_FILENO, message, sizeof(message) - 1);
     (void)!write(STDERR_FILENO, file.c_str(), file.size());
@@ -117,7 +133,9 @@ Subprocess::~Subprocess() {
 std::optional<int> Subprocess::Poll() {
   if (status_ || pid_ <= 0) return status_;
   int status = 0;
-  if (waitpid(pid_, &status, WNOHANG) == pid_) status_ = status;
+  const pid_t done = waitpid(pid_, &status, WNOHANG);
+  if (done == pid_) status_ = status;
+  if (done < 0 && errno != EINTR) status_ = kLostChild;
   return status_;
 }
 
@@ -126,7 +144,7 @@ int Subprocess::Wait() {
     int status = 0;
     const pid_t done = waitpid(pid_, &status, 0);
     if (done == pid_) status_ = status;
-    if (done < 0 && errno != EINTR) status_ = 0;  // not our child any more: nothing to wait for
+    if (done < 0 && errno != EINTR) status_ = kLostChild;
   }
   return *status_;
 }

@@ -1,7 +1,12 @@
 // Child processes, written once for every supervisor in the tree: the launcher's ranks, the
-// harness's isolated cells and the launched runs of distributed cells. A child can get its own
-// process group (so a kill reaches whatever it starts in turn), dies with its parent (so killing
-// a supervisor, even with SIGKILL, leaves no orphan), and writes its output to a file.
+// harness's isolated cells and report script, launched runs of distributed cells, the manifest's
+// commands. A child can get its own process group (so a kill reaches whatever it starts in turn),
+// dies with its parent (so killing a supervisor, even with SIGKILL, leaves no orphan), and writes
+// its output to a file.
+//
+// "Dies with its parent" is PR_SET_PDEATHSIG, which fires when the *thread* that started the
+// child ends: start children from a thread that outlives them (every caller here uses its main
+// thread).
 #ifndef PIPEBENCH_ENGINE_UTIL_SUBPROCESS_H_
 #define PIPEBENCH_ENGINE_UTIL_SUBPROCESS_H_
 
@@ -31,7 +36,7 @@ struct SubprocessOptions {
   std::string executable;
 };
 
-// "exited with status 3", "was killed by signal 9".
+// "exited with status 3", "was killed by signal 9", "could not be waited for".
 std::string DescribeWaitStatus(int wait_status);
 
 class Subprocess {
@@ -40,6 +45,10 @@ class Subprocess {
   // executed exits with status 127 after naming itself on its standard error.
   static absl::StatusOr<Subprocess> Start(const std::vector<std::string>& argv,
                                           const SubprocessOptions& options = {});
+
+  // The wait status of a child that could not be waited for (another part of the process reaped
+  // it): a failure, never mistaken for exit status 0.
+  static constexpr int kLostChild = -1;
 
   Subprocess() = default;  // no process; Start returns a running one
   Subprocess(Subprocess&& other) noexcept;

@@ -5,18 +5,18 @@
 //
 // Writes one JSON line per step (weight and architecture losses, alpha distributions for any-time
 // curves) and a closing line with the derived architecture and its parameter count.
-#include <cstdio>
 #include <fstream>
 #include <iostream>
 #include <string>
+#include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "engine/model/dataset.h"
 #include "engine/platform/blas_info.h"
+#include "engine/util/run_main.h"
 #include "engine/util/status_macros.h"
 #include "engine/util/workspace.h"
 #include "nas/search/retrain.h"
@@ -99,11 +99,6 @@ absl::Status Run() {
 }  // namespace pipebench
 
 int main(int argc, char** argv) {
-  absl::ParseCommandLine(argc, argv);
-  const absl::Status status = pipebench::Run();
-  if (!status.ok()) {
-    std::fprintf(stderr, "search: error: %s\n", std::string(status.message()).c_str());
-    return 1;
-  }
-  return 0;
+  return pipebench::RunMain(argc, argv, "search", "Searches a weight-entangled GPT space.",
+                            [](const std::vector<char*>&) { return pipebench::Run(); });
 }
