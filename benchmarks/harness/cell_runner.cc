@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "benchmarks/harness/cell_params.h"
 #include "benchmarks/harness/launched_run.h"
 #include "benchmarks/harness/progress.h"
 #include "engine/exec/cost_measurement.h"
@@ -26,15 +27,6 @@ namespace pipebench {
 namespace {
 
 using nlohmann::json;
-ScheduleParams ParamsOf(const json& p, int batches) {
-  ScheduleParams params;
-  params.stages = p["stages"];
-  params.microbatches = p["microbatches"];
-  params.accumulation = p["accumulation"];
-  params.chunks = p["chunks"];
-  params.batches = batches;
-  return params;
-}
 
 CostModel SlowedDown(CostModel costs, double factor) {
   for (StageCost& c : costs.stages) {
@@ -46,73 +38,54 @@ CostModel SlowedDown(CostModel costs, double factor) {
   return costs;
 }
 
-absl::StatusOr<TokenDataset> DataOf(const json& p, const CellInputs& inputs) {
-  return LoadTokenData(inputs.data_path.empty() ? p["data"].get<std::string>() : inputs.data_path);
+absl::StatusOr<TokenDataset> DataOf(const std::string& data, const CellInputs& inputs) {
+  return LoadTokenData(inputs.data_path.empty() ? data : inputs.data_path);
 }
 
-absl::StatusOr<GptConfig> ModelOf(const json& p, const TokenDataset* data) {
-  return ParseGptConfig(p["model"].get<std::string>(), data == nullptr ? 65 : data->vocab_size());
-}
-
-absl::StatusOr<json> RunCosts(const json& p, const CellInputs& inputs) {
-  PB_ASSIGN_OR_RETURN(TokenDataset data, DataOf(p, inputs));
-  PB_ASSIGN_OR_RETURN(GptConfig model, ModelOf(p, &data));
+absl::StatusOr<json> RunCosts(const CostsCellParams& cell, const CellInputs& inputs) {
+  PB_ASSIGN_OR_RETURN(TokenDataset data, DataOf(cell.data, inputs));
+  PB_ASSIGN_OR_RETURN(GptConfig model, ParseGptConfig(cell.model, data.vocab_size()));
   MeasurementOptions options;
-  options.micro_batch_size = p["micro_batch_size"];
+  options.micro_batch_size = cell.micro_batch_size;
   options.repeats = 25;
-  const int stages = p["model_stages"];
   std::vector<UnitRange> partition;
-  if (p.value("partition", "layers") == "time") {
-    PB_ASSIGN_OR_RETURN(partition, PartitionByMeasuredTime(model, stages, options));
+  if (cell.balance_by_time) {
+    PB_ASSIGN_OR_RETURN(partition, PartitionByMeasuredTime(model, cell.model_stages, options));
   } else {
-    PB_ASSIGN_OR_RETURN(partition, PartitionByLayers(model, stages));
+    PB_ASSIGN_OR_RETURN(partition, PartitionByLayers(model, cell.model_stages));
   }
   PB_ASSIGN_OR_RETURN(CostModel costs, MeasureStageCosts(model, partition, options));
   return json{{"costs", json::parse(CostModelToJson(costs))},
               {"partition", PartitionToJson(partition)}};
 }
 
-absl::StatusOr<json> RunSimulation(const json& p, const CellInputs& inputs) {
+absl::StatusOr<json> RunSimulation(const SimulateCellParams& cell, const CellInputs& inputs) {
   CostModel costs;
-  std::int64_t tokens_per_microbatch = 0;
-  if (p.contains("costs")) {
-    PB_ASSIGN_OR_RETURN(costs, ParseCostModelJson(p["costs"].dump()));
+  std::optional<std::int64_t> tokens_per_microbatch;
+  if (cell.inline_costs) {
+    costs = *cell.inline_costs;
   } else {
     costs = *inputs.costs;
-    costs.p2p_latency = p["link"]["latency_seconds"];
-    costs.p2p_bandwidth = p["link"]["bandwidth_bytes_per_second"];
-    PB_ASSIGN_OR_RETURN(GptConfig model, ModelOf(p, nullptr));
-    tokens_per_microbatch = static_cast<std::int64_t>(p["micro_batch_size"].get<int>()) *
-                            model.context;
+    costs.p2p_latency = cell.link_latency_seconds;
+    costs.p2p_bandwidth = cell.link_bandwidth_bytes_per_second;
+    // The vocabulary does not change the context; any size parses the spec.
+    PB_ASSIGN_OR_RETURN(GptConfig model, ParseGptConfig(cell.model, /*vocab_size=*/65));
+    tokens_per_microbatch = static_cast<std::int64_t>(cell.micro_batch_size) * model.context;
   }
   costs = SlowedDown(std::move(costs), inputs.slow_down);
   PB_ASSIGN_OR_RETURN(std::unique_ptr<Schedule> schedule,
-                      MakeSchedule(p["schedule"], ParamsOf(p, p["batches"])));
+                      MakeSchedule(cell.schedule, cell.schedule_params));
   PB_ASSIGN_OR_RETURN(SimulationResult r, Simulate(*schedule, costs));
-  std::optional<std::int64_t> tokens;
-  if (tokens_per_microbatch > 0) tokens = tokens_per_microbatch;
-  return json{{"summary", RunSummaryToJson(SummarizeSimulation(r, *schedule, tokens))}};
+  return json{{"summary",
+               RunSummaryToJson(SummarizeSimulation(r, *schedule, tokens_per_microbatch))}};
 }
 
-// Options for the single-process executor from a training or executor cell.
-ExecutorOptions ExecutorOptionsOf(const json& p, const GptConfig& model) {
-  ExecutorOptions options;
-  options.model = model;
-  options.micro_batch_size = p["micro_batch_size"];
-  options.seed = p["seed"].get<std::uint64_t>();
-  options.eval_every_batches = p.value("eval_every", 0);
-  options.eval_tokens = p.value("eval_tokens", 8192);
-  options.optimizer.learning_rate = p.value("lr", 1e-3);
-  options.optimizer.warmup_steps = p.value("warmup", 10);
-  options.optimizer.total_steps = 0;
-  return options;
-}
-
-// Simulated seconds `schedule` takes for `batches` mini-batches of cell `p`'s (p, m, a, v).
-absl::StatusOr<double> Makespan(const std::string& schedule, const json& p, int batches,
+// Simulated seconds `schedule` takes for `batches` mini-batches of `run`'s (p, m, a, v).
+absl::StatusOr<double> Makespan(const std::string& schedule, TrainConfig run, int batches,
                                 const CostModel& costs) {
+  run.batches = batches;
   PB_ASSIGN_OR_RETURN(std::unique_ptr<Schedule> made,
-                      MakeSchedule(schedule, ParamsOf(p, batches)));
+                      MakeSchedule(schedule, run.schedule_params()));
   PB_ASSIGN_OR_RETURN(SimulationResult r, Simulate(*made, costs));
   return r.makespan;
 }
@@ -124,70 +97,73 @@ struct BatchTimes {
   double steady = 0;
 };
 
-absl::StatusOr<BatchTimes> BatchTimesOf(const std::string& schedule, const json& p,
+absl::StatusOr<BatchTimes> BatchTimesOf(const std::string& schedule, const TrainConfig& run,
                                         const CostModel& costs) {
   BatchTimes times;
-  PB_ASSIGN_OR_RETURN(times.first, Makespan(schedule, p, 1, costs));
-  PB_ASSIGN_OR_RETURN(const double four, Makespan(schedule, p, 4, costs));
-  PB_ASSIGN_OR_RETURN(const double eight, Makespan(schedule, p, 8, costs));
+  PB_ASSIGN_OR_RETURN(times.first, Makespan(schedule, run, 1, costs));
+  PB_ASSIGN_OR_RETURN(const double four, Makespan(schedule, run, 4, costs));
+  PB_ASSIGN_OR_RETURN(const double eight, Makespan(schedule, run, 8, costs));
   times.steady = (eight - four) / 4;
   return times;
 }
 
 // How many mini-batches take the cell's schedule past `budget` simulated seconds on `costs`,
 // with a margin of three.
-absl::StatusOr<int> BatchesForBudget(const json& p, const CostModel& costs, double budget) {
-  PB_ASSIGN_OR_RETURN(const BatchTimes times, BatchTimesOf(p["schedule"], p, costs));
+absl::StatusOr<int> BatchesForBudget(const ExecutedCellParams& cell, const CostModel& costs,
+                                     double budget) {
+  PB_ASSIGN_OR_RETURN(const BatchTimes times, BatchTimesOf(cell.run.schedule, cell.run, costs));
   if (budget < times.first) {
     return absl::InvalidArgumentError(absl::StrCat(
         "budget_seconds: ", budget, " simulated seconds is less than one mini-batch of ",
-        p["variant"].get<std::string>(), " (", times.first, " s on the measured costs)"));
+        cell.variant, " (", times.first, " s on the measured costs)"));
   }
   return 1 + static_cast<int>(std::ceil((budget - times.first) / times.steady)) + 3;
 }
 
-// Cell `p`'s (p, m) as 1F1B-flush, the reference a budget group is timed by, runs it.
-json FlushCellOf(const json& p) {
-  json flush = p;
-  flush["chunks"] = 1;
-  return flush;
+// The cell's (p, m) as 1F1B-flush, the reference a budget group is timed by, runs it.
+TrainConfig FlushRunOf(TrainConfig run) {
+  run.chunks = 1;
+  return run;
 }
 
 // The cosine horizon, in mini-batches, that every schedule of a budget group shares: the
 // mini-batches 1F1B-flush (the group's reference) completes within the budget.
-absl::StatusOr<int> SharedHorizon(const json& p, const CostModel& costs, double budget) {
-  if (p.contains("budget_flush_steps")) return p["budget_flush_steps"].get<int>();
-  PB_ASSIGN_OR_RETURN(const BatchTimes times, BatchTimesOf("1f1b_flush", FlushCellOf(p), costs));
+absl::StatusOr<int> SharedHorizon(const ExecutedCellParams& cell, const CostModel& costs,
+                                  double budget) {
+  if (cell.budget_flush_steps > 0) return cell.budget_flush_steps;
+  PB_ASSIGN_OR_RETURN(const BatchTimes times,
+                      BatchTimesOf("1f1b_flush", FlushRunOf(cell.run), costs));
   if (budget < times.first) return 1;
   return 1 + static_cast<int>(std::floor((budget - times.first) / times.steady));
 }
 
-absl::StatusOr<json> RunExecutor(const json& p, const CellInputs& inputs, bool training) {
-  PB_ASSIGN_OR_RETURN(TokenDataset data, DataOf(p, inputs));
-  PB_ASSIGN_OR_RETURN(GptConfig model, ModelOf(p, &data));
+absl::StatusOr<json> RunExecutor(const ExecutedCellParams& cell, const CellInputs& inputs,
+                                 bool training) {
+  PB_ASSIGN_OR_RETURN(TokenDataset data, DataOf(cell.run.data, inputs));
+  PB_ASSIGN_OR_RETURN(GptConfig model, ParseGptConfig(cell.run.model, data.vocab_size()));
   const CostModel costs = SlowedDown(*inputs.costs, inputs.slow_down);
-  double budget = p.value("budget_seconds", 0.0);
-  if (p.contains("budget_flush_steps")) {
+  double budget = cell.budget_seconds;
+  if (cell.budget_flush_steps > 0) {
     // The time 1F1B-flush takes for that many mini-batches on the unslowed costs: the same for
     // every schedule of the group, and as many flush steps on any machine.
-    PB_ASSIGN_OR_RETURN(budget, Makespan("1f1b_flush", FlushCellOf(p), p["budget_flush_steps"],
-                                         *inputs.costs));
+    PB_ASSIGN_OR_RETURN(budget, Makespan("1f1b_flush", FlushRunOf(cell.run),
+                                         cell.budget_flush_steps, *inputs.costs));
   }
-  int batches = p.value("steps", 0);
+  TrainConfig run = cell.run;
   int horizon_batches = 0;  // steps: each run's own length
   if (budget > 0) {
-    PB_ASSIGN_OR_RETURN(batches, BatchesForBudget(p, costs, budget));
+    PB_ASSIGN_OR_RETURN(run.batches, BatchesForBudget(cell, costs, budget));
     // Flush's own batches, on the unslowed costs: --slow_down of this cell's schedule must not
     // move the horizon the group shares.
-    PB_ASSIGN_OR_RETURN(horizon_batches, SharedHorizon(p, *inputs.costs, budget));
+    PB_ASSIGN_OR_RETURN(horizon_batches, SharedHorizon(cell, *inputs.costs, budget));
   }
-  const ScheduleParams params = ParamsOf(p, batches);
-  PB_ASSIGN_OR_RETURN(std::unique_ptr<Schedule> schedule, MakeSchedule(p["schedule"], params));
+  const ScheduleParams params = run.schedule_params();
+  PB_ASSIGN_OR_RETURN(std::unique_ptr<Schedule> schedule, MakeSchedule(run.schedule, params));
   std::vector<UnitRange> partition = inputs.partition;
   if (partition.empty()) {
     PB_ASSIGN_OR_RETURN(partition, PartitionByLayers(model, params.model_stages()));
   }
-  ExecutorOptions executor_options = ExecutorOptionsOf(p, model);
+  ExecutorOptions executor_options = ExecutorOptionsFor(run, model);
   executor_options.budget_seconds = budget;
   executor_options.horizon_batches = horizon_batches;
   json curve = json::array();
@@ -206,8 +182,9 @@ absl::StatusOr<json> RunExecutor(const json& p, const CellInputs& inputs, bool t
                     if (inputs.report_steps) inputs.report_steps(r.batch + 1, params.batches);
                   }));
   if (budget > 0 && !result.budget_reached) {
-    return absl::InternalError(absl::StrCat("the run's ", batches, " mini-batches ended before "
-                                            "budget_seconds ", budget, " on the simulated clock"));
+    return absl::InternalError(absl::StrCat("the run's ", run.batches, " mini-batches ended "
+                                            "before budget_seconds ", budget,
+                                            " on the simulated clock"));
   }
   const RunSummary summary = SummarizeExecutorRun(*schedule, executor_options, result);
   json record = {{"summary", RunSummaryToJson(summary)}};
@@ -230,42 +207,24 @@ absl::StatusOr<json> RunExecutor(const json& p, const CellInputs& inputs, bool t
   return record;
 }
 
-absl::StatusOr<json> RunDistributed(const json& p, const CellInputs& inputs) {
-  const int stages = p["stages"];
+absl::StatusOr<json> RunDistributed(const ExecutedCellParams& cell, const CellInputs& inputs) {
   const unsigned cores = std::thread::hardware_concurrency();
-  if (cores > 0 && static_cast<unsigned>(stages) > cores) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "a distributed run needs one core per stage: p=", stages, " on ", cores, " cores"));
+  if (cores > 0 && static_cast<unsigned>(cell.run.stages) > cores) {
+    return absl::FailedPreconditionError(absl::StrCat("a distributed run needs one core per "
+                                                      "stage: p=", cell.run.stages, " on ",
+                                                      cores, " cores"));
   }
-  TrainConfig config;
-  config.threads = 1;
-  config.data = inputs.data_path.empty() ? p["data"].get<std::string>() : inputs.data_path;
-  config.schedule = p["schedule"];
-  config.stages = stages;
-  config.microbatches = p["microbatches"];
-  config.accumulation = p["accumulation"];
-  config.chunks = p["chunks"];
-  config.batches = p["steps"];
-  config.micro_batch_size = p["micro_batch_size"];
-  config.seed = p["seed"].get<std::uint64_t>();
-  config.model = p["model"];
-  PB_ASSIGN_OR_RETURN(RunSummary summary, RunLaunched(inputs.train_binary, stages, config));
+  TrainConfig run = cell.run;
+  run.threads = 1;
+  if (!inputs.data_path.empty()) run.data = inputs.data_path;
+  PB_ASSIGN_OR_RETURN(RunSummary summary, RunLaunched(inputs.train_binary, run.stages, run));
   return json{{"summary", RunSummaryToJson(summary)}};
 }
 
-absl::StatusOr<json> RunNas(const json& p, const CellInputs& inputs) {
-  PB_ASSIGN_OR_RETURN(TokenDataset data, DataOf(p, inputs));
-  PB_ASSIGN_OR_RETURN(SearchSpace space,
-                      LoadSearchSpace(p["space"].get<std::string>(), data.vocab_size()));
-  SearchOptions options;
-  PB_ASSIGN_OR_RETURN(options.optimizer, ParseSamplerKind(p["optimizer"]));
-  options.storage =
-      p["storage"] == "separate" ? WeightStorage::kSeparate : WeightStorage::kEntangled;
-  options.steps = p["steps"];
-  options.batch_size = p["batch_size"];
-  options.seed = p["seed"].get<std::uint64_t>();
-  options.weight_lr = p["weight_lr"];
-  options.arch_lr = p["arch_lr"];
+absl::StatusOr<json> RunNas(const NasCellParams& cell, const CellInputs& inputs) {
+  PB_ASSIGN_OR_RETURN(TokenDataset data, DataOf(cell.data, inputs));
+  PB_ASSIGN_OR_RETURN(SearchSpace space, LoadSearchSpace(cell.space, data.vocab_size()));
+  const SearchOptions& options = cell.search;
   json curve = json::array();
   const auto start = Clock::now();
   PB_ASSIGN_OR_RETURN(SearchResult result,
@@ -283,7 +242,7 @@ absl::StatusOr<json> RunNas(const json& p, const CellInputs& inputs) {
                  {"search_seconds", result.search_seconds},
                  {"curve", curve}};
   RetrainOptions retrain;
-  retrain.steps = p["retrain_steps"];
+  retrain.steps = cell.retrain_steps;
   retrain.batch_size = options.batch_size;
   retrain.learning_rate = options.weight_lr;
   retrain.seed = options.seed;
@@ -322,14 +281,27 @@ absl::StatusOr<json> RunCell(const Cell& cell, const CellInputs& inputs) {
     return absl::FailedPreconditionError("its costs cell did not finish");
   }
   try {
-    if (cell.kind == kCostsCell) return RunCosts(cell.params, inputs);
-    if (cell.kind == kSimulateCell) return RunSimulation(cell.params, inputs);
-    if (cell.kind == kExecutorCell) return RunExecutor(cell.params, inputs, false);
-    if (cell.kind == kTrainingCell) return RunExecutor(cell.params, inputs, true);
-    if (cell.kind == kDistributedCell) return RunDistributed(cell.params, inputs);
-    if (cell.kind == kNasCell) return RunNas(cell.params, inputs);
+    if (cell.kind == kCostsCell) {
+      PB_ASSIGN_OR_RETURN(const CostsCellParams params, CostsCellOf(cell.params));
+      return RunCosts(params, inputs);
+    }
+    if (cell.kind == kSimulateCell) {
+      PB_ASSIGN_OR_RETURN(const SimulateCellParams params, SimulateCellOf(cell.params));
+      return RunSimulation(params, inputs);
+    }
+    if (cell.kind == kExecutorCell || cell.kind == kTrainingCell ||
+        cell.kind == kDistributedCell) {
+      PB_ASSIGN_OR_RETURN(const ExecutedCellParams params,
+                          ExecutedCellOf(cell.kind, cell.params));
+      if (cell.kind == kDistributedCell) return RunDistributed(params, inputs);
+      return RunExecutor(params, inputs, cell.kind == kTrainingCell);
+    }
+    if (cell.kind == kNasCell) {
+      PB_ASSIGN_OR_RETURN(const NasCellParams params, NasCellOf(cell.params));
+      return RunNas(params, inputs);
+    }
   } catch (const std::exception& e) {
-    // LibTorch and the JSON library report by exception; this is the harness's boundary.
+    // LibTorch reports by exception; this is the harness's boundary.
     return absl::InternalError(absl::StrCat(cell.kind, " cell: ", e.what()));
   }
   return absl::InvalidArgumentError(absl::StrCat("unknown cell kind '", cell.kind, "'"));

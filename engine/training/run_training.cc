@@ -125,6 +125,21 @@ ScheduleParams TrainConfig::schedule_params() const {
   return params;
 }
 
+ExecutorOptions ExecutorOptionsFor(const TrainConfig& config, const GptConfig& model) {
+  ExecutorOptions options;
+  options.model = model;
+  options.micro_batch_size = config.micro_batch_size;
+  options.seed = config.seed;
+  options.eval_every_batches = config.eval_every;
+  options.eval_tokens = config.eval_tokens;
+  options.optimizer.learning_rate = config.lr;
+  options.optimizer.warmup_steps = config.warmup;
+  options.optimizer.weight_decay = config.weight_decay;
+  options.optimizer.min_lr_ratio = config.min_lr_ratio;
+  options.optimizer.total_steps = 0;  // each stage's cosine spans its own optimizer steps
+  return options;
+}
+
 std::vector<std::string> TrainArgs(const TrainConfig& c) {
   std::vector<std::string> args = {
       absl::StrCat("--schedule=", c.schedule),
@@ -204,17 +219,7 @@ absl::StatusOr<std::optional<RunSummary>> RunTraining(
   PB_ASSIGN_OR_RETURN(GptConfig model, ParseGptConfig(config.model, data.vocab_size()));
   PB_ASSIGN_OR_RETURN(std::vector<UnitRange> partition,
                       MakePartition(config, model, params.model_stages()));
-  ExecutorOptions options;
-  options.model = model;
-  options.micro_batch_size = config.micro_batch_size;
-  options.seed = config.seed;
-  options.eval_every_batches = config.eval_every;
-  options.eval_tokens = config.eval_tokens;
-  options.optimizer.learning_rate = config.lr;
-  options.optimizer.warmup_steps = config.warmup;
-  options.optimizer.weight_decay = config.weight_decay;
-  options.optimizer.min_lr_ratio = config.min_lr_ratio;
-  options.optimizer.total_steps = 0;  // each stage's cosine spans its own optimizer steps
+  const ExecutorOptions options = ExecutorOptionsFor(config, model);
   if (distributed) {
     return TrainOneRank(config, *distributed, *schedule, partition, data, options, out);
   }

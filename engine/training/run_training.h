@@ -15,7 +15,8 @@
 
 #include "absl/status/statusor.h"
 #include "engine/dist/communicator.h"
-#include "engine/exec/optimizer.h"
+#include "engine/exec/executor.h"
+#include "engine/model/gpt.h"
 #include "engine/runtime/run_summary.h"
 #include "engine/schedule/params.h"
 
@@ -51,6 +52,10 @@ struct TrainConfig {
 
   ScheduleParams schedule_params() const;
 };
+
+// The single-process executor's options for `config` on `model` (each stage's cosine spanning its
+// own optimizer steps); the harness's executor and training cells use them too.
+ExecutorOptions ExecutorOptionsFor(const TrainConfig& config, const GptConfig& model);
 
 // argv (without the program name) that makes a train binary run `config`.
 std::vector<std::string> TrainArgs(const TrainConfig& config);

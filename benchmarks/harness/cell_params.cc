@@ -1,0 +1,172 @@
+#include "benchmarks/harness/cell_params.h"
+
+#include <exception>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "engine/util/status_macros.h"
+#include "nas/entangled/entangled_linear.h"
+#include "nas/samplers/architecture_sampler.h"
+
+namespace pipebench {
+
+using nlohmann::json;
+
+namespace {
+
+// Reads fields of one cell's JSON; the first missing or mistyped field becomes the error.
+class CellReader {
+ public:
+  CellReader(const std::string& kind, const json& params) : kind_(kind), params_(params) {}
+
+  template <typename T>
+  T Get(const char* field) {
+    return Read<T>(field, nullptr);
+  }
+  template <typename T>
+  T Get(const char* field, const T& fallback) {
+    return Read<T>(field, &fallback);
+  }
+  bool Has(const char* field) const { return params_.contains(field); }
+  const json& Raw(const char* field) const { return params_.at(field); }
+
+  absl::Status status() const { return status_; }
+
+ private:
+  template <typename T>
+  T Read(const char* field, const T* fallback) {
+    if (!status_.ok()) return fallback ? *fallback : T();
+    if (!params_.contains(field)) {
+      if (fallback) return *fallback;
+      status_ = absl::InvalidArgumentError(
+          absl::StrCat(kind_, " cell: field '", field, "' is missing"));
+      return T();
+    }
+    try {
+      return params_.at(field).get<T>();
+    } catch (const std::exception& e) {
+      status_ = absl::InvalidArgumentError(
+          absl::StrCat(kind_, " cell: field '", field, "': ", e.what()));
+      return fallback ? *fallback : T();
+    }
+  }
+
+  const std::string kind_;
+  const json& params_;
+  absl::Status status_;
+};
+
+ScheduleParams ScheduleParamsOf(CellReader& reader, int batches) {
+  ScheduleParams params;
+  params.stages = reader.Get<int>("stages");
+  params.microbatches = reader.Get<int>("microbatches");
+  params.accumulation = reader.Get<int>("accumulation");
+  params.chunks = reader.Get<int>("chunks");
+  params.batches = batches;
+  return params;
+}
+
+}  // namespace
+
+absl::StatusOr<CostsCellParams> CostsCellOf(const json& params) {
+  CellReader reader("costs", params);
+  CostsCellParams cell;
+  cell.model = reader.Get<std::string>("model");
+  cell.data = reader.Get<std::string>("data");
+  cell.model_stages = reader.Get<int>("model_stages");
+  cell.micro_batch_size = reader.Get<int>("micro_batch_size");
+  cell.balance_by_time = reader.Get<std::string>("partition", "layers") == "time";
+  PB_RETURN_IF_ERROR(reader.status());
+  return cell;
+}
+
+absl::StatusOr<SimulateCellParams> SimulateCellOf(const json& params) {
+  CellReader reader("sim", params);
+  SimulateCellParams cell;
+  cell.schedule = reader.Get<std::string>("schedule");
+  cell.variant = reader.Get<std::string>("variant", cell.schedule);
+  cell.schedule_params = ScheduleParamsOf(reader, reader.Get<int>("batches"));
+  if (reader.Has("costs")) {
+    PB_RETURN_IF_ERROR(reader.status());
+    absl::StatusOr<CostModel> costs = ParseCostModelJson(reader.Raw("costs").dump());
+    if (!costs.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("sim cell: field 'costs': ", costs.status().message()));
+    }
+    cell.inline_costs = *costs;
+  } else {
+    cell.model = reader.Get<std::string>("model");
+    cell.micro_batch_size = reader.Get<int>("micro_batch_size");
+    const json link = reader.Get<json>("link");
+    PB_RETURN_IF_ERROR(reader.status());
+    CellReader link_reader("sim link", link);
+    cell.link_latency_seconds = link_reader.Get<double>("latency_seconds");
+    cell.link_bandwidth_bytes_per_second = link_reader.Get<double>("bandwidth_bytes_per_second");
+    PB_RETURN_IF_ERROR(link_reader.status());
+  }
+  PB_RETURN_IF_ERROR(reader.status());
+  return cell;
+}
+
+absl::StatusOr<ExecutedCellParams> ExecutedCellOf(const std::string& kind, const json& params) {
+  CellReader reader(kind, params);
+  ExecutedCellParams cell;
+  TrainConfig& run = cell.run;
+  run.schedule = reader.Get<std::string>("schedule");
+  cell.variant = reader.Get<std::string>("variant", run.schedule);
+  run.stages = reader.Get<int>("stages");
+  run.microbatches = reader.Get<int>("microbatches");
+  run.accumulation = reader.Get<int>("accumulation");
+  run.chunks = reader.Get<int>("chunks");
+  run.batches = reader.Get<int>("steps", 0);
+  run.model = reader.Get<std::string>("model");
+  run.micro_batch_size = reader.Get<int>("micro_batch_size");
+  run.seed = reader.Get<std::uint64_t>("seed");
+  run.data = reader.Get<std::string>("data");
+  // A cell evaluates only when its study asks; the executor's defaults otherwise.
+  run.eval_every = reader.Get<int>("eval_every", 0);
+  run.eval_tokens = reader.Get<std::int64_t>("eval_tokens", TrainConfig().eval_tokens);
+  run.lr = reader.Get<double>("lr", TrainConfig().lr);
+  run.warmup = reader.Get<int>("warmup", TrainConfig().warmup);
+  cell.budget_seconds = reader.Get<double>("budget_seconds", 0.0);
+  cell.budget_flush_steps = reader.Get<int>("budget_flush_steps", 0);
+  cell.balance_by_time = reader.Get<std::string>("partition", "layers") == "time";
+  PB_RETURN_IF_ERROR(reader.status());
+  if (run.batches == 0 && cell.budget_seconds <= 0 && cell.budget_flush_steps <= 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(kind, " cell: needs 'steps', 'budget_seconds' or 'budget_flush_steps'"));
+  }
+  return cell;
+}
+
+absl::StatusOr<NasCellParams> NasCellOf(const json& params) {
+  CellReader reader("nas", params);
+  NasCellParams cell;
+  cell.space = reader.Get<std::string>("space");
+  cell.data = reader.Get<std::string>("data");
+  const std::string optimizer = reader.Get<std::string>("optimizer");
+  const std::string storage = reader.Get<std::string>("storage");
+  cell.search.steps = reader.Get<int>("steps");
+  cell.search.batch_size = reader.Get<int>("batch_size");
+  cell.search.seed = reader.Get<std::uint64_t>("seed");
+  cell.search.weight_lr = reader.Get<double>("weight_lr");
+  cell.search.arch_lr = reader.Get<double>("arch_lr");
+  cell.retrain_steps = reader.Get<int>("retrain_steps");
+  PB_RETURN_IF_ERROR(reader.status());
+  absl::StatusOr<SamplerKind> sampler = ParseSamplerKind(optimizer);
+  if (!sampler.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("nas cell: field 'optimizer': ", sampler.status().message()));
+  }
+  cell.search.optimizer = *sampler;
+  if (storage != "entangled" && storage != "separate") {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "nas cell: field 'storage': expected \"entangled\" or \"separate\", got \"", storage,
+        "\""));
+  }
+  cell.search.storage =
+      storage == "separate" ? WeightStorage::kSeparate : WeightStorage::kEntangled;
+  return cell;
+}
+
+}  // namespace pipebench

@@ -1,0 +1,107 @@
+#include "benchmarks/harness/cell_params.h"
+
+#include "benchmarks/harness/experiment_config.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace pipebench {
+namespace {
+
+using ::testing::HasSubstr;
+using nlohmann::json;
+
+json TrainingCell() {
+  return {{"schedule", "paci"},       {"variant", "paci a=4"}, {"stages", 2},
+          {"microbatches", 4},        {"accumulation", 4},     {"chunks", 1},
+          {"steps", 6},               {"model", "layers=2"},   {"micro_batch_size", 4},
+          {"seed", 3},                {"data", "synthetic"},   {"lr", 2e-3},
+          {"warmup", 5},              {"eval_every", 2},       {"eval_tokens", 256}};
+}
+
+TEST(CellParamsTest, AnExecutedCellBecomesATrainConfig) {
+  auto cell = ExecutedCellOf(kTrainingCell, TrainingCell());
+  ASSERT_TRUE(cell.ok()) << cell.status();
+  EXPECT_EQ(cell->variant, "paci a=4");
+  EXPECT_EQ(cell->run.schedule, "paci");
+  EXPECT_EQ(cell->run.batches, 6);
+  EXPECT_EQ(cell->run.accumulation, 4);
+  EXPECT_EQ(cell->run.seed, 3u);
+  EXPECT_EQ(cell->run.lr, 2e-3);
+  EXPECT_EQ(cell->run.eval_every, 2);
+  EXPECT_EQ(cell->run.eval_tokens, 256);
+  EXPECT_FALSE(cell->balance_by_time);
+}
+
+TEST(CellParamsTest, AnExecutedCellNeedsALength) {
+  json params = TrainingCell();
+  params.erase("steps");
+  EXPECT_THAT(ExecutedCellOf(kTrainingCell, params).status().message(),
+              HasSubstr("needs 'steps', 'budget_seconds' or 'budget_flush_steps'"));
+  params["budget_flush_steps"] = 300;
+  auto cell = ExecutedCellOf(kTrainingCell, params);
+  ASSERT_TRUE(cell.ok()) << cell.status();
+  EXPECT_EQ(cell->budget_flush_steps, 300);
+}
+
+TEST(CellParamsTest, MissingAndMistypedFieldsAreNamedWithTheKind) {
+  json params = TrainingCell();
+  params.erase("micro_batch_size");
+  EXPECT_THAT(ExecutedCellOf(kExecutorCell, params).status().message(),
+              HasSubstr("executor cell: field 'micro_batch_size' is missing"));
+  params = TrainingCell();
+  params["stages"] = "two";
+  EXPECT_THAT(ExecutedCellOf(kDistributedCell, params).status().message(),
+              HasSubstr("distributed cell: field 'stages'"));
+}
+
+TEST(CellParamsTest, SimulateCellsTakeMeasuredOrInlineCosts) {
+  json measured = {{"schedule", "1f1b_flush"}, {"stages", 4},   {"microbatches", 8},
+                   {"accumulation", 8},        {"chunks", 1},   {"batches", 2},
+                   {"model", "layers=4"},      {"micro_batch_size", 8},
+                   {"link", {{"latency_seconds", 1e-5}, {"bandwidth_bytes_per_second", 1e9}}}};
+  auto cell = SimulateCellOf(measured);
+  ASSERT_TRUE(cell.ok()) << cell.status();
+  EXPECT_EQ(cell->variant, "1f1b_flush");
+  EXPECT_EQ(cell->schedule_params.batches, 2);
+  EXPECT_EQ(cell->link_bandwidth_bytes_per_second, 1e9);
+  EXPECT_FALSE(cell->inline_costs.has_value());
+
+  json inline_costs = measured;
+  inline_costs.erase("link");
+  inline_costs["costs"] = {{"stages", json::array({{{"forward", 1.0}}})}};
+  cell = SimulateCellOf(inline_costs);
+  ASSERT_TRUE(cell.ok()) << cell.status();
+  ASSERT_TRUE(cell->inline_costs.has_value());
+  inline_costs["costs"] = "not a cost model";
+  EXPECT_THAT(SimulateCellOf(inline_costs).status().message(), HasSubstr("field 'costs'"));
+  measured.erase("link");
+  EXPECT_THAT(SimulateCellOf(measured).status().message(), HasSubstr("'link' is missing"));
+}
+
+TEST(CellParamsTest, NasCellsCheckTheirChoices) {
+  json params = {{"space", "configs/nas/tiny.json"}, {"data", "synthetic"},
+                 {"optimizer", "gdas"},             {"storage", "separate"},
+                 {"steps", 3},                      {"batch_size", 2},
+                 {"seed", 1},                       {"weight_lr", 1e-3},
+                 {"arch_lr", 3e-4},                 {"retrain_steps", 0}};
+  auto cell = NasCellOf(params);
+  ASSERT_TRUE(cell.ok()) << cell.status();
+  EXPECT_EQ(cell->search.optimizer, SamplerKind::kGdas);
+  EXPECT_EQ(cell->search.storage, WeightStorage::kSeparate);
+  params["storage"] = "shared";
+  EXPECT_THAT(NasCellOf(params).status().message(), HasSubstr("field 'storage'"));
+  params["storage"] = "entangled";
+  params["optimizer"] = "adam";
+  EXPECT_THAT(NasCellOf(params).status().message(), HasSubstr("field 'optimizer'"));
+}
+
+TEST(CellParamsTest, CostsCells) {
+  auto cell = CostsCellOf({{"model", "layers=2"}, {"data", "synthetic"}, {"model_stages", 2},
+                           {"micro_batch_size", 4}, {"partition", "time"}});
+  ASSERT_TRUE(cell.ok()) << cell.status();
+  EXPECT_TRUE(cell->balance_by_time);
+  EXPECT_EQ(cell->model_stages, 2);
+}
+
+}  // namespace
+}  // namespace pipebench
