@@ -38,8 +38,16 @@ class CountTest(unittest.TestCase):
         self.write_xml("//a:a_test", [case("x"), case("y")])
         log = ["INFO: Found 3 targets and 2 test targets...",
                "//a:a_test   PASSED in 1.0s", "//b:b_test   (cached) PASSED in 0.1s",
-               "//ci:smoke_speedup_gate PASSED"]
-        self.assertEqual(count_test_results.count(log, self.logs), (4, 0, []))
+               "//ci:smoke_speedup_gate PASSED", "//ci:asan_suite PASSED",
+               "//ci:fuzz_smoke FAILED"]
+        self.assertEqual(count_test_results.count(log, self.logs),
+                         (5, 1, ["//ci:fuzz_smoke FAILED"]))
+
+    def test_ci_checks_do_not_stand_in_for_missing_bazel_targets(self):
+        log = ["INFO: Found 2 targets and 2 test targets...", "//a:a_test   PASSED in 1.0s",
+               "//ci:smoke_speedup_gate PASSED", "//ci:asan_suite PASSED"]
+        passed, failed, _ = count_test_results.count(log, self.logs)
+        self.assertEqual((passed, failed), (3, 1))
 
     def test_a_failed_case_and_a_target_that_did_not_build(self):
         self.write_xml("//a:a_test", [case("x"), case("y", failed=True)])

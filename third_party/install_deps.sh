@@ -14,6 +14,8 @@ PACKAGES=(
   libopenblas0-pthread   # LibTorch is ~40x slower on the reference BLAS
   python3-matplotlib     # report plots
   nlohmann-json3-dev    # JSON for configs, cost files and reports
+  clang                 # --config=fuzz: libFuzzer targets (clang only)
+  libclang-rt-14-dev    # libFuzzer, ASan and UBSan runtimes for clang
   git
 )
 

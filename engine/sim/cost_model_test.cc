@@ -48,6 +48,10 @@ TEST(CostModelTest, RejectsUnknownKeysWrongTypesAndNegatives) {
             std::string::npos);
   EXPECT_NE(ParseCostModelJson("{not json").status().message().find("not valid JSON"),
             std::string::npos);
+  // A number no double holds was an uncaught exception (found by cost_model_fuzz_test).
+  EXPECT_NE(ParseCostModelJson(R"({"stages": [{"forward": 1e1011}]})").status().message().find(
+                "not valid JSON"),
+            std::string::npos);
   auto negative = ParseCostModelJson(R"({"stages": [{"backward_weight": -1}]})");
   ASSERT_TRUE(negative.ok());
   EXPECT_NE(negative->Validate(1).message().find("stage 0 backward_weight cost"),
