@@ -23,7 +23,7 @@ STATUS_LINE = re.compile(r"^(//\S+)\s+(?:\(cached\)\s+)?(PASSED|FAILED TO BUILD|
                          r"NO STATUS|INCOMPLETE|REMOTE FAILURE|SKIPPED)\b")
 FOUND_LINE = re.compile(r"Found \d+ targets? and (\d+) test targets?")
 # Checks CI appends itself after Bazel's summary (.ci/run); they are not Bazel test targets.
-CI_CHECK = re.compile(r"^//ci:(smoke_speedup_gate|asan_suite|fuzz_smoke)$")
+CI_CHECK = re.compile(r"^//ci:(smoke_speedup_gate|asan_suite|tsan_threaded|fuzz_smoke)$")
 
 
 def xml_counts(testlogs: pathlib.Path, target: str, since: float):

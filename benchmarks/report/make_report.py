@@ -374,8 +374,10 @@ class Report:
         self.md.append("### Single-process executor (measured wall-clock)\n")
         self.md.append("Wall / costed compute = the run's wall-clock over the compute its actions "
                        "cost in the measured cost model (per-action medians, measured in another "
-                       "process before the run). It covers a short run from its first batch, so "
-                       "it is not the executor's steady-state overhead: "
+                       "process before the run); the wall-clock is the replay's (simulating the "
+                       "schedule, building the stages, validation and output excluded), so a ratio "
+                       "below 1 means the medians overstate the run's compute. It covers a short "
+                       "run from its first batch, so it is not the executor's steady-state overhead: "
                        "`//engine/exec:executor_benchmark` measures that, against the same stage "
                        "functions run back to back in one process.\n")
         self.md.append("| schedule | p | m | tokens/s | wall / costed compute |")
