@@ -8,8 +8,6 @@
 // continues an interrupted run of the same config and code (--resume and --fresh force either
 // way). The report compares itself with the committed reference in reports/<experiment>/ when
 // there is one (--compare_to names another). Exits 1 when a cell failed (the report lists it).
-#include <sys/wait.h>
-
 #include <filesystem>
 #include <iostream>
 #include <string>
@@ -112,7 +110,7 @@ absl::Status Run() {
     // The script prints to this process's output and error, as the user expects of a report.
     PB_ASSIGN_OR_RETURN(Subprocess script, Subprocess::Start(command));
     const int status = script.Wait();
-    if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
+    if (!ExitedCleanly(status)) {
       return absl::InternalError(absl::StrCat("the report script ", DescribeWaitStatus(status),
                                               ": ", absl::StrJoin(command, " ")));
     }
@@ -130,6 +128,7 @@ absl::Status Run() {
 }  // namespace pipebench
 
 int main(int argc, char** argv) {
-  return pipebench::RunMain(argc, argv, "run_experiment", "Runs an experiment matrix and writes its report.",
+  return pipebench::RunMain(argc, argv, "run_experiment",
+                            "Runs an experiment matrix and writes its report.",
                             [](const std::vector<char*>&) { return pipebench::Run(); });
 }

@@ -130,7 +130,6 @@ absl::StatusOr<ExecutedCellParams> ExecutedCellOf(const std::string& kind, const
   run.warmup = reader.Get<int>("warmup", TrainConfig().warmup);
   cell.budget_seconds = reader.Get<double>("budget_seconds", 0.0);
   cell.budget_flush_steps = reader.Get<int>("budget_flush_steps", 0);
-  cell.balance_by_time = reader.Get<std::string>("partition", "layers") == "time";
   PB_RETURN_IF_ERROR(reader.status());
   if (run.batches == 0 && cell.budget_seconds <= 0 && cell.budget_flush_steps <= 0) {
     return absl::InvalidArgumentError(

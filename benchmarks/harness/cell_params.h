@@ -45,7 +45,6 @@ struct ExecutedCellParams {
   TrainConfig run;  // run.batches: the cell's "steps"; 0 under a time budget
   double budget_seconds = 0;
   int budget_flush_steps = 0;  // a budget of the time 1F1B-flush takes for this many mini-batches
-  bool balance_by_time = false;
 };
 
 struct NasCellParams {

@@ -29,7 +29,6 @@ TEST(CellParamsTest, AnExecutedCellBecomesATrainConfig) {
   EXPECT_EQ(cell->run.lr, 2e-3);
   EXPECT_EQ(cell->run.eval_every, 2);
   EXPECT_EQ(cell->run.eval_tokens, 256);
-  EXPECT_FALSE(cell->balance_by_time);
 }
 
 TEST(CellParamsTest, AnExecutedCellNeedsALength) {

@@ -172,12 +172,8 @@ absl::StatusOr<json> RunExecutor(const ExecutedCellParams& cell, const CellInput
       ExecutorResult result,
       RunPipeline(*schedule, costs, partition, data, executor_options,
                   [&](const BatchRecord& r) {
-                    json point = {{"step", r.batch + 1},
-                                  {"sim_time", r.simulated_time},
-                                  {"wall_time", SecondsSince(start)},
-                                  {"train_loss", r.train_loss},
-                                  {"tokens", r.tokens}};
-                    if (r.validation_loss) point["val_loss"] = *r.validation_loss;
+                    json point = BatchRecordToJson(r);
+                    point["wall_time"] = SecondsSince(start);
                     curve.push_back(point);
                     if (inputs.report_steps) inputs.report_steps(r.batch + 1, params.batches);
                   }));
@@ -186,7 +182,7 @@ absl::StatusOr<json> RunExecutor(const ExecutedCellParams& cell, const CellInput
                                             "before budget_seconds ", budget,
                                             " on the simulated clock"));
   }
-  const RunSummary summary = SummarizeExecutorRun(*schedule, executor_options, result);
+  const RunSummary summary = SummarizeExecutorRun(*schedule, result);
   json record = {{"summary", RunSummaryToJson(summary)}};
   if (horizon_batches > 0) record["horizon_batches"] = horizon_batches;
   if (training) {

@@ -1,10 +1,8 @@
 #include "benchmarks/harness/matrix_runner.h"
 
-#include <fcntl.h>
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -343,19 +341,16 @@ class Matrix {
       return;
     }
     json out = json::parse(ReadFile(child.output), nullptr, false);
-    if (WIFEXITED(wait_status) && WEXITSTATUS(wait_status) == 0 && out.is_object() &&
-        out.contains("result")) {
+    if (ExitedCleanly(wait_status) && out.is_object() && out.contains("result")) {
       Record(*child.cell, "ok", out["result"], "", seconds, child.slow_down);
       std::remove(child.log.c_str());
       std::remove(child.input.c_str());
       std::remove(child.output.c_str());
       return;
     }
-    const std::string how = WIFSIGNALED(wait_status)
-                                ? absl::StrCat("killed by signal ", WTERMSIG(wait_status))
-                                : absl::StrCat("exit status ", WEXITSTATUS(wait_status));
     const std::string kind = out.is_object() ? out.value("status", "failed") : "failed";
-    Record(*child.cell, kind, nullptr, absl::StrCat(how, ": ", Tail(ReadFile(child.log))),
+    Record(*child.cell, kind, nullptr,
+           absl::StrCat(DescribeWaitStatus(wait_status), ": ", Tail(ReadFile(child.log))),
            seconds, child.slow_down);
   }
 

@@ -1,7 +1,6 @@
 #include "engine/dist/launcher.h"
 
 #include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -58,8 +57,7 @@ absl::Status LaunchRanks(const LaunchOptions& options, const std::vector<std::st
       statuses[rank] = ranks[rank].Poll();
       if (!statuses[rank]) continue;
       --running;
-      const bool ok = WIFEXITED(*statuses[rank]) && WEXITSTATUS(*statuses[rank]) == 0;
-      if (!ok && first_failure < 0) {
+      if (!ExitedCleanly(*statuses[rank]) && first_failure < 0) {
         first_failure = rank;
         stop_at = Clock::now() + absl::ToChronoSeconds(options.grace);
       }
@@ -79,7 +77,7 @@ absl::Status LaunchRanks(const LaunchOptions& options, const std::vector<std::st
                                      DescribeWaitStatus(*statuses[first_failure]), ")");
   for (int rank = 0; rank < options.nproc; ++rank) {
     const int status = *statuses[rank];
-    if (rank != first_failure && !(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
+    if (rank != first_failure && !ExitedCleanly(status)) {
       absl::StrAppend(&message, "; rank ", rank, " ", DescribeWaitStatus(status));
     }
   }

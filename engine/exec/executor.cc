@@ -37,7 +37,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-
 // One process: a stage's output waits in a map until the next stage takes it.
 class InProcessRoute : public TensorRoute {
  public:
@@ -283,8 +282,7 @@ double ValidationLoss(const GptConfig& model, const std::vector<UnitRange>& part
   return total / windows;
 }
 
-RunSummary SummarizeExecutorRun(const Schedule& schedule, const ExecutorOptions& options,
-                                const ExecutorResult& result) {
+RunSummary SummarizeExecutorRun(const Schedule& schedule, const ExecutorResult& result) {
   const ScheduleParams& params = schedule.params();
   RunSummary summary;
   summary.backend = "executor";
@@ -319,11 +317,7 @@ RunSummary SummarizeExecutorRun(const Schedule& schedule, const ExecutorOptions&
     m.max_drift = result.max_drift[stage];
     m.max_live_weight_versions = result.max_live_versions[stage];
     for (std::int64_t mb = 0; mb < finished; ++mb) {
-      const int crossed = result.microbatches[mb].updates_crossed[stage];
-      if (static_cast<int>(m.drift_histogram.size()) <= crossed) {
-        m.drift_histogram.resize(crossed + 1, 0);
-      }
-      ++m.drift_histogram[crossed];
+      CountInDriftHistogram(m, result.microbatches[mb].updates_crossed[stage]);
     }
     summary.max_drift = std::max(summary.max_drift, m.max_drift);
     summary.model_stages.push_back(std::move(m));

@@ -96,8 +96,7 @@ absl::StatusOr<ExecutorResult> RunPipeline(const Schedule& schedule, const CostM
 // The run summary every backend writes: the `simulated` clock (the replayed timeline, up to the
 // last mini-batch the run finished) and the `measured` one (wall-clock, validation excluded),
 // drift and live weight versions per model stage as the stage workers counted them.
-RunSummary SummarizeExecutorRun(const Schedule& schedule, const ExecutorOptions& options,
-                                const ExecutorResult& result);
+RunSummary SummarizeExecutorRun(const Schedule& schedule, const ExecutorResult& result);
 
 // OK when `partition` has `model_stages` non-empty ranges that chain over every unit of `model`.
 absl::Status ValidatePartition(const GptConfig& model, const std::vector<UnitRange>& partition,

@@ -41,6 +41,12 @@ ClockSummary ClockFromJson(const json& object) {
 
 }  // namespace
 
+void CountInDriftHistogram(ModelStageSummary& stage, int updates) {
+  std::vector<std::int64_t>& histogram = stage.drift_histogram;
+  if (static_cast<int>(histogram.size()) <= updates) histogram.resize(updates + 1, 0);
+  ++histogram[updates];
+}
+
 ClockSummary OnClock(double seconds, std::int64_t microbatches,
                      std::optional<std::int64_t> tokens) {
   ClockSummary clock;

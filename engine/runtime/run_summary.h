@@ -75,6 +75,9 @@ struct RunSummary {
   std::optional<double> final_val_loss;  // runs that evaluate
 };
 
+// Counts one backward pass that crossed `updates` optimizer updates in `stage`'s drift histogram.
+void CountInDriftHistogram(ModelStageSummary& stage, int updates);
+
 // Fills microbatches_per_second and tokens_per_second of `clock` from its seconds.
 ClockSummary OnClock(double seconds, std::int64_t microbatches,
                      std::optional<std::int64_t> tokens);

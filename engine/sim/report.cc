@@ -44,10 +44,7 @@ RunSummary SummarizeSimulation(const SimulationResult& result, const Schedule& s
     for (int mb = 0; mb < p.total_microbatches(); ++mb) {
       const int crossed = result.UpdatesCrossed(stage, mb);
       m.max_drift = std::max(m.max_drift, crossed);
-      if (static_cast<int>(m.drift_histogram.size()) <= crossed) {
-        m.drift_histogram.resize(crossed + 1, 0);
-      }
-      ++m.drift_histogram[crossed];
+      CountInDriftHistogram(m, crossed);
     }
     summary.model_stages.push_back(std::move(m));
   }

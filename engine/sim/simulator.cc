@@ -195,10 +195,6 @@ void Simulation::Start(int rank, const Action& action, double now) {
       crossed = state.version - forward_version;
       if (stash_[rank]) weight_version = forward_version;
       result_.updates_crossed[Index(stage, action.microbatch)] = crossed;
-      if (static_cast<int>(stats.drift_histogram.size()) <= crossed) {
-        stats.drift_histogram.resize(crossed + 1, 0);
-      }
-      ++stats.drift_histogram[crossed];
       stats.max_drift = std::max(stats.max_drift, crossed);
       break;
     }

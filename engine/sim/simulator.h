@@ -45,7 +45,6 @@ struct StageStats {
   int weight_copies = 1;  // peak number of weight versions held at once
   int max_drift = 0;
   int drift_bound = 0;    // the schedule's promise; -1 when it makes none
-  std::vector<std::int64_t> drift_histogram;  // [k] = backward passes that crossed k updates
   int optimizer_steps = 0;
 };
 

@@ -101,14 +101,9 @@ absl::StatusOr<RunSummary> TrainInOneProcess(const TrainConfig& config, const Sc
   PB_ASSIGN_OR_RETURN(
       ExecutorResult result,
       RunPipeline(schedule, costs, partition, data, options, [&](const BatchRecord& r) {
-        json line = {{"step", r.batch + 1},
-                     {"train_loss", r.train_loss},
-                     {"sim_time", r.simulated_time},
-                     {"tokens", r.tokens}};
-        if (r.validation_loss) line["val_loss"] = *r.validation_loss;
-        out << line.dump() << "\n" << std::flush;
+        out << BatchRecordToJson(r).dump() << "\n" << std::flush;
       }));
-  RunSummary summary = SummarizeExecutorRun(schedule, options, result);
+  RunSummary summary = SummarizeExecutorRun(schedule, result);
   out << json{{"summary", RunSummaryToJson(summary)}}.dump() << "\n";
   return summary;
 }
@@ -138,6 +133,15 @@ ExecutorOptions ExecutorOptionsFor(const TrainConfig& config, const GptConfig& m
   options.optimizer.min_lr_ratio = config.min_lr_ratio;
   options.optimizer.total_steps = 0;  // each stage's cosine spans its own optimizer steps
   return options;
+}
+
+json BatchRecordToJson(const BatchRecord& r) {
+  json line = {{"step", r.batch + 1},
+               {"train_loss", r.train_loss},
+               {"sim_time", r.simulated_time},
+               {"tokens", r.tokens}};
+  if (r.validation_loss) line["val_loss"] = *r.validation_loss;
+  return line;
 }
 
 std::vector<std::string> TrainArgs(const TrainConfig& c) {

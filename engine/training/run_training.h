@@ -19,6 +19,7 @@
 #include "engine/model/gpt.h"
 #include "engine/runtime/run_summary.h"
 #include "engine/schedule/params.h"
+#include "nlohmann/json.hpp"
 
 namespace pipebench {
 
@@ -56,6 +57,10 @@ struct TrainConfig {
 // The single-process executor's options for `config` on `model` (each stage's cosine spanning its
 // own optimizer steps); the harness's executor and training cells use them too.
 ExecutorOptions ExecutorOptionsFor(const TrainConfig& config, const GptConfig& model);
+
+// A finished mini-batch as train writes it (step, train_loss, sim_time, tokens, val_loss when
+// evaluated); the harness's training curves hold the same fields.
+nlohmann::json BatchRecordToJson(const BatchRecord& record);
 
 // argv (without the program name) that makes a train binary run `config`.
 std::vector<std::string> TrainArgs(const TrainConfig& config);

@@ -160,9 +160,12 @@ int Subprocess::Kill() {
   return Wait();
 }
 
-bool CompletedProcess::ok() const {
-  return !timed_out && WIFEXITED(wait_status) && WEXITSTATUS(wait_status) == 0;
+bool ExitedCleanly(int wait_status) {
+  return wait_status != Subprocess::kLostChild && WIFEXITED(wait_status) &&
+         WEXITSTATUS(wait_status) == 0;
 }
+
+bool CompletedProcess::ok() const { return !timed_out && ExitedCleanly(wait_status); }
 
 absl::StatusOr<CompletedProcess> RunToCompletion(const std::vector<std::string>& argv,
                                                  const SubprocessOptions& options,

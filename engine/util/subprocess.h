@@ -38,6 +38,8 @@ struct SubprocessOptions {
 
 // "exited with status 3", "was killed by signal 9", "could not be waited for".
 std::string DescribeWaitStatus(int wait_status);
+// The child exited by itself with status 0.
+bool ExitedCleanly(int wait_status);
 
 class Subprocess {
  public:
