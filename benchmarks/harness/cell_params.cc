@@ -138,33 +138,80 @@ absl::StatusOr<ExecutedCellParams> ExecutedCellOf(const std::string& kind, const
   return cell;
 }
 
+namespace {
+
+// A parse error of a named field's value, in the reader's words.
+template <typename T>
+absl::StatusOr<T> Parsed(const std::string& kind, const char* field,
+                         absl::StatusOr<T> value) {
+  if (value.ok()) return value;
+  return absl::InvalidArgumentError(
+      absl::StrCat(kind, " cell: field '", field, "': ", value.status().message()));
+}
+
+}  // namespace
+
 absl::StatusOr<NasCellParams> NasCellOf(const json& params) {
   CellReader reader("nas", params);
   NasCellParams cell;
+  SearchOptions& search = cell.job.search;
   cell.space = reader.Get<std::string>("space");
   cell.data = reader.Get<std::string>("data");
-  const std::string optimizer = reader.Get<std::string>("optimizer");
-  const std::string storage = reader.Get<std::string>("storage");
-  cell.search.steps = reader.Get<int>("steps");
-  cell.search.batch_size = reader.Get<int>("batch_size");
-  cell.search.seed = reader.Get<std::uint64_t>("seed");
-  cell.search.weight_lr = reader.Get<double>("weight_lr");
-  cell.search.arch_lr = reader.Get<double>("arch_lr");
-  cell.retrain_steps = reader.Get<int>("retrain_steps");
+  const std::string method = reader.Get<std::string>("optimizer");
+  // The random baseline has no supernet, so no storage or attention.
+  const std::string storage = reader.Get<std::string>("storage", "entangled");
+  const std::string attention = reader.Get<std::string>("attention", "exact");
+  search.steps = reader.Get<int>("steps");
+  search.batch_size = reader.Get<int>("batch_size");
+  search.seed = reader.Get<std::uint64_t>("seed");
+  search.search_candidates = reader.Get<int>("search_candidates");
+  search.random_architectures = reader.Get<int>("random_architectures");
+  search.checkpoints = reader.Get<int>("checkpoints");
+  cell.job.retrain_steps = reader.Get<int>("retrain_steps");
+  const std::vector<std::string> retrain_from =
+      reader.Get<std::vector<std::string>>("retrain_from");
+  const json preset = reader.Get<json>("preset");
   PB_RETURN_IF_ERROR(reader.status());
-  absl::StatusOr<SamplerKind> sampler = ParseSamplerKind(optimizer);
-  if (!sampler.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("nas cell: field 'optimizer': ", sampler.status().message()));
+  PB_ASSIGN_OR_RETURN(search.method, Parsed("nas", "optimizer", ParseSearchMethod(method)));
+  PB_ASSIGN_OR_RETURN(search.storage, Parsed("nas", "storage", ParseWeightStorage(storage)));
+  PB_ASSIGN_OR_RETURN(search.attention,
+                      Parsed("nas", "attention", ParseAttentionMode(attention)));
+  PB_ASSIGN_OR_RETURN(search.preset, Parsed("nas", "preset", NasPresetFromJson(preset)));
+  for (const std::string& from : retrain_from) {
+    if (from == "inherited") {
+      cell.job.retrain.finetune = true;
+    } else if (from == "scratch") {
+      cell.job.retrain.scratch = true;
+    } else {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "nas cell: field 'retrain_from': '", from, "' is neither 'inherited' nor 'scratch'"));
+    }
   }
-  cell.search.optimizer = *sampler;
-  if (storage != "entangled" && storage != "separate") {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "nas cell: field 'storage': expected \"entangled\" or \"separate\", got \"", storage,
-        "\""));
-  }
-  cell.search.storage =
-      storage == "separate" ? WeightStorage::kSeparate : WeightStorage::kEntangled;
+  return cell;
+}
+
+absl::StatusOr<NasCostCellParams> NasCostCellOf(const json& params) {
+  CellReader reader("nas_cost", params);
+  NasCostCellParams cell;
+  SupernetCostOptions& cost = cell.cost;
+  cell.space = reader.Get<std::string>("space");
+  cell.data = reader.Get<std::string>("data");
+  const std::string storage = reader.Get<std::string>("storage");
+  const std::string attention = reader.Get<std::string>("attention");
+  const std::string mixing = reader.Get<std::string>("mixing");
+  const json preset = reader.Get<json>("preset");
+  cost.batch_size = reader.Get<int>("batch_size");
+  cost.steps = reader.Get<int>("steps");
+  PB_RETURN_IF_ERROR(reader.status());
+  PB_ASSIGN_OR_RETURN(cost.network.storage,
+                      Parsed("nas_cost", "storage", ParseWeightStorage(storage)));
+  PB_ASSIGN_OR_RETURN(cost.network.attention,
+                      Parsed("nas_cost", "attention", ParseAttentionMode(attention)));
+  PB_ASSIGN_OR_RETURN(cost.mixing, Parsed("nas_cost", "mixing", ParseMixing(mixing)));
+  PB_ASSIGN_OR_RETURN(const NasPreset parsed,
+                      Parsed("nas_cost", "preset", NasPresetFromJson(preset)));
+  cost.network.dropout = parsed.dropout;
+  cost.network.tied_embeddings = parsed.tied_embeddings;
   return cell;
 }
 

@@ -11,7 +11,8 @@
 #include "engine/schedule/params.h"
 #include "engine/sim/cost_model.h"
 #include "engine/training/run_training.h"
-#include "nas/search/search.h"
+#include "nas/entangled/supernet_cost.h"
+#include "nas/search/search_and_evaluate.h"
 #include "nlohmann/json.hpp"
 
 namespace pipebench {
@@ -50,8 +51,14 @@ struct ExecutedCellParams {
 struct NasCellParams {
   std::string space;
   std::string data;
-  SearchOptions search;
-  int retrain_steps = 0;
+  SearchJob job;
+};
+
+// One supernet configuration's step time and memory, in a process of its own.
+struct NasCostCellParams {
+  std::string space;
+  std::string data;  // for the vocabulary
+  SupernetCostOptions cost;
 };
 
 absl::StatusOr<CostsCellParams> CostsCellOf(const nlohmann::json& params);
@@ -60,6 +67,7 @@ absl::StatusOr<SimulateCellParams> SimulateCellOf(const nlohmann::json& params);
 absl::StatusOr<ExecutedCellParams> ExecutedCellOf(const std::string& kind,
                                                   const nlohmann::json& params);
 absl::StatusOr<NasCellParams> NasCellOf(const nlohmann::json& params);
+absl::StatusOr<NasCostCellParams> NasCostCellOf(const nlohmann::json& params);
 
 }  // namespace pipebench
 

@@ -78,20 +78,64 @@ TEST(CellParamsTest, SimulateCellsTakeMeasuredOrInlineCosts) {
 }
 
 TEST(CellParamsTest, NasCellsCheckTheirChoices) {
-  json params = {{"space", "configs/nas/tiny.json"}, {"data", "synthetic"},
-                 {"optimizer", "gdas"},             {"storage", "separate"},
-                 {"steps", 3},                      {"batch_size", 2},
-                 {"seed", 1},                       {"weight_lr", 1e-3},
-                 {"arch_lr", 3e-4},                 {"retrain_steps", 0}};
+  NasPreset tanglenas;
+  tanglenas.name = "tanglenas";
+  tanglenas.dropout = 0.2;
+  json params = {{"space", "configs/nas/tiny.json"},
+                 {"data", "synthetic"},
+                 {"optimizer", "gdas"},
+                 {"storage", "separate"},
+                 {"attention", "exact"},
+                 {"steps", 3},
+                 {"batch_size", 2},
+                 {"seed", 1},
+                 {"retrain_steps", 4},
+                 {"retrain_from", {"scratch"}},
+                 {"search_candidates", 8},
+                 {"random_architectures", 2},
+                 {"checkpoints", 3},
+                 {"preset", NasPresetToJson(tanglenas)}};
   auto cell = NasCellOf(params);
   ASSERT_TRUE(cell.ok()) << cell.status();
-  EXPECT_EQ(cell->search.optimizer, SamplerKind::kGdas);
-  EXPECT_EQ(cell->search.storage, WeightStorage::kSeparate);
+  EXPECT_EQ(cell->job.search.method, SearchMethod(SamplerKind::kGdas));
+  EXPECT_EQ(cell->job.search.storage, WeightStorage::kSeparate);
+  EXPECT_EQ(cell->job.search.preset.name, "tanglenas");
+  EXPECT_DOUBLE_EQ(cell->job.search.preset.dropout, 0.2);
+  EXPECT_TRUE(cell->job.retrain.scratch);
+  EXPECT_FALSE(cell->job.retrain.finetune);
   params["storage"] = "shared";
   EXPECT_THAT(NasCellOf(params).status().message(), HasSubstr("field 'storage'"));
   params["storage"] = "entangled";
   params["optimizer"] = "adam";
   EXPECT_THAT(NasCellOf(params).status().message(), HasSubstr("field 'optimizer'"));
+  params["optimizer"] = "random";
+  params.erase("storage");
+  params.erase("attention");
+  ASSERT_TRUE(NasCellOf(params).ok());
+  EXPECT_EQ(NasCellOf(params)->job.search.method, SearchMethod());
+  params["retrain_from"] = {"warm"};
+  EXPECT_THAT(NasCellOf(params).status().message(), HasSubstr("'warm' is neither"));
+  params["retrain_from"] = {"inherited"};
+  params["preset"]["weights"]["beta1"] = "high";
+  EXPECT_THAT(NasCellOf(params).status().message(),
+              HasSubstr("field 'preset': preset 'tanglenas': weights.beta1 must be a number"));
+}
+
+TEST(CellParamsTest, NasCostCellsTakeTheirModelSettingsFromThePreset) {
+  NasPreset tied;
+  tied.tied_embeddings = true;
+  json params = {{"space", "configs/nas/tiny.json"}, {"data", "synthetic"},
+                 {"storage", "entangled"},          {"attention", "reference"},
+                 {"mixing", "one_hot"},             {"batch_size", 4},
+                 {"steps", 2},                      {"preset", NasPresetToJson(tied)}};
+  auto cell = NasCostCellOf(params);
+  ASSERT_TRUE(cell.ok()) << cell.status();
+  EXPECT_EQ(cell->cost.mixing, Mixing::kOneHot);
+  EXPECT_EQ(cell->cost.network.attention, AttentionMode::kReference);
+  EXPECT_TRUE(cell->cost.network.tied_embeddings);
+  params["mixing"] = "sparse";
+  EXPECT_THAT(NasCostCellOf(params).status().message(),
+              HasSubstr("nas_cost cell: field 'mixing': unknown mixing 'sparse'"));
 }
 
 TEST(CellParamsTest, CostsCells) {

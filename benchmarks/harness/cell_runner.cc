@@ -1,5 +1,6 @@
 #include "benchmarks/harness/cell_runner.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -20,8 +21,8 @@
 #include "engine/training/run_training.h"
 #include "engine/util/status_macros.h"
 #include "engine/util/workspace.h"
-#include "nas/search/retrain.h"
-#include "nas/search/search.h"
+#include "nas/entangled/supernet_cost.h"
+#include "nas/search/search_and_evaluate.h"
 
 namespace pipebench {
 namespace {
@@ -220,35 +221,37 @@ absl::StatusOr<json> RunDistributed(const ExecutedCellParams& cell, const CellIn
 absl::StatusOr<json> RunNas(const NasCellParams& cell, const CellInputs& inputs) {
   PB_ASSIGN_OR_RETURN(TokenDataset data, DataOf(cell.data, inputs));
   PB_ASSIGN_OR_RETURN(SearchSpace space, LoadSearchSpace(cell.space, data.vocab_size()));
-  const SearchOptions& options = cell.search;
+  const int steps = cell.job.search.steps;
+  // The supernet's loss against wall-clock time, every 1% of the run (records stay small).
   json curve = json::array();
+  const int every = std::max(1, steps / 100);
   const auto start = Clock::now();
-  PB_ASSIGN_OR_RETURN(SearchResult result,
-                      RunSearch(space, data, options, [&](const SearchStep& s) {
-                        curve.push_back({{"step", s.step},
-                                         {"time", SecondsSince(start)},
-                                         {"weight_loss", s.weight_loss},
-                                         {"arch_loss", s.arch_loss}});
-                        if (inputs.report_steps) inputs.report_steps(s.step, options.steps);
+  PB_ASSIGN_OR_RETURN(json record,
+                      SearchAndEvaluate(space, data, cell.job, [&](const SearchStep& s) {
+                        if (s.step % every == 0 || s.step == steps) {
+                          curve.push_back({{"step", s.step},
+                                           {"time", SecondsSince(start)},
+                                           {"weight_loss", s.weight_loss},
+                                           {"arch_loss", s.arch_loss}});
+                        }
+                        if (inputs.report_steps) inputs.report_steps(s.step, steps);
                       }));
-  json record = {{"architecture", result.derived_json},
-                 {"derived_parameters", DerivedParameterCount(space, result.derived)},
-                 {"supernet_parameters", result.supernet_parameters},
-                 {"supernet_bytes", result.supernet_parameters * 4},
-                 {"search_seconds", result.search_seconds},
-                 {"curve", curve}};
-  RetrainOptions retrain;
-  retrain.steps = cell.retrain_steps;
-  retrain.batch_size = options.batch_size;
-  retrain.learning_rate = options.weight_lr;
-  retrain.seed = options.seed;
-  const DerivedEvaluation evaluation = EvaluateDerived(
-      *result.derived_network, data, static_cast<int>(space.context), retrain);
-  record["val_loss_inherited"] = evaluation.val_loss_inherited;
-  if (evaluation.val_loss_retrained) {
-    record["val_loss_retrained"] = *evaluation.val_loss_retrained;
-  }
+  record["supernet_bytes"] = record["supernet_parameters"].get<std::int64_t>() * 4;
+  record["curve"] = curve;
   return record;
+}
+
+absl::StatusOr<json> RunNasCost(const NasCostCellParams& cell, const CellInputs& inputs) {
+  PB_ASSIGN_OR_RETURN(TokenDataset data, DataOf(cell.data, inputs));
+  PB_ASSIGN_OR_RETURN(SearchSpace space, LoadSearchSpace(cell.space, data.vocab_size()));
+  PB_ASSIGN_OR_RETURN(const SupernetCost cost, MeasureSupernetCost(space, cell.cost));
+  return json{{"parameters", cost.parameters},
+              {"parameter_bytes", cost.parameter_bytes},
+              {"optimizer_state_bytes", cost.optimizer_state_bytes},
+              {"step_seconds", cost.step_seconds},
+              {"step_working_bytes", cost.step_working_bytes},
+              {"peak_rss_bytes", cost.peak_rss_bytes},
+              {"one_hot_max_abs_diff", cost.one_hot_max_abs_diff}};
 }
 
 }  // namespace
@@ -295,6 +298,10 @@ absl::StatusOr<json> RunCell(const Cell& cell, const CellInputs& inputs) {
     if (cell.kind == kNasCell) {
       PB_ASSIGN_OR_RETURN(const NasCellParams params, NasCellOf(cell.params));
       return RunNas(params, inputs);
+    }
+    if (cell.kind == kNasCostCell) {
+      PB_ASSIGN_OR_RETURN(const NasCostCellParams params, NasCostCellOf(cell.params));
+      return RunNasCost(params, inputs);
     }
   } catch (const std::exception& e) {
     // LibTorch reports by exception; this is the harness's boundary.

@@ -16,6 +16,8 @@
 #include "engine/sim/cost_model.h"
 #include "engine/util/status_macros.h"
 #include "engine/util/workspace.h"
+#include "nas/entangled/supernet.h"
+#include "nas/search/preset.h"
 
 namespace pipebench {
 namespace {
@@ -260,9 +262,11 @@ class Expander {
         PB_RETURN_IF_ERROR(Training(study, path, name));
       } else if (kind == "nas") {
         PB_RETURN_IF_ERROR(Nas(study, path, name));
+      } else if (kind == "nas_cost") {
+        PB_RETURN_IF_ERROR(NasCost(study, path, name));
       } else {
         return absl::InvalidArgumentError(absl::StrCat(
-            path, ".kind: '", kind, "' is not one of pipeline, training, nas"));
+            path, ".kind: '", kind, "' is not one of pipeline, training, nas, nas_cost"));
       }
     }
     config_.source = root;
@@ -544,34 +548,96 @@ class Expander {
     });
   }
 
+  // The space file and the named preset, read now so a bad name fails the config, not a cell;
+  // the preset's settings go into every cell (and so into its key and record).
+  absl::Status SpaceAndPreset(FieldReader& study, const std::string& path, json& base) {
+    const std::string space = study.String("space");
+    const std::string preset_name = study.String("preset", "pipebench");
+    PB_RETURN_IF_ERROR(study.status());
+    std::ifstream file(RepositoryPath(space));
+    if (!file) {
+      return absl::NotFoundError(absl::StrCat(path, ".space: cannot read '", space, "'"));
+    }
+    std::stringstream text;
+    text << file.rdbuf();
+    // The vocabulary comes from the data at run time; the largest byte value stands in here.
+    if (absl::StatusOr<SearchSpace> parsed = ParseSearchSpace(text.str(), 256); !parsed.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ".space: '", space, "': ", parsed.status().message()));
+    }
+    absl::StatusOr<NasPreset> preset = LoadNasPreset(preset_name);
+    if (!preset.ok()) {
+      return absl::Status(preset.status().code(),
+                          absl::StrCat(path, ".preset: ", preset.status().message()));
+    }
+    base["space"] = space;
+    base["preset"] = NasPresetToJson(*preset);
+    return absl::OkStatus();
+  }
+
   absl::Status Nas(FieldReader& study, const std::string& path, const std::string& name) {
-    study.AllowOnly({"name", "kind", "note", "space", "optimizers", "storages", "steps", "batch_size",
-                     "retrain_steps", "weight_lr", "arch_lr", "data"});
+    study.AllowOnly({"name", "kind", "note", "space", "preset", "optimizers", "storages",
+                     "attention", "steps", "batch_size", "retrain_steps", "retrain_from",
+                     "search_candidates", "random_architectures", "checkpoints", "data"});
     json base = {
-        {"space", study.String("space")},
         {"steps", study.Int("steps", 1)},
         {"batch_size", study.Int("batch_size", 1, 8)},
         {"retrain_steps", study.Int("retrain_steps", 0, 0)},
-        {"weight_lr", study.Number("weight_lr", 0, 1e-3)},
-        {"arch_lr", study.Number("arch_lr", 0, 3e-4)},
+        {"retrain_from", study.StringList("retrain_from", {"inherited", "scratch"},
+                                          std::vector<std::string>{"inherited", "scratch"})},
+        {"search_candidates", study.Int("search_candidates", 1, 32)},
+        {"random_architectures", study.Int("random_architectures", 1, 8)},
+        {"checkpoints", study.Int("checkpoints", 1, 10)},
         {"data", study.String("data", data_)},
     };
     const std::vector<std::string> optimizers = study.StringList(
-        "optimizers", {"darts", "darts_sparsemax", "drnas", "gdas", "spos"});
+        "optimizers", {"darts", "darts_sparsemax", "drnas", "gdas", "spos", "random"});
     const std::vector<std::string> storages = study.StringList(
         "storages", {"entangled", "separate"}, std::vector<std::string>{"entangled"});
-    PB_RETURN_IF_ERROR(study.status());
-    std::ifstream space(RepositoryPath(base["space"].get<std::string>()));
-    if (!space) {
-      return absl::NotFoundError(absl::StrCat(path, ".space: cannot read '",
-                                              base["space"].get<std::string>(), "'"));
+    const std::string attention = study.String("attention", "exact");
+    PB_RETURN_IF_ERROR(SpaceAndPreset(study, path, base));
+    if (attention != "exact" && attention != "reference") {
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ".attention: '", attention, "' is not one of exact, reference"));
     }
     for (const std::string& optimizer : optimizers) {
-      for (const std::string& storage : storages) {
+      // The random baseline trains standalone networks: no supernet storage to vary.
+      const std::vector<std::string> cell_storages =
+          optimizer == "random" ? std::vector<std::string>{""} : storages;
+      for (const std::string& storage : cell_storages) {
         for (int seed : seeds_) {
           json cell = base;
-          cell.update({{"optimizer", optimizer}, {"storage", storage}, {"seed", seed}});
+          cell.update({{"optimizer", optimizer}, {"seed", seed}});
+          if (!storage.empty()) cell.update({{"storage", storage}, {"attention", attention}});
           config_.cells.push_back(MakeCell(name, kNasCell, cell));
+        }
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  // Supernet step time and memory per storage, mixing and attention mode (seed-independent).
+  absl::Status NasCost(FieldReader& study, const std::string& path, const std::string& name) {
+    study.AllowOnly({"name", "kind", "note", "space", "preset", "storages", "mixings",
+                     "attention", "batch_size", "steps", "data"});
+    json base = {{"batch_size", study.Int("batch_size", 1, 8)},
+                 {"steps", study.Int("steps", 1, 10)},
+                 {"data", study.String("data", data_)}};
+    const std::vector<std::string> storages = study.StringList(
+        "storages", {"entangled", "separate"}, std::vector<std::string>{"entangled", "separate"});
+    const std::vector<std::string> mixings = study.StringList(
+        "mixings", {"dense", "one_hot"}, std::vector<std::string>{"dense", "one_hot"});
+    const std::vector<std::string> attentions = study.StringList(
+        "attention", {"exact", "reference"}, std::vector<std::string>{"exact", "reference"});
+    PB_RETURN_IF_ERROR(SpaceAndPreset(study, path, base));
+    for (const std::string& storage : storages) {
+      for (const std::string& attention : attentions) {
+        // The reference mode superposes weights: entangled storage only.
+        if (attention == "reference" && storage != "entangled") continue;
+        for (const std::string& mixing : mixings) {
+          json cell = base;
+          cell.update({{"storage", storage}, {"attention", attention}, {"mixing", mixing}});
+          config_.cells.push_back(MakeCell(name, kNasCostCell, cell));
         }
       }
     }

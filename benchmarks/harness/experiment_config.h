@@ -38,6 +38,7 @@ inline constexpr char kExecutorCell[] = "executor";
 inline constexpr char kDistributedCell[] = "distributed";
 inline constexpr char kTrainingCell[] = "training";
 inline constexpr char kNasCell[] = "nas";
+inline constexpr char kNasCostCell[] = "nas_cost";
 
 struct Cell {
   std::string study;      // the study's name

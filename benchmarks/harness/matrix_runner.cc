@@ -138,7 +138,8 @@ class Matrix {
                 << " cells (" << outcome_.reused << " finished earlier) into "
                 << options_.out_dir << "\n";
     }
-    RunPhase([](const Cell& c) { return c.kind == kCostsCell; }, 1, true);
+    RunPhase([](const Cell& c) { return c.kind == kCostsCell || c.kind == kNasCostCell; }, 1,
+             true);
     RunPhase([](const Cell& c) { return c.kind == kSimulateCell; }, 1, false);
     RunPhase(
         [](const Cell& c) {

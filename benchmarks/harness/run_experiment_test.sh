@@ -18,7 +18,7 @@ interrupt() {
 }
 
 rm -rf "$repo" && mkdir -p "$repo/configs/nas"
-cp configs/nas/tiny.json "$repo/configs/nas/"
+cp -r configs/nas/tiny.json configs/nas/presets "$repo/configs/nas/"
 git -C "$repo" init -q && git -C "$repo" add -A &&
   git -C "$repo" -c user.email=test@pipebench -c user.name=test commit -qm one ||
   fail "cannot make the scratch checkout"

@@ -623,48 +623,145 @@ class Report:
             self.plot(fig, f"overview_{factor}.png")
 
     # ---- NAS studies ------------------------------------------------------------------------
+    # TangleNAS's character-level results (validation loss of the derived architecture, mean of 4
+    # seeds, its full-size space and budget), to set our ranking beside.
+    NAS_REFERENCE = [("drnas", 1.455), ("spos+random", 1.454), ("spos+evolution", 1.465),
+                     ("gdas", 1.664), ("darts", 1.722)]
+
     def nas(self, name):
         records = self.ok(name, "nas")
         if not records:
             return
+        preset = records[0]["params"]["preset"]
+        retrain = records[0]["params"].get("retrain_steps", 0)
         self.md.append("### Architecture search\n")
-        self.md.append("Entangled: one superposed weight per layer (TangleNAS); separate: one "
-                       "weight per choice (weight sharing). SPOS trains single paths and "
-                       "searches by evolution.\n")
-        self.md.append("| optimizer | storage | derived architecture (seed 0) | params | "
-                       "val loss inherited | val loss retrained | search time (s) | "
-                       "supernet (MiB) |")
-        self.md.append("|---|---|---|---|---|---|---|---|")
-        groups = collections.defaultdict(list)
+        self.md.append(
+            f"Preset `{preset['name']}` (configs/nas/presets/{preset['name']}.json): weights "
+            f"AdamW lr {preset['weights']['learning_rate']:g}, beta2 "
+            f"{preset['weights']['beta2']:g}, warmup {preset['weights']['warmup_steps']}, "
+            f"clip {preset['weights']['gradient_clip']:g}; dropout "
+            f"{preset['model']['dropout']:g}, tied embeddings "
+            f"{'yes' if preset['model']['tied_embeddings'] else 'no'}; architecture Adam lr "
+            f"{preset['architecture']['learning_rate']:g}. {records[0]['params']['steps']} search "
+            f"steps of {records[0]['params']['batch_size']} sequences for every method. "
+            "Entangled: one superposed weight per layer (TangleNAS); separate: one weight per "
+            "choice (weight sharing). SPOS trains single paths, then random search and "
+            "evolution each derive an architecture; random: sampled networks trained from "
+            "scratch for the same total steps, the best kept. Validation losses of each derived "
+            f"network: with the weights it ends the search with (inherited), after {retrain} "
+            f"more steps from those (fine-tuned), and after {retrain} steps from a fresh "
+            "initialisation (scratch). Mean ± std over seeds. A unigram model (character "
+            f"frequencies) scores {records[0]['result']['unigram_val_loss']:.3f}.\n")
+        rows = collections.defaultdict(list)  # (method, storage) -> [(seed, record, derived)]
         for r in records:
-            groups[(r["params"]["optimizer"], r["params"]["storage"])].append(r)
-        fig, ax = plt.subplots(figsize=(6.4, 4))
-        for (optimizer, storage), group in sorted(groups.items()):
-            group.sort(key=lambda r: r["params"]["seed"])
-            res = [r["result"] for r in group]
-            arch = json.dumps(res[0]["architecture"], separators=(",", ":"))
+            for d in r["result"]["derived"]:
+                rows[(d["method"], r["params"].get("storage", "-"))].append(
+                    (r["params"]["seed"], r["result"], d))
+        self.md.append("| method | storage | derived widths (per seed) | params | inherited | "
+                       "fine-tuned | scratch | search time (s) | supernet (MiB) |")
+        self.md.append("|---|---|---|---|---|---|---|---|---|")
+        ranking = []
+        for (method, storage), group in sorted(rows.items()):
+            group.sort(key=lambda item: item[0])
+            derived = [d for _, _, d in group]
+            widths = "/".join(str(d["architecture"]["embed"]) for d in derived)
+            depths = "/".join(str(d["architecture"]["layers"]) for d in derived)
+            supernet = group[0][1].get("supernet_bytes", 0)
             self.md.append(
-                f"| {optimizer} | {storage} | `{arch}` | {res[0]['derived_parameters']:,} | "
-                f"{fmt([x['val_loss_inherited'] for x in res])} | "
-                f"{fmt([x.get('val_loss_retrained') for x in res])} | "
-                f"{fmt([x['search_seconds'] for x in res], 1)} | "
-                f"{res[0]['supernet_bytes'] / 2**20:.2f} |")
-            params = group[0]["params"]
-            self.add_row(name, "nas", params, "val_loss_retrained",
-                         [x.get("val_loss_retrained") for x in res])
-            self.add_row(name, "nas", params, "search_seconds", [x["search_seconds"] for x in res])
-            self.add_row(name, "nas", params, "supernet_bytes", [x["supernet_bytes"] for x in res])
-            curve = res[0]["curve"]
-            losses = [c["arch_loss"] or c["weight_loss"] for c in curve]
-            window = max(1, len(losses) // 20)
-            smooth = [statistics.fmean(losses[max(0, i - window + 1):i + 1])
-                      for i in range(len(losses))]
-            ax.plot([c["time"] for c in curve], smooth, label=f"{optimizer} ({storage})")
+                f"| {method} | {storage} | embed {widths}, layers {depths} | "
+                f"{fmt([d['parameters'] for d in derived], 0)} | "
+                f"{fmt([d['val_loss_inherited'] for d in derived])} | "
+                f"{fmt([d['val_loss_finetuned'] for d in derived])} | "
+                f"{fmt([d['val_loss_scratch'] for d in derived])} | "
+                f"{fmt([d['search_seconds'] for d in derived], 1)} | "
+                f"{f'{supernet / 2**20:.2f}' if supernet else '-'} |")
+            params = {"optimizer": method, "storage": storage}
+            for metric in ("val_loss_inherited", "val_loss_finetuned", "val_loss_scratch",
+                           "search_seconds", "parameters"):
+                self.add_row(name, "nas", params, metric, [d[metric] for d in derived])
+            if supernet:
+                self.add_row(name, "nas", params, "supernet_bytes",
+                             [g[1]["supernet_bytes"] for g in group])
+            scratch = mean_std([d["val_loss_scratch"] for d in derived])[0]
+            if scratch is not None and storage in ("entangled", "-"):
+                ranking.append((scratch, method, [d["architecture"]["embed"] for d in derived]))
+        self.md.append("")
+        if ranking:
+            ranking.sort()
+            reference = dict(self.NAS_REFERENCE)
+            ours = ", ".join(f"{m} {v:.3f}" for v, m, _ in ranking)
+            theirs = ", ".join(f"{m} {v:.3f}" for m, v in sorted(self.NAS_REFERENCE,
+                                                                   key=lambda x: x[1]))
+            self.md.append(f"Ranking by the scratch-retrained loss (entangled storage, and the "
+                           f"random baseline): {ours}. TangleNAS's (its full space, its budget): "
+                           f"{theirs}.")
+            space_widths = records[0]["result"]["space"]["embed"]
+            for value, method, widths in ranking:
+                if method in ("darts", "gdas", "drnas") and widths:
+                    smallest = sum(1 for w in widths if w == min(space_widths))
+                    largest = sum(1 for w in widths if w == max(space_widths))
+                    self.md.append(f"- {method}: smallest width in {smallest} of {len(widths)} "
+                                   f"seeds, largest in {largest} (TangleNAS: "
+                                   f"{'DrNAS picked the largest' if method == 'drnas' else 'collapsed to the smallest'}).")
+            shared = [m for _, m, _ in ranking if m in reference]
+            if len(shared) >= 2:
+                ours_order = [m for _, m, _ in ranking if m in reference]
+                theirs_order = [m for m, _ in sorted(self.NAS_REFERENCE, key=lambda x: x[1])
+                                if m in shared]
+                self.md.append(f"\nOrder of the methods both ran: ours {' < '.join(ours_order)}; "
+                               f"TangleNAS's {' < '.join(theirs_order)} "
+                               f"({'the same' if ours_order == theirs_order else 'different'}).")
+            self.md.append("")
+        # Any-time curves, entangled storage (and the random baseline), mean over seeds of the
+        # derived architecture's validation loss at each point.
+        fig, ax = plt.subplots(figsize=(6.8, 4.2))
+        for (method, storage), group in sorted(rows.items()):
+            if storage not in ("entangled", "-"):
+                continue
+            for index, (seed, _, d) in enumerate(group):
+                curve = d["curve"]
+                if curve:
+                    ax.plot([c["seconds"] for c in curve], [c["val_loss"] for c in curve],
+                            marker=".", alpha=0.8, color=f"C{sorted(rows).index((method, storage)) % 10}",
+                            label=method if index == 0 else None)
         ax.set_xlabel("search time (s)")
-        ax.set_ylabel("held-out loss during search (smoothed)")
-        ax.set_title(f"{name}: any-time curves, seed 0")
+        ax.set_ylabel("validation loss of the derived architecture (inherited weights)")
+        ax.set_title(f"{name}: any-time curves, every seed")
         ax.legend(fontsize=7)
         self.plot(fig, f"{name}_anytime.png")
+        self.md.append("")
+
+    def nas_cost(self, name):
+        records = self.ok(name, "nas_cost")
+        if not records:
+            return
+        self.md.append("### Supernet cost\n")
+        self.md.append(
+            "One weight-training step (forward, backward, AdamW) of each supernet, in a process "
+            "of its own. Parameters and AdamW's moments are counted from the tensors; step "
+            "working memory is the resident-set high-water mark during a step above the resident "
+            "set before it (LibTorch's CPU allocator keeps no statistics); peak RSS is the "
+            "process's. Dense mixing weights every candidate (DARTS, DrNAS), one-hot one sampled "
+            "path (GDAS, SPOS). Exact attention runs every width x head-count pair on its own; "
+            "reference attention superposes the projections and runs one attention per head "
+            "count. One-hot gap: the largest logit difference between the supernet under "
+            "one-hot mixing and the extracted network.\n")
+        self.md.append("| storage | attention | mixing | parameters (MiB) | AdamW state (MiB) | "
+                       "step working (MiB) | peak RSS (MiB) | step time (ms) | one-hot gap |")
+        self.md.append("|---|---|---|---|---|---|---|---|---|")
+        mib = 2 ** 20
+        for r in sorted(records, key=lambda r: (r["params"]["storage"], r["params"]["attention"],
+                                                 r["params"]["mixing"])):
+            p, x = r["params"], r["result"]
+            self.md.append(
+                f"| {p['storage']} | {p['attention']} | {p['mixing']} | "
+                f"{x['parameter_bytes'] / mib:.2f} | {x['optimizer_state_bytes'] / mib:.2f} | "
+                f"{x['step_working_bytes'] / mib:.1f} | {x['peak_rss_bytes'] / mib:.0f} | "
+                f"{x['step_seconds'] * 1e3:.0f} | {x['one_hot_max_abs_diff']:.1e} |")
+            params = {"optimizer": f"{p['attention']} {p['mixing']}", "storage": p["storage"]}
+            for metric in ("step_seconds", "step_working_bytes", "peak_rss_bytes",
+                           "parameter_bytes"):
+                self.add_row(name, "nas_cost", params, metric, [x[metric]])
         self.md.append("")
 
     # ---- the whole report -------------------------------------------------------------------

@@ -72,7 +72,7 @@ QUANTITIES = {
     ("training", "time_to_target"): "time_to_target",
     ("executor", "overhead_ratio"): "executor_overhead",
     ("distributed", "tokens_per_second"): "measured_rate",
-    ("nas", "val_loss_retrained"): "nas_retrained_loss",
+    ("nas", "val_loss_scratch"): "nas_retrained_loss",
 }
 
 # Quantities that are 1 (or 0) for the baseline by definition.

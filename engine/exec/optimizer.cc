@@ -13,6 +13,22 @@ OptimizerConfig ConfigForRun(double learning_rate, int steps) {
   return config;
 }
 
+double ClipGradientNorm(std::vector<torch::Tensor>& grads, double max_norm) {
+  torch::NoGradGuard no_grad;
+  double squares = 0;
+  for (const torch::Tensor& g : grads) {
+    if (g.defined()) squares += g.pow(2).sum().item<double>();
+  }
+  const double norm = std::sqrt(squares);
+  const double scale = max_norm / (norm + 1e-6);
+  if (scale < 1.0) {
+    for (torch::Tensor& g : grads) {
+      if (g.defined()) g = g * scale;
+    }
+  }
+  return norm;
+}
+
 std::vector<bool> DecayMatricesOnly(const std::vector<torch::Tensor>& params) {
   std::vector<bool> decay;
   for (const torch::Tensor& p : params) decay.push_back(p.dim() >= 2);

@@ -29,6 +29,10 @@ double LearningRate(const OptimizerConfig& config, int step);
 // A run of `steps` updates peaking at `learning_rate`, warming up over its first 5% (>= 1 step).
 OptimizerConfig ConfigForRun(double learning_rate, int steps);
 
+// Scales `grads` in place so their joint L2 norm is at most `max_norm` (torch's
+// clip_grad_norm_); returns the norm before clipping. Undefined gradients count as zero.
+double ClipGradientNorm(std::vector<torch::Tensor>& grads, double max_norm);
+
 // Weight decay on matrices and embeddings (rank >= 2), not on biases and norm gains.
 std::vector<bool> DecayMatricesOnly(const std::vector<torch::Tensor>& params);
 

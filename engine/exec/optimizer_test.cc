@@ -54,5 +54,18 @@ TEST(OptimizerTest, RunConfigWarmsUpOverFivePercentAndDecaysOnlyMatrices) {
             (std::vector<bool>{true, false, true}));
 }
 
+TEST(OptimizerTest, ClippingScalesTheJointNormDownAndLeavesSmallGradientsAlone) {
+  // Joint norm of (3, 4) and (12) is 13; clipped to 1.3 every entry shrinks tenfold.
+  std::vector<torch::Tensor> grads = {torch::tensor({3.0f, 4.0f}), torch::tensor({12.0f}),
+                                      torch::Tensor()};
+  EXPECT_NEAR(ClipGradientNorm(grads, 1.3), 13.0, 1e-5);
+  EXPECT_NEAR(grads[0][1].item<float>(), 0.4f, 1e-5);
+  EXPECT_NEAR(grads[1][0].item<float>(), 1.2f, 1e-5);
+  EXPECT_FALSE(grads[2].defined());
+  std::vector<torch::Tensor> small = {torch::tensor({0.3f, 0.4f})};
+  EXPECT_NEAR(ClipGradientNorm(small, 1.0), 0.5, 1e-6);
+  EXPECT_FLOAT_EQ(small[0][1].item<float>(), 0.4f);
+}
+
 }  // namespace
 }  // namespace pipebench

@@ -67,5 +67,85 @@ TEST(EntangledAttentionTest, IndivisibleWidthIsAClearError) {
   EXPECT_NE(attention.status().message().find("10 is not divisible by 3"), std::string::npos);
 }
 
+// The reference mode, written out the long way: padded per-width copies of every projection
+// summed with the width weights, then for each head count an explicit loop over heads of
+// max_width / h features (scale 1 / sqrt(max_width / h)), summed with the head weights, then the
+// superposed output projection.
+torch::Tensor ExplicitReference(const torch::Tensor& x, const std::vector<torch::Tensor>& w,
+                                const torch::Tensor& a, const torch::Tensor& b) {
+  const std::int64_t max_width = 24;
+  std::vector<torch::Tensor> mixed;
+  for (size_t p = 0; p < w.size(); ++p) {
+    torch::Tensor sum = torch::zeros_like(w[p]);
+    for (size_t i = 0; i < kWidths.size(); ++i) {
+      const std::int64_t e = kWidths[i];
+      torch::Tensor padded = torch::zeros_like(w[p]);
+      if (w[p].dim() == 2) {
+        padded.narrow(0, 0, e).narrow(1, 0, e).copy_(w[p].narrow(0, 0, e).narrow(1, 0, e));
+      } else {
+        padded.narrow(0, 0, e).copy_(w[p].narrow(0, 0, e));
+      }
+      sum = sum + a[i] * padded;
+    }
+    mixed.push_back(sum);
+  }
+  const torch::Tensor q = torch::linear(x, mixed[0], mixed[1]);
+  const torch::Tensor k = torch::linear(x, mixed[2], mixed[3]);
+  const torch::Tensor v = torch::linear(x, mixed[4], mixed[5]);
+  const std::int64_t time = x.size(1);
+  torch::Tensor attended = torch::zeros_like(q);
+  for (size_t j = 0; j < kHeads.size(); ++j) {
+    const std::int64_t d = max_width / kHeads[j];
+    std::vector<torch::Tensor> heads;
+    for (std::int64_t h = 0; h < kHeads[j]; ++h) {
+      const torch::Tensor qh = q.narrow(-1, h * d, d);
+      const torch::Tensor kh = k.narrow(-1, h * d, d);
+      const torch::Tensor vh = v.narrow(-1, h * d, d);
+      torch::Tensor scores = torch::matmul(qh, kh.transpose(1, 2)) / std::sqrt(double(d));
+      for (std::int64_t r = 0; r < time; ++r) {
+        for (std::int64_t c = r + 1; c < time; ++c) scores.select(1, r).select(1, c).fill_(-1e30);
+      }
+      heads.push_back(torch::matmul(torch::softmax(scores, -1), vh));
+    }
+    attended = attended + b[j] * torch::cat(heads, -1);
+  }
+  return torch::linear(attended, mixed[6], mixed[7]);
+}
+
+TEST(EntangledAttentionTest, ReferenceModeIsTheExplicitPaddedComputation) {
+  auto attention = EntangledAttention::Create(kWidths, kHeads, 0.3, 4, WeightStorage::kEntangled,
+                                              AttentionMode::kReference);
+  ASSERT_TRUE(attention.ok()) << attention.status();
+  {
+    torch::NoGradGuard no_grad;
+    for (const torch::Tensor& w : attention->parameters()) {
+      if (w.dim() == 1) w.copy_(torch::randn_like(w));
+    }
+  }
+  torch::NoGradGuard no_grad;
+  const torch::Tensor x = torch::randn({2, 5, 24});
+  const torch::Tensor a = torch::softmax(torch::randn({2}), 0);
+  const torch::Tensor b = torch::softmax(torch::randn({3}), 0);
+  const torch::Tensor expected = ExplicitReference(x, attention->parameters(), a, b);
+  EXPECT_TRUE(torch::allclose(attention->Mixed(x, a, b), expected, 1e-5, 1e-5))
+      << (attention->Mixed(x, a, b) - expected).abs().max().item<float>();
+  // One-hot weights: at the largest width and the exact heads it is the extracted module; below
+  // the largest width it is not (its heads straddle the padding).
+  const torch::Tensor full = attention->Mixed(x, OneHot(1, 2), OneHot(1, 3));
+  EXPECT_TRUE(torch::allclose(full, CausalSelfAttention(x, attention->Extract(1), 3), 1e-5, 1e-5));
+  const torch::Tensor narrow = attention->Mixed(x, OneHot(0, 2), OneHot(1, 3));
+  const torch::Tensor standalone = CausalSelfAttention(x.narrow(-1, 0, 12), attention->Extract(0), 3);
+  EXPECT_GT((narrow.narrow(-1, 0, 12) - standalone).abs().max().item<float>(), 1e-3);
+}
+
+TEST(EntangledAttentionTest, ReferenceModeNeedsEntangledStorage) {
+  auto attention = EntangledAttention::Create(kWidths, kHeads, 0.3, 4, WeightStorage::kSeparate,
+                                              AttentionMode::kReference);
+  ASSERT_FALSE(attention.ok());
+  EXPECT_NE(attention.status().message().find("needs entangled storage"), std::string::npos);
+  EXPECT_EQ(ParseAttentionMode("flash").status().message(),
+            "unknown attention mode 'flash' (exact or reference)");
+}
+
 }  // namespace
 }  // namespace pipebench

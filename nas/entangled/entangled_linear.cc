@@ -9,20 +9,42 @@
 
 namespace pipebench {
 
-absl::StatusOr<EntangledLinear> EntangledLinear::Create(std::vector<LinearShape> choices,
-                                                        double std, std::uint64_t seed,
-                                                        WeightStorage storage) {
+absl::StatusOr<WeightStorage> ParseWeightStorage(const std::string& name) {
+  if (name == "entangled") return WeightStorage::kEntangled;
+  if (name == "separate") return WeightStorage::kSeparate;
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown weight storage '", name, "' (entangled or separate)"));
+}
+
+std::string WeightStorageName(WeightStorage storage) {
+  return storage == WeightStorage::kEntangled ? "entangled" : "separate";
+}
+
+namespace {
+
+absl::StatusOr<LinearShape> LargestShape(const std::vector<LinearShape>& choices) {
   if (choices.empty()) return absl::InvalidArgumentError("an entangled layer needs choices");
-  std::int64_t max_out = 0;
-  std::int64_t max_in = 0;
+  LinearShape largest;
   for (const LinearShape& s : choices) {
     if (s.out < 1 || s.in < 1) {
       return absl::InvalidArgumentError(
           absl::StrCat("choice shape ", s.out, "x", s.in, " must be at least 1x1"));
     }
-    max_out = std::max(max_out, s.out);
-    max_in = std::max(max_in, s.in);
+    largest.out = std::max(largest.out, s.out);
+    largest.in = std::max(largest.in, s.in);
   }
+  return largest;
+}
+
+}  // namespace
+
+absl::StatusOr<EntangledLinear> EntangledLinear::Create(std::vector<LinearShape> choices,
+                                                        double std, std::uint64_t seed,
+                                                        WeightStorage storage) {
+  absl::StatusOr<LinearShape> largest = LargestShape(choices);
+  if (!largest.ok()) return largest.status();
+  const std::int64_t max_out = largest->out;
+  const std::int64_t max_in = largest->in;
   at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(seed);
   std::vector<torch::Tensor> params;
   if (storage == WeightStorage::kEntangled) {
@@ -34,7 +56,40 @@ absl::StatusOr<EntangledLinear> EntangledLinear::Create(std::vector<LinearShape>
       params.push_back(torch::zeros({s.out}).set_requires_grad(true));
     }
   }
-  return EntangledLinear(std::move(choices), storage, std::move(params), max_out);
+  return EntangledLinear(std::move(choices), storage, std::move(params), max_out,
+                         /*shares_weights=*/false);
+}
+
+absl::StatusOr<EntangledLinear> EntangledLinear::CreateSharingWeights(
+    std::vector<LinearShape> choices, std::vector<torch::Tensor> weights, WeightStorage storage) {
+  absl::StatusOr<LinearShape> largest = LargestShape(choices);
+  if (!largest.ok()) return largest.status();
+  std::vector<LinearShape> expected =
+      storage == WeightStorage::kEntangled ? std::vector<LinearShape>{*largest} : choices;
+  if (weights.size() != expected.size()) {
+    return absl::InvalidArgumentError(absl::StrCat("a layer sharing weights needs ",
+                                                   expected.size(), " of them, got ",
+                                                   weights.size()));
+  }
+  std::vector<torch::Tensor> params;
+  for (size_t k = 0; k < weights.size(); ++k) {
+    if (weights[k].dim() != 2 || weights[k].size(0) != expected[k].out ||
+        weights[k].size(1) != expected[k].in) {
+      return absl::InvalidArgumentError(absl::StrCat("shared weight ", k, " is not ",
+                                                     expected[k].out, "x", expected[k].in));
+    }
+    params.push_back(weights[k]);
+    params.push_back(torch::zeros({expected[k].out}).set_requires_grad(true));
+  }
+  return EntangledLinear(std::move(choices), storage, std::move(params), largest->out,
+                         /*shares_weights=*/true);
+}
+
+std::vector<torch::Tensor> EntangledLinear::parameters() const {
+  if (!shares_weights_) return params_;
+  std::vector<torch::Tensor> biases;
+  for (size_t i = 1; i < params_.size(); i += 2) biases.push_back(params_[i]);
+  return biases;
 }
 
 std::pair<torch::Tensor, torch::Tensor> EntangledLinear::Candidate(int k) const {

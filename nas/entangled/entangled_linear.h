@@ -13,6 +13,7 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -22,6 +23,10 @@ namespace pipebench {
 // How a choice set keeps its weights: entangled (prefix slices of one super-weight, TangleNAS) or
 // separate (one weight per candidate, the weight-sharing baseline whose outputs are summed).
 enum class WeightStorage { kEntangled, kSeparate };
+
+// "entangled" or "separate".
+absl::StatusOr<WeightStorage> ParseWeightStorage(const std::string& name);
+std::string WeightStorageName(WeightStorage storage);
 
 struct LinearShape {
   std::int64_t out = 0;
@@ -35,6 +40,13 @@ class EntangledLinear {
       std::vector<LinearShape> choices, double std, std::uint64_t seed,
       WeightStorage storage = WeightStorage::kEntangled);
 
+  // A layer whose weights are another module's leaf tensors (`weights`: the one super-weight, or one
+  // per candidate, shaped like Create's) with biases of its own: a language-model head tied to the
+  // token embedding. parameters() then lists only the biases, since the weights have an owner.
+  static absl::StatusOr<EntangledLinear> CreateSharingWeights(std::vector<LinearShape> choices,
+                                                              std::vector<torch::Tensor> weights,
+                                                              WeightStorage storage);
+
   torch::Tensor Mixed(const torch::Tensor& x, const torch::Tensor& choice_weights) const;
   torch::Tensor Fixed(const torch::Tensor& x, int choice) const;
   // {weight [out_k, in_k], bias [out_k]}, copies detached from the supernet.
@@ -44,14 +56,15 @@ class EntangledLinear {
   std::vector<torch::Tensor> Superposed(const torch::Tensor& choice_weights) const;
 
   const std::vector<LinearShape>& choices() const { return choices_; }
-  // Leaf tensors to optimise: {weight, bias}, or one pair per candidate when stored separately.
-  std::vector<torch::Tensor> parameters() const { return params_; }
+  // Leaf tensors to optimise: {weight, bias}, or one pair per candidate when stored separately
+  // (biases only when the weights are shared).
+  std::vector<torch::Tensor> parameters() const;
 
  private:
   EntangledLinear(std::vector<LinearShape> choices, WeightStorage storage,
-                  std::vector<torch::Tensor> params, std::int64_t max_out)
+                  std::vector<torch::Tensor> params, std::int64_t max_out, bool shares_weights)
       : choices_(std::move(choices)), storage_(storage), params_(std::move(params)),
-        max_out_(max_out) {}
+        max_out_(max_out), shares_weights_(shares_weights) {}
   // Candidate k's {weight, bias}: slices of the super-weight, or its own tensors.
   std::pair<torch::Tensor, torch::Tensor> Candidate(int k) const;
 
@@ -59,6 +72,7 @@ class EntangledLinear {
   WeightStorage storage_;
   std::vector<torch::Tensor> params_;  // {weight [max out, max in], bias} or per candidate
   std::int64_t max_out_;
+  bool shares_weights_;
 };
 
 }  // namespace pipebench

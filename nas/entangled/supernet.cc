@@ -14,6 +14,10 @@ namespace {
 
 constexpr double kInitStd = 0.02;
 
+torch::Tensor Dropout(const torch::Tensor& x, double p) {
+  return p > 0 ? torch::dropout(x, p, /*train=*/true) : x;
+}
+
 // MLP candidates are (embed, ratio) pairs, embed-major: index = embed * |ratios| + ratio.
 std::vector<LinearShape> MlpShapes(const SearchSpace& space, bool into_hidden) {
   std::vector<LinearShape> shapes;
@@ -96,7 +100,8 @@ absl::StatusOr<SearchSpace> ParseSearchSpace(const std::string& json_text,
   return space;
 }
 
-std::int64_t DerivedParameterCount(const SearchSpace& space, const Architecture& arch) {
+std::int64_t DerivedParameterCount(const SearchSpace& space, const Architecture& arch,
+                                   bool tied_embeddings) {
   const std::int64_t e = space.embed[arch.embed];
   std::int64_t count = (space.vocab_size + space.context) * e;  // token and position tables
   for (std::int64_t l = 0; l < space.layers[arch.layers]; ++l) {
@@ -105,7 +110,8 @@ std::int64_t DerivedParameterCount(const SearchSpace& space, const Architecture&
     count += 2 * e * hidden + hidden + e;          // MLP
     count += 4 * e;                                // two LayerNorms
   }
-  return count + 2 * e + space.vocab_size * e + space.vocab_size;  // final norm, head
+  const std::int64_t head_weight = tied_embeddings ? 0 : space.vocab_size * e;
+  return count + 2 * e + head_weight + space.vocab_size;  // final norm, head
 }
 
 MixingWeights OneHot(const SearchSpace& space, const Architecture& arch) {
@@ -125,8 +131,13 @@ MixingWeights OneHot(const SearchSpace& space, const Architecture& arch) {
 }
 
 absl::StatusOr<EntangledGpt> EntangledGpt::Create(const SearchSpace& space, std::uint64_t seed,
-                                                  WeightStorage storage) {
+                                                  const SupernetOptions& options) {
   if (absl::Status s = space.Validate(); !s.ok()) return s;
+  if (!(options.dropout >= 0 && options.dropout < 1)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("dropout ", options.dropout, " must be in [0, 1)"));
+  }
+  const WeightStorage storage = options.storage;
   std::uint64_t stream = seed * 7919;
   auto tokens =
       EntangledEmbedding::Create(space.vocab_size, space.embed, kInitStd, stream++, storage);
@@ -138,7 +149,8 @@ absl::StatusOr<EntangledGpt> EntangledGpt::Create(const SearchSpace& space, std:
   for (std::int64_t l = 0; l < space.max_layers(); ++l) {
     auto norm1 = EntangledLayerNorm::Create(space.embed, storage);
     auto attention =
-        EntangledAttention::Create(space.embed, space.heads, kInitStd, stream++, storage);
+        EntangledAttention::Create(space.embed, space.heads, kInitStd, stream++, storage,
+                                   options.attention);
     auto norm2 = EntangledLayerNorm::Create(space.embed, storage);
     auto mlp_in = EntangledLinear::Create(MlpShapes(space, true), kInitStd, stream++, storage);
     auto mlp_out = EntangledLinear::Create(MlpShapes(space, false), kInitStd, stream++, storage);
@@ -152,22 +164,31 @@ absl::StatusOr<EntangledGpt> EntangledGpt::Create(const SearchSpace& space, std:
   std::vector<LinearShape> head_shapes;
   for (std::int64_t e : space.embed) head_shapes.push_back({space.vocab_size, e});
   auto final_norm = EntangledLayerNorm::Create(space.embed, storage);
-  auto head = EntangledLinear::Create(head_shapes, kInitStd, stream++, storage);
+  auto head = options.tied_embeddings
+                  ? EntangledLinear::CreateSharingWeights(head_shapes, tokens->parameters(),
+                                                          storage)
+                  : EntangledLinear::Create(head_shapes, kInitStd, stream++, storage);
   if (!head.ok()) return head.status();
-  return EntangledGpt(space, *std::move(tokens), *std::move(positions), std::move(layers),
-                      *std::move(final_norm), *std::move(head));
+  return EntangledGpt(space, options, *std::move(tokens), *std::move(positions),
+                      std::move(layers), *std::move(final_norm), *std::move(head));
 }
 
-torch::Tensor EntangledGpt::Mixed(const torch::Tensor& tokens, const MixingWeights& w) const {
+torch::Tensor EntangledGpt::Mixed(const torch::Tensor& tokens, const MixingWeights& w,
+                                  bool training) const {
+  const double p = training ? options_.dropout : 0.0;
   const torch::Tensor positions = torch::arange(tokens.size(1), torch::kInt64);
-  torch::Tensor x = tokens_.Mixed(tokens, w.embed) + positions_.Mixed(positions, w.embed);
+  torch::Tensor x =
+      Dropout(tokens_.Mixed(tokens, w.embed) + positions_.Mixed(positions, w.embed), p);
   torch::Tensor by_depth = torch::zeros_like(x);
   for (std::int64_t l = 0; l < space_.max_layers(); ++l) {
     const Layer& layer = layers_[l];
-    x = x + layer.attention.Mixed(layer.norm1.Mixed(x, w.embed), w.embed, w.heads[l]);
+    x = x + Dropout(layer.attention.Mixed(layer.norm1.Mixed(x, w.embed), w.embed, w.heads[l], p),
+                    p);
     const torch::Tensor joint = torch::outer(w.embed, w.mlp_ratio[l]).flatten();
-    x = x + layer.mlp_out.Mixed(torch::gelu(layer.mlp_in.Mixed(layer.norm2.Mixed(x, w.embed), joint)),
-                                joint);
+    x = x + Dropout(layer.mlp_out.Mixed(
+                        torch::gelu(layer.mlp_in.Mixed(layer.norm2.Mixed(x, w.embed), joint)),
+                        joint),
+                    p);
     for (size_t k = 0; k < space_.layers.size(); ++k) {
       if (space_.layers[k] == l + 1) by_depth = by_depth + w.layers[k] * x;
     }
@@ -175,16 +196,23 @@ torch::Tensor EntangledGpt::Mixed(const torch::Tensor& tokens, const MixingWeigh
   return head_.Mixed(final_norm_.Mixed(by_depth, w.embed), w.embed);
 }
 
-torch::Tensor EntangledGpt::Fixed(const torch::Tensor& tokens, const Architecture& arch) const {
+torch::Tensor EntangledGpt::Fixed(const torch::Tensor& tokens, const Architecture& arch,
+                                  bool training) const {
+  const double p = training ? options_.dropout : 0.0;
   const torch::Tensor positions = torch::arange(tokens.size(1), torch::kInt64);
-  torch::Tensor x = tokens_.Fixed(tokens, arch.embed) + positions_.Fixed(positions, arch.embed);
+  torch::Tensor x =
+      Dropout(tokens_.Fixed(tokens, arch.embed) + positions_.Fixed(positions, arch.embed), p);
   const int ratios = static_cast<int>(space_.mlp_ratio.size());
   for (std::int64_t l = 0; l < space_.layers[arch.layers]; ++l) {
     const Layer& layer = layers_[l];
-    x = x + layer.attention.Fixed(layer.norm1.Fixed(x, arch.embed), arch.embed, arch.heads[l]);
+    x = x + Dropout(layer.attention.Fixed(layer.norm1.Fixed(x, arch.embed), arch.embed,
+                                          arch.heads[l], p),
+                    p);
     const int mlp = arch.embed * ratios + arch.mlp_ratio[l];
-    x = x + layer.mlp_out.Fixed(torch::gelu(layer.mlp_in.Fixed(layer.norm2.Fixed(x, arch.embed), mlp)),
-                                mlp);
+    x = x + Dropout(layer.mlp_out.Fixed(
+                        torch::gelu(layer.mlp_in.Fixed(layer.norm2.Fixed(x, arch.embed), mlp)),
+                        mlp),
+                    p);
   }
   return head_.Fixed(final_norm_.Fixed(x, arch.embed), arch.embed);
 }
@@ -200,31 +228,58 @@ DerivedGpt EntangledGpt::Extract(const Architecture& arch) const {
                       space_.heads[arch.heads[l]], layer.norm2.Extract(arch.embed),
                       layer.mlp_in.Extract(mlp), layer.mlp_out.Extract(mlp)});
   }
-  return DerivedGpt(space_.embed[arch.embed], tokens_.Extract(arch.embed),
-                    positions_.Extract(arch.embed), std::move(layers),
-                    final_norm_.Extract(arch.embed), head_.Extract(arch.embed));
+  const torch::Tensor token_table = tokens_.Extract(arch.embed);
+  std::vector<torch::Tensor> head = head_.Extract(arch.embed);
+  if (options_.tied_embeddings) head[0] = token_table;  // one table, as in the supernet
+  return DerivedGpt(space_.embed[arch.embed], token_table, positions_.Extract(arch.embed),
+                    std::move(layers), final_norm_.Extract(arch.embed), std::move(head),
+                    options_.dropout);
 }
 
 DerivedGpt::DerivedGpt(std::int64_t embed, torch::Tensor tokens, torch::Tensor positions,
                        std::vector<Layer> layers, std::vector<torch::Tensor> final_norm,
-                       std::vector<torch::Tensor> head)
-    : embed_(embed), tokens_(std::move(tokens)), positions_(std::move(positions)),
-      layers_(std::move(layers)), final_norm_(std::move(final_norm)), head_(std::move(head)) {
+                       std::vector<torch::Tensor> head, double dropout)
+    : embed_(embed), dropout_(dropout), tokens_(std::move(tokens)),
+      positions_(std::move(positions)), layers_(std::move(layers)),
+      final_norm_(std::move(final_norm)), head_(std::move(head)) {
   for (torch::Tensor& p : parameters()) p.set_requires_grad(true);
 }
 
-torch::Tensor DerivedGpt::Forward(const torch::Tensor& tokens) const {
+torch::Tensor DerivedGpt::Forward(const torch::Tensor& tokens, bool training) const {
+  const double p = training ? dropout_ : 0.0;
   const std::int64_t time = tokens.size(1);
-  torch::Tensor x = torch::embedding(tokens_, tokens) + positions_.narrow(0, 0, time);
+  torch::Tensor x =
+      Dropout(torch::embedding(tokens_, tokens) + positions_.narrow(0, 0, time), p);
   for (const Layer& layer : layers_) {
-    x = x + CausalSelfAttention(torch::layer_norm(x, {embed_}, layer.norm1[0], layer.norm1[1]),
-                                layer.attention, layer.heads);
+    x = x + Dropout(CausalSelfAttention(
+                        torch::layer_norm(x, {embed_}, layer.norm1[0], layer.norm1[1]),
+                        layer.attention, layer.heads, p),
+                    p);
     const torch::Tensor h = torch::layer_norm(x, {embed_}, layer.norm2[0], layer.norm2[1]);
-    x = x + torch::linear(torch::gelu(torch::linear(h, layer.mlp_in[0], layer.mlp_in[1])),
-                          layer.mlp_out[0], layer.mlp_out[1]);
+    x = x + Dropout(torch::linear(torch::gelu(torch::linear(h, layer.mlp_in[0], layer.mlp_in[1])),
+                                  layer.mlp_out[0], layer.mlp_out[1]),
+                    p);
   }
   return torch::linear(torch::layer_norm(x, {embed_}, final_norm_[0], final_norm_[1]), head_[0],
                        head_[1]);
+}
+
+DerivedGpt DerivedGpt::Clone() const {
+  auto copy = [](const std::vector<torch::Tensor>& tensors) {
+    std::vector<torch::Tensor> copies;
+    for (const torch::Tensor& t : tensors) copies.push_back(t.detach().clone());
+    return copies;
+  };
+  std::vector<Layer> layers;
+  for (const Layer& layer : layers_) {
+    layers.push_back({copy(layer.norm1), copy(layer.attention), layer.heads, copy(layer.norm2),
+                      copy(layer.mlp_in), copy(layer.mlp_out)});
+  }
+  const torch::Tensor tokens = tokens_.detach().clone();
+  std::vector<torch::Tensor> head = copy(head_);
+  if (head_[0].is_same(tokens_)) head[0] = tokens;
+  return DerivedGpt(embed_, tokens, positions_.detach().clone(), std::move(layers),
+                    copy(final_norm_), std::move(head), dropout_);
 }
 
 std::vector<torch::Tensor> DerivedGpt::parameters() const {
@@ -240,7 +295,8 @@ std::vector<torch::Tensor> DerivedGpt::parameters() const {
     append(layer.mlp_out);
   }
   append(final_norm_);
-  append(head_);
+  if (!head_[0].is_same(tokens_)) params.push_back(head_[0]);  // a tied head weight is tokens_
+  params.push_back(head_[1]);
   return params;
 }
 

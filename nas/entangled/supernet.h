@@ -5,7 +5,8 @@
 // Mixed mode takes mixing weights for each decision and runs the supernet once (depth is mixed as
 // the weighted sum of the hidden states after each candidate depth). Fixed mode runs one
 // architecture exactly as its extracted network would, so a one-hot mixture and the fixed
-// architecture agree.
+// architecture agree (in the exact attention mode; see entangled_attention.h for the reference
+// mode, which trades that for fewer attention calls).
 #ifndef PIPEBENCH_NAS_ENTANGLED_SUPERNET_H_
 #define PIPEBENCH_NAS_ENTANGLED_SUPERNET_H_
 
@@ -60,8 +61,22 @@ struct MixingWeights {
   torch::Tensor mlp_ratio;  // [max_layers, |mlp_ratio|]
 };
 
+// How a supernet (and the networks it extracts) is built, beyond its space.
+struct SupernetOptions {
+  // kSeparate builds the weight-sharing baseline of the same space: separate weights per
+  // candidate, outputs summed - for comparing memory and step time with the entangled supernet.
+  WeightStorage storage = WeightStorage::kEntangled;
+  AttentionMode attention = AttentionMode::kExact;
+  // In training only: on the embedding sum, the attention probabilities and both residual
+  // branches, as in GPT-2 and nanoGPT (whose settings TangleNAS uses).
+  double dropout = 0;
+  // The head reuses the token embedding table as its weight (GPT-2), with a bias of its own.
+  bool tied_embeddings = false;
+};
+
 // Parameters of the standalone network `arch` extracts to.
-std::int64_t DerivedParameterCount(const SearchSpace& space, const Architecture& arch);
+std::int64_t DerivedParameterCount(const SearchSpace& space, const Architecture& arch,
+                                   bool tied_embeddings = false);
 
 // The one-hot weights of `arch`.
 MixingWeights OneHot(const SearchSpace& space, const Architecture& arch);
@@ -78,17 +93,23 @@ class DerivedGpt {
     std::vector<torch::Tensor> mlp_out;
   };
 
+  // `head` is {weight, bias}; a head weight that is the `tokens` tensor itself ties the two, and
+  // the table is then one parameter.
   DerivedGpt(std::int64_t embed, torch::Tensor tokens, torch::Tensor positions,
              std::vector<Layer> layers, std::vector<torch::Tensor> final_norm,
-             std::vector<torch::Tensor> head);
+             std::vector<torch::Tensor> head, double dropout = 0);
 
-  torch::Tensor Forward(const torch::Tensor& tokens) const;  // -> logits
-  // Leaf tensors (requires_grad), for retraining.
+  // -> logits; dropout applies only with `training`.
+  torch::Tensor Forward(const torch::Tensor& tokens, bool training = false) const;
+  // A copy with tensors of its own (a tied head stays tied).
+  DerivedGpt Clone() const;
+  // Leaf tensors (requires_grad), each once, for retraining.
   std::vector<torch::Tensor> parameters() const;
   std::int64_t ParameterCount() const;
 
  private:
   std::int64_t embed_;
+  double dropout_;
   torch::Tensor tokens_;
   torch::Tensor positions_;
   std::vector<Layer> layers_;
@@ -98,20 +119,21 @@ class DerivedGpt {
 
 class EntangledGpt {
  public:
-  // kSeparate builds the weight-sharing baseline of the same space: separate weights per
-  // candidate, outputs summed - for comparing memory and step time with the entangled supernet.
   static absl::StatusOr<EntangledGpt> Create(const SearchSpace& space, std::uint64_t seed,
-                                             WeightStorage storage = WeightStorage::kEntangled);
+                                             const SupernetOptions& options = {});
 
-  // tokens [batch, time] -> logits [batch, time, vocab].
-  torch::Tensor Mixed(const torch::Tensor& tokens, const MixingWeights& weights) const;
-  torch::Tensor Fixed(const torch::Tensor& tokens, const Architecture& arch) const;
+  // tokens [batch, time] -> logits [batch, time, vocab]; dropout applies only with `training`.
+  torch::Tensor Mixed(const torch::Tensor& tokens, const MixingWeights& weights,
+                      bool training = false) const;
+  torch::Tensor Fixed(const torch::Tensor& tokens, const Architecture& arch,
+                      bool training = false) const;
   // `arch` as a standalone network whose weights are copies of the supernet's (inherited).
   DerivedGpt Extract(const Architecture& arch) const;
 
   std::vector<torch::Tensor> parameters() const;
   std::int64_t ParameterCount() const;
   const SearchSpace& space() const { return space_; }
+  const SupernetOptions& options() const { return options_; }
 
  private:
   struct Layer {
@@ -121,17 +143,20 @@ class EntangledGpt {
     EntangledLinear mlp_in;   // choices (e * r, e), embed-major
     EntangledLinear mlp_out;  // choices (e, e * r)
   };
-  EntangledGpt(SearchSpace space, EntangledEmbedding tokens, EntangledEmbedding positions,
-               std::vector<Layer> layers, EntangledLayerNorm final_norm, EntangledLinear head)
-      : space_(std::move(space)), tokens_(std::move(tokens)), positions_(std::move(positions)),
-        layers_(std::move(layers)), final_norm_(std::move(final_norm)), head_(std::move(head)) {}
+  EntangledGpt(SearchSpace space, SupernetOptions options, EntangledEmbedding tokens,
+               EntangledEmbedding positions, std::vector<Layer> layers,
+               EntangledLayerNorm final_norm, EntangledLinear head)
+      : space_(std::move(space)), options_(options), tokens_(std::move(tokens)),
+        positions_(std::move(positions)), layers_(std::move(layers)),
+        final_norm_(std::move(final_norm)), head_(std::move(head)) {}
 
   SearchSpace space_;
+  SupernetOptions options_;
   EntangledEmbedding tokens_;
   EntangledEmbedding positions_;
   std::vector<Layer> layers_;
   EntangledLayerNorm final_norm_;
-  EntangledLinear head_;  // choices (vocab, e)
+  EntangledLinear head_;  // choices (vocab, e); its weights are tokens_' when tied
 };
 
 }  // namespace pipebench

@@ -20,7 +20,7 @@ class SupernetStorageTest : public ::testing::TestWithParam<WeightStorage> {};
 
 TEST_P(SupernetStorageTest, OneHotMixingEqualsEveryFixedArchitecture) {
   const SearchSpace space = TinySpace();
-  auto supernet = EntangledGpt::Create(space, 1, GetParam());
+  auto supernet = EntangledGpt::Create(space, 1, {GetParam()});
   ASSERT_TRUE(supernet.ok()) << supernet.status();
   {
     torch::NoGradGuard no_grad;  // non-trivial norms and biases, so every slice matters
@@ -57,8 +57,8 @@ INSTANTIATE_TEST_SUITE_P(BothStorages, SupernetStorageTest,
 
 TEST(SupernetTest, EntangledStoresAFractionOfTheWeightSharingParameters) {
   const SearchSpace space = TinySpace();
-  auto entangled = EntangledGpt::Create(space, 0, WeightStorage::kEntangled);
-  auto separate = EntangledGpt::Create(space, 0, WeightStorage::kSeparate);
+  auto entangled = EntangledGpt::Create(space, 0, {WeightStorage::kEntangled});
+  auto separate = EntangledGpt::Create(space, 0, {WeightStorage::kSeparate});
   ASSERT_TRUE(entangled.ok() && separate.ok());
   EXPECT_LT(2 * entangled->ParameterCount(), separate->ParameterCount());
 }
@@ -117,6 +117,66 @@ TEST(SupernetTest, SearchSpaceErrorsNameTheProblem) {
                 .message()
                 .find("'embed' has no choices"),
             std::string::npos);
+}
+
+class TiedStorageTest : public ::testing::TestWithParam<WeightStorage> {};
+
+TEST_P(TiedStorageTest, TiedHeadSharesTheTokenTableInSupernetAndExtractedNetwork) {
+  const SearchSpace space = TinySpace();
+  SupernetOptions tied;
+  tied.storage = GetParam();
+  tied.tied_embeddings = true;
+  auto supernet = EntangledGpt::Create(space, 3, tied);
+  auto untied = EntangledGpt::Create(space, 3, {GetParam()});
+  ASSERT_TRUE(supernet.ok() && untied.ok());
+  // The head's weights (10 x 12, or 10 x 8 + 10 x 12 stored separately) are not parameters.
+  const std::int64_t head_weights = GetParam() == WeightStorage::kEntangled ? 120 : 200;
+  EXPECT_EQ(supernet->ParameterCount(), untied->ParameterCount() - head_weights);
+  const torch::Tensor tokens = torch::randint(0, 10, {2, 6}, torch::kInt64);
+  const Architecture arch{0, 1, {1, 0}, {0, 1}};
+  const DerivedGpt derived = supernet->Extract(arch);
+  EXPECT_EQ(derived.ParameterCount(), DerivedParameterCount(space, arch, true));
+  EXPECT_TRUE(torch::allclose(derived.Forward(tokens), supernet->Fixed(tokens, arch), 1e-5, 1e-6));
+  EXPECT_TRUE(torch::allclose(supernet->Mixed(tokens, OneHot(space, arch)),
+                              supernet->Fixed(tokens, arch), 1e-5, 1e-6));
+  // One table: a gradient step on it moves both the embedding and the head.
+  const DerivedGpt copy = derived.Clone();
+  EXPECT_EQ(copy.ParameterCount(), derived.ParameterCount());
+  {
+    torch::NoGradGuard no_grad;
+    copy.parameters()[0].add_(1.0);  // the token table
+  }
+  EXPECT_FALSE(torch::allclose(copy.Forward(tokens), derived.Forward(tokens)));
+  const DerivedGpt untied_copy = untied->Extract(arch);
+  {
+    torch::NoGradGuard no_grad;
+    for (const torch::Tensor& p : untied_copy.parameters()) p.zero_();
+  }
+  EXPECT_TRUE(torch::allclose(derived.Forward(tokens), supernet->Fixed(tokens, arch), 1e-5, 1e-6))
+      << "a clone or another network shares tensors with the supernet's extraction";
+}
+
+INSTANTIATE_TEST_SUITE_P(BothStorages, TiedStorageTest,
+                         ::testing::Values(WeightStorage::kEntangled, WeightStorage::kSeparate));
+
+TEST(SupernetTest, DropoutActsOnlyInTraining) {
+  const SearchSpace space = TinySpace();
+  SupernetOptions options;
+  options.dropout = 0.3;
+  auto supernet = EntangledGpt::Create(space, 4, options);
+  auto plain = EntangledGpt::Create(space, 4);
+  ASSERT_TRUE(supernet.ok() && plain.ok());
+  const torch::Tensor tokens = torch::randint(0, 10, {2, 6}, torch::kInt64);
+  const Architecture arch{1, 1, {0, 1}, {1, 0}};
+  const MixingWeights w = OneHot(space, arch);
+  EXPECT_TRUE(torch::equal(supernet->Mixed(tokens, w), plain->Mixed(tokens, w)));
+  EXPECT_FALSE(torch::allclose(supernet->Mixed(tokens, w, /*training=*/true),
+                               supernet->Mixed(tokens, w)));
+  const DerivedGpt derived = supernet->Extract(arch);
+  EXPECT_TRUE(torch::allclose(derived.Forward(tokens), supernet->Fixed(tokens, arch), 1e-5, 1e-6));
+  EXPECT_FALSE(torch::allclose(derived.Forward(tokens, /*training=*/true), derived.Forward(tokens)));
+  options.dropout = 1.0;
+  EXPECT_FALSE(EntangledGpt::Create(space, 4, options).ok());
 }
 
 }  // namespace

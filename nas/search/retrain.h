@@ -1,42 +1,73 @@
-// Retraining (fine-tuning from inherited weights) of a derived architecture, and its validation
-// loss: the number the search is judged by.
+// Training a derived architecture as a standalone network - from its inherited weights, or from
+// scratch - and its validation loss: the numbers a search is judged by.
 #ifndef PIPEBENCH_NAS_SEARCH_RETRAIN_H_
 #define PIPEBENCH_NAS_SEARCH_RETRAIN_H_
 
 #include <cstdint>
 #include <optional>
 
+#include "absl/status/statusor.h"
 #include "engine/model/dataset.h"
 #include "nas/entangled/supernet.h"
+#include "nas/search/preset.h"
 
 namespace pipebench {
 
 struct RetrainOptions {
   int steps = 200;
   int batch_size = 8;
-  double learning_rate = 1e-3;
   std::uint64_t seed = 0;
   int validation_batches = 8;
+  // AdamW per the preset's weight settings: warmup, cosine over `steps`, clipping.
+  OptimizerSettings optimizer;
+  // 1: the whole training split; below 1, only its first part (a search's weight part, so the
+  // random baseline's candidates never see the part they are selected on).
+  double train_portion = 1.0;
 };
 
-// Mean next-token loss of `model` over `batches` validation batches of `context` tokens.
+// Mean next-token loss of `model` (dropout off) over `batches` validation batches.
 double DerivedValidationLoss(const DerivedGpt& model, const TokenDataset& data, int context,
                              int batch_size, int batches, std::uint64_t seed);
 
-// Fine-tunes `model` in place with AdamW (warmup, cosine) on the training split; returns the
-// validation loss afterwards.
-double Retrain(DerivedGpt& model, const TokenDataset& data, int context,
-               const RetrainOptions& options);
+// The loss of a unigram model (character frequencies of 256 training batches, add-one smoothed) on
+// the validation batches DerivedValidationLoss reads: the bar a language model must clear.
+double UnigramValidationLoss(const TokenDataset& data, int context, int batch_size, int batches,
+                             std::uint64_t seed);
 
-// How a search's derived architecture is judged, the same way by the search CLI and the harness:
-// its validation loss with the weights it inherited from the supernet, then (when `options.steps`
-// > 0) after retraining them.
+// Mean loss over `batches` batches of the second part of the training split cut at `portion`
+// (where searches select architectures), from index `first_index`.
+double DerivedSelectionLoss(const DerivedGpt& model, const TokenDataset& data, int context,
+                            int batch_size, int batches, double portion, std::uint64_t seed,
+                            std::int64_t first_index);
+
+// Trains `model` in place for `options.steps` (dropout on).
+void TrainNetwork(DerivedGpt& model, const TokenDataset& data, int context,
+                  const RetrainOptions& options);
+
+// A newly initialised network of `arch`, drawn as a fresh supernet's slices (the same
+// initialisation a standalone network of that shape gets), with `options`' dropout and tying.
+absl::StatusOr<DerivedGpt> FreshNetwork(const SearchSpace& space, const Architecture& arch,
+                                        const SupernetOptions& options, std::uint64_t seed);
+
+// How a derived architecture is judged, the same way by the search CLI and the harness: its
+// validation loss with the weights it inherited, after fine-tuning them for `options.steps`, and
+// after training a fresh network of it for as long.
 struct DerivedEvaluation {
   double val_loss_inherited = 0;
-  std::optional<double> val_loss_retrained;
+  std::optional<double> val_loss_finetuned;
+  std::optional<double> val_loss_scratch;
 };
-DerivedEvaluation EvaluateDerived(DerivedGpt& model, const TokenDataset& data, int context,
-                                  const RetrainOptions& options);
+struct EvaluationPlan {
+  bool finetune = false;
+  bool scratch = false;
+};
+absl::StatusOr<DerivedEvaluation> EvaluateDerived(const SearchSpace& space,
+                                                  const Architecture& arch,
+                                                  const DerivedGpt& inherited,
+                                                  const SupernetOptions& network,
+                                                  const TokenDataset& data,
+                                                  const RetrainOptions& options,
+                                                  const EvaluationPlan& plan);
 
 }  // namespace pipebench
 

@@ -5,13 +5,20 @@ search="$1"
 space="$2"
 failures=0
 
-out=$("$search" --space="$space" --data=synthetic --optimizer=gdas --steps=10 --retrain_steps=5)
-if [[ $? -ne 0 ]] || [[ $(grep -c '"alpha"' <<<"$out") -ne 10 ]] ||
-   ! tail -1 <<<"$out" | grep -q '"derived"' || ! tail -1 <<<"$out" | grep -q '"val_loss_retrained"'; then
+out=$("$search" --space="$space" --data=synthetic --optimizer=gdas --steps=10 --retrain_steps=5 \
+       --preset=tanglenas)
+rc=$?
+last=$(tail -1 <<<"$out")
+if [[ $rc -ne 0 ]] || [[ $(grep -c '"alpha"' <<<"$out") -ne 10 ]] ||
+   ! grep -q '"derived"' <<<"$last" || ! grep -q '"val_loss_scratch":[0-9]' <<<"$last" ||
+   ! grep -q '"val_loss_finetuned":[0-9]' <<<"$last" || ! grep -q '"name":"tanglenas"' <<<"$last"; then
   echo "FAIL: search run"; echo "$out" | tail -2; failures=$((failures + 1))
 fi
-for case in "--optimizer=enas|unknown optimizer 'enas'" "--space=/nonexistent.json|cannot open --space" \
-            "--data=/nonexistent.txt|not found"; do
+for case in "--optimizer=enas|unknown search method 'enas'" "--space=/nonexistent.json|cannot open --space" \
+            "--data=/nonexistent.txt|not found" "--preset=fast|no NAS preset 'fast'" \
+            "--storage=shared|unknown weight storage 'shared'" \
+            "--attention=flash|unknown attention mode 'flash'" \
+            "--retrain_from=warm|'warm' is neither"; do
   flag=${case%%|*}; want=${case#*|}
   err=$("$search" --space="$space" --data=synthetic --steps=1 "$flag" 2>&1 >/dev/null)
   if [[ $? -eq 0 || "$err" != *"$want"* ]]; then

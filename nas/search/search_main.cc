@@ -2,9 +2,11 @@
 //
 //   bazel run //:search -- --space=configs/nas/char_gpt.json --optimizer=drnas --steps=2000
 //   bazel run //:search -- --space=configs/nas/tiny.json --data=synthetic --optimizer=spos
+//   bazel run //:search -- --preset=tanglenas --optimizer=random --retrain_steps=1000
 //
-// Writes one JSON line per step (weight and architecture losses, alpha distributions for any-time
-// curves) and a closing line with the derived architecture and its parameter count.
+// Writes one JSON line per supernet step (weight and architecture losses, alpha distributions for
+// any-time curves) and a closing line {"search": ...} with each derived architecture, its
+// parameter count, any-time curve and validation losses (search_and_evaluate.h).
 #include <fstream>
 #include <iostream>
 #include <string>
@@ -12,56 +14,83 @@
 
 #include "absl/flags/flag.h"
 #include "absl/status/status.h"
-#include "absl/strings/match.h"
-#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "engine/model/dataset.h"
 #include "engine/platform/blas_info.h"
 #include "engine/util/run_main.h"
 #include "engine/util/status_macros.h"
 #include "engine/util/workspace.h"
-#include "nas/search/retrain.h"
-#include "nas/search/search.h"
+#include "nas/search/search_and_evaluate.h"
 
 ABSL_FLAG(std::string, space, "configs/nas/char_gpt.json", "Search-space config (JSON).");
-ABSL_FLAG(std::string, optimizer, "drnas", "darts, darts_sparsemax, drnas, gdas or spos.");
+ABSL_FLAG(std::string, optimizer, "drnas",
+          "darts, darts_sparsemax, drnas, gdas, spos, or random (the random-architecture "
+          "baseline: sampled networks trained for the same budget).");
+ABSL_FLAG(std::string, preset, "pipebench",
+          "Optimisation settings: configs/nas/presets/<name>.json (pipebench, tanglenas).");
+ABSL_FLAG(std::string, storage, "entangled",
+          "entangled (TangleNAS) or separate (weight sharing: one weight per choice).");
+ABSL_FLAG(std::string, attention, "exact",
+          "exact (every width x head-count pair on its own) or reference (TangleNAS's released "
+          "mixing: superposed weights, one attention per head count).");
 ABSL_FLAG(int, steps, 200, "Search steps (one architecture and one weight update each).");
 ABSL_FLAG(int, batch_size, 8, "Sequences per step.");
 ABSL_FLAG(uint64_t, seed, 0, "Seed for the supernet, alpha, sampling and data order.");
-ABSL_FLAG(double, weight_lr, 1e-3, "Supernet AdamW learning rate.");
-ABSL_FLAG(double, arch_lr, 3e-4, "Architecture Adam learning rate.");
 ABSL_FLAG(double, train_portion, 0.5, "Training-split share for weights; the rest trains alpha.");
 ABSL_FLAG(std::string, data, "tinyshakespeare",
           "'tinyshakespeare' (the file the build fetches, checksummed), 'synthetic', or a text file.");
 ABSL_FLAG(std::string, out, "", "Write the JSON lines here instead of standard output.");
 ABSL_FLAG(int, retrain_steps, 0,
-          "Fine-tune the derived network from its inherited weights for this many steps and "
-          "report its validation loss (0: skip).");
+          "Retrain each derived network for this many steps and report its validation loss "
+          "(0: only the loss with inherited weights).");
+ABSL_FLAG(std::string, retrain_from, "inherited,scratch",
+          "How to retrain: 'inherited' (fine-tune the supernet's weights), 'scratch' (a fresh "
+          "network), or both, comma-separated.");
 
 namespace pipebench {
 namespace {
 
+absl::StatusOr<EvaluationPlan> ParsePlan(const std::string& text) {
+  EvaluationPlan plan;
+  for (absl::string_view part : absl::StrSplit(text, ',', absl::SkipEmpty())) {
+    if (part == "inherited") {
+      plan.finetune = true;
+    } else if (part == "scratch") {
+      plan.scratch = true;
+    } else {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--retrain_from: '", part, "' is neither 'inherited' nor 'scratch'"));
+    }
+  }
+  return plan;
+}
+
 absl::Status Run() {
   (void)WarnIfSlowBlas();
-  PB_ASSIGN_OR_RETURN(SamplerKind optimizer, ParseSamplerKind(absl::GetFlag(FLAGS_optimizer)));
+  SearchJob job;
+  SearchOptions& options = job.search;
+  PB_ASSIGN_OR_RETURN(options.method, ParseSearchMethod(absl::GetFlag(FLAGS_optimizer)));
+  PB_ASSIGN_OR_RETURN(options.preset, LoadNasPreset(absl::GetFlag(FLAGS_preset)));
+  PB_ASSIGN_OR_RETURN(options.storage, ParseWeightStorage(absl::GetFlag(FLAGS_storage)));
+  PB_ASSIGN_OR_RETURN(options.attention, ParseAttentionMode(absl::GetFlag(FLAGS_attention)));
+  PB_ASSIGN_OR_RETURN(job.retrain, ParsePlan(absl::GetFlag(FLAGS_retrain_from)));
   PB_ASSIGN_OR_RETURN(TokenDataset data, LoadTokenData(absl::GetFlag(FLAGS_data)));
   PB_ASSIGN_OR_RETURN(SearchSpace space,
                       LoadSearchSpace(absl::GetFlag(FLAGS_space), data.vocab_size(), "--space"));
-
-  SearchOptions options;
-  options.optimizer = optimizer;
   options.steps = absl::GetFlag(FLAGS_steps);
   options.batch_size = absl::GetFlag(FLAGS_batch_size);
   options.seed = absl::GetFlag(FLAGS_seed);
-  options.weight_lr = absl::GetFlag(FLAGS_weight_lr);
-  options.arch_lr = absl::GetFlag(FLAGS_arch_lr);
   options.train_portion = absl::GetFlag(FLAGS_train_portion);
+  job.retrain_steps = absl::GetFlag(FLAGS_retrain_steps);
+
   std::ofstream file;
   if (!absl::GetFlag(FLAGS_out).empty()) {
     file.open(ResolveOutputPath(absl::GetFlag(FLAGS_out)));
     if (!file) return absl::NotFoundError("cannot write --out " + absl::GetFlag(FLAGS_out));
   }
   std::ostream& out = file.is_open() ? file : std::cout;
-  PB_ASSIGN_OR_RETURN(SearchResult result, RunSearch(space, data, options, [&](const SearchStep& s) {
+  PB_ASSIGN_OR_RETURN(nlohmann::json record,
+                      SearchAndEvaluate(space, data, job, [&](const SearchStep& s) {
                         out << nlohmann::json{{"step", s.step},
                                               {"weight_loss", s.weight_loss},
                                               {"arch_loss", s.arch_loss},
@@ -69,29 +98,7 @@ absl::Status Run() {
                                    .dump()
                             << "\n";
                       }));
-  RetrainOptions retrain;
-  retrain.steps = absl::GetFlag(FLAGS_retrain_steps);
-  retrain.batch_size = options.batch_size;
-  retrain.learning_rate = options.weight_lr;
-  retrain.seed = options.seed;
-  const DerivedEvaluation evaluation = EvaluateDerived(
-      *result.derived_network, data, static_cast<int>(space.context), retrain);
-  nlohmann::json retrained = {{"steps", retrain.steps},
-                              {"val_loss_inherited", evaluation.val_loss_inherited},
-                              {"val_loss_retrained", nullptr}};
-  if (evaluation.val_loss_retrained) {
-    retrained["val_loss_retrained"] = *evaluation.val_loss_retrained;
-  }
-  out << nlohmann::json{{"derived",
-                         {{"optimizer", absl::GetFlag(FLAGS_optimizer)},
-                          {"architecture", result.derived_json},
-                          {"parameters", DerivedParameterCount(space, result.derived)},
-                          {"supernet_parameters", result.supernet_parameters},
-                          {"search_seconds", result.search_seconds},
-                          {"spos_searches", result.spos_searches},
-                          {"retraining", retrained}}}}
-             .dump()
-      << "\n";
+  out << nlohmann::json{{"search", record}}.dump() << "\n";
   return absl::OkStatus();
 }
 

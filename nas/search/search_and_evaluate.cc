@@ -1,0 +1,79 @@
+#include "nas/search/search_and_evaluate.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace pipebench {
+namespace {
+
+nlohmann::json OptionalLoss(const std::optional<double>& loss) {
+  return loss ? nlohmann::json(*loss) : nlohmann::json(nullptr);
+}
+
+}  // namespace
+
+absl::StatusOr<nlohmann::json> SearchAndEvaluate(
+    const SearchSpace& space, const TokenDataset& data, const SearchJob& job,
+    const std::function<void(const SearchStep&)>& on_step) {
+  if (job.retrain_steps < 0 || job.validation_batches < 1) {
+    return absl::InvalidArgumentError("retrain_steps must be >= 0 and validation_batches >= 1");
+  }
+  if (job.retrain_steps > 0 && !job.retrain.finetune && !job.retrain.scratch) {
+    return absl::InvalidArgumentError(
+        "retrain_steps > 0 needs a way to retrain: from the inherited weights, from scratch, "
+        "or both");
+  }
+  const SearchOptions& options = job.search;
+  absl::StatusOr<SearchResult> result = RunSearch(space, data, options, on_step);
+  if (!result.ok()) return result.status();
+
+  RetrainOptions retrain;
+  retrain.steps = job.retrain_steps;
+  retrain.batch_size = options.batch_size;
+  retrain.seed = options.seed;
+  retrain.validation_batches = job.validation_batches;
+  retrain.optimizer = options.preset.weights;
+  EvaluationPlan plan = job.retrain;
+  if (job.retrain_steps == 0) plan = EvaluationPlan();
+  nlohmann::json derived = nlohmann::json::array();
+  for (const DerivedArchitecture& d : result->derived) {
+    absl::StatusOr<DerivedEvaluation> evaluation = EvaluateDerived(
+        space, d.architecture, *d.network, NetworkOptions(options), data, retrain, plan);
+    if (!evaluation.ok()) return evaluation.status();
+    nlohmann::json curve = nlohmann::json::array();
+    for (const AnytimePoint& point : d.curve) {
+      curve.push_back({{"seconds", point.seconds},
+                       {"step", point.step},
+                       {"architecture", point.architecture},
+                       {"val_loss", point.val_loss}});
+    }
+    derived.push_back({{"method", d.method},
+                       {"architecture", d.architecture_json},
+                       {"parameters", d.parameters},
+                       {"search_seconds", d.search_seconds},
+                       {"curve", curve},
+                       {"val_loss_inherited", evaluation->val_loss_inherited},
+                       {"val_loss_finetuned", OptionalLoss(evaluation->val_loss_finetuned)},
+                       {"val_loss_scratch", OptionalLoss(evaluation->val_loss_scratch)}});
+  }
+  return nlohmann::json{{"method", SearchMethodName(options.method)},
+                        {"space",
+                         {{"embed", space.embed},
+                          {"heads", space.heads},
+                          {"mlp_ratio", space.mlp_ratio},
+                          {"layers", space.layers},
+                          {"context", space.context}}},
+                        {"unigram_val_loss",
+                         UnigramValidationLoss(data, static_cast<int>(space.context),
+                                               options.batch_size, job.validation_batches,
+                                               options.seed)},
+                        {"preset", NasPresetToJson(options.preset)},
+                        {"storage", WeightStorageName(options.storage)},
+                        {"attention", AttentionModeName(options.attention)},
+                        {"steps", options.steps},
+                        {"batch_size", options.batch_size},
+                        {"supernet_parameters", result->supernet_parameters},
+                        {"retrain_steps", job.retrain_steps},
+                        {"derived", derived}};
+}
+
+}  // namespace pipebench
