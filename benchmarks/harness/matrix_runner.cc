@@ -5,7 +5,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -148,12 +150,14 @@ class Matrix {
         options_.jobs, true);
     RunPhase([](const Cell& c) { return c.kind == kDistributedCell; }, 1, true);
     if (tty_) std::cerr << "\n";
+    if (!write_error_.ok()) return write_error_;
     if (interrupted_) {
       return absl::CancelledError(absl::StrCat(
           "interrupted; the ", done_.size(), " finished cells are in ", ResultsPath(),
           " and the same command continues the run"));
     }
-    // Rewrite the records of exactly this matrix, in its order (drops those of old configs).
+    // Rewrite the records of exactly this matrix, in its order (drops those of old configs);
+    // results.jsonl is replaced only once the new file is whole.
     const std::string path = ResultsPath();
     const std::string temporary = path + ".tmp";
     {
@@ -161,6 +165,13 @@ class Matrix {
       for (const Cell& cell : config_.cells) {
         out << done_.at(cell.key).dump() << "\n";
         outcome_.records.push_back(done_.at(cell.key));
+      }
+      out.close();
+      if (!out) {
+        const std::string reason = std::strerror(errno);
+        std::remove(temporary.c_str());
+        return absl::ResourceExhaustedError(absl::StrCat(
+            "cannot write ", temporary, ": ", reason, "; ", path, " keeps every record"));
       }
     }
     if (std::rename(temporary.c_str(), path.c_str()) != 0) {
@@ -256,6 +267,13 @@ class Matrix {
     if (status == "ok") record["result"] = result;
     if (!error.empty()) record["error"] = error;
     results_ << record.dump() << "\n" << std::flush;
+    if (!results_ && write_error_.ok()) {
+      // A full or vanished disk: stop here rather than run cells whose records cannot be kept.
+      write_error_ = absl::ResourceExhaustedError(absl::StrCat(
+          "cannot append to ", ResultsPath(), ": ", std::strerror(errno), "; the run stops; the ",
+          done_.size(), " records before it are intact and the same command continues the run "
+          "once there is room"));
+    }
     done_[cell.key] = record;
     if (status == "failed") ++outcome_.failed;
     if (status != "ok") {
@@ -364,9 +382,10 @@ class Matrix {
     }
     std::vector<Child>& running = running_;
     while ((!queue.empty() || !running.empty()) && !interrupted_) {
-      if (g_interrupt_signal != 0) {
-        // Ctrl-C or SIGTERM: stop every running cell (and its own children) before returning,
-        // so none keeps running beside a resumed run; finished records stay.
+      if (g_interrupt_signal != 0 || !write_error_.ok()) {
+        // Ctrl-C, SIGTERM or records that can no longer be written: stop every running cell (and
+        // its own children) before returning, so none keeps running beside a resumed run;
+        // finished records stay.
         for (Child& child : running) {
           child.process.Kill();
           std::remove(child.progress.c_str());
@@ -376,7 +395,7 @@ class Matrix {
         break;
       }
       while (!queue.empty() && static_cast<int>(running.size()) < parallel &&
-             g_interrupt_signal == 0) {
+             g_interrupt_signal == 0 && write_error_.ok()) {
         auto [cell, index] = queue.front();
         queue.pop_front();
         std::string missing;
@@ -425,6 +444,7 @@ class Matrix {
   std::ofstream results_;
   std::vector<Child> running_;  // cells running in their own processes now
   bool interrupted_ = false;
+  absl::Status write_error_;  // the first failed append to results.jsonl
   std::unique_ptr<Progress> progress_;
   Clock::time_point start_;
   MatrixOutcome outcome_;

@@ -10,6 +10,7 @@ repo="${TEST_TMPDIR:-/tmp}/checkout"
 out="$repo/out"
 fail() { echo "FAIL: $*"; exit 1; }
 count() { grep -c "\"status\":\"$1\"" "$out/results.jsonl"; }
+count_in() { grep -c "\"status\":\"$2\"" "$1/results.jsonl"; }
 first_line() { head -n 1 "$1"; }
 # What an interrupted run leaves: a manifest that says so, and the records it wrote.
 interrupt() {
@@ -168,4 +169,41 @@ grep -q '"complete": false' "$out.int/manifest.json" || fail "the manifest claim
 first_line "$out.16.log" | grep -q "^resuming: 2 of 4 cells done" ||
   { cat "$out.16.log"; fail "the interrupted run was not resumed"; }
 [[ $(grep -c '"status":"ok"' "$out.int/results.jsonl") == 4 ]] || fail "cells lost or duplicated"
+
+# 10. A full disk (a file-size limit: writes fail with EFBIG): the run stops at the first record
+#     it cannot append, with one message naming the file, and keeps every record before it; with
+#     room again the same command continues the run and ends with each cell exactly once.
+full="$out.full"
+rm -rf "$full"
+start=$SECONDS
+( ulimit -f 8; trap '' XFSZ; run --out_dir="$full" ) >"$out.17.log" 2>&1 &&
+  fail "a full disk went unnoticed"
+(( SECONDS - start < 120 )) || fail "a full disk took $((SECONDS - start)) s to stop the run"
+grep -q "cannot append to $full/results.jsonl: File too large" "$out.17.log" ||
+  { cat "$out.17.log"; fail "no clear message on a full disk"; }
+kept=$(grep -c '"status"' "$full/results.jsonl" || true)
+[[ $kept -ge 1 ]] || fail "the records written before the disk filled are gone"
+run --out_dir="$full" >"$out.18.log" 2>&1 && fail "the diverging cell passed after a resume"
+first_line "$out.18.log" | grep -q "^resuming:" || { cat "$out.18.log"; fail "no resume"; }
+[[ $(count_in "$full" ok) == 5 && $(count_in "$full" failed) == 1 ]] ||
+  fail "cells lost or duplicated after a full disk"
+unique_keys() {
+  python3 -c 'import json, sys; keys = [json.loads(l)["key"] for l in open(sys.argv[1])]
+sys.exit(len(keys) != len(set(keys)))' "$1"
+}
+unique_keys "$full/results.jsonl" || fail "a cell recorded twice after a full disk"
+
+# 11. A torn or corrupt line in results.jsonl (a crash mid-write, a bad disk block) costs only its
+#     cell: an interrupted run resumes, reruns that cell, and ends with each cell exactly once.
+torn="$out.torn"
+rm -rf "$torn" && cp -r "$full" "$torn"
+sed -i 's/"complete": true/"complete": false/' "$torn/manifest.json"
+ok_lines=($(grep -n '"status":"ok"' "$torn/results.jsonl" | cut -d: -f1))
+sed -i "${ok_lines[0]}s/.*/{\"status\":\"ok\",\"key\":\"not json/" "$torn/results.jsonl"
+head -c -200 "$torn/results.jsonl" >"$torn/cut" && mv "$torn/cut" "$torn/results.jsonl"
+run --out_dir="$torn" >"$out.19.log" 2>&1
+first_line "$out.19.log" | grep -q "^resuming:" || { cat "$out.19.log"; fail "no resume after a torn line"; }
+[[ $(count_in "$torn" ok) == 5 && $(count_in "$torn" failed) == 1 ]] ||
+  { cat "$torn/results.jsonl" | cut -c1-150; fail "a torn line lost or duplicated a cell"; }
+unique_keys "$torn/results.jsonl" || fail "the resumed run kept a corrupt line or a duplicate"
 echo PASS
