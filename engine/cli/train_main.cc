@@ -66,7 +66,9 @@ ABSL_FLAG(std::string, transport, pipebench::TrainConfig().transport,
           "Distributed runs: gloo, or nccl in a --config=nccl build (stage tensors then travel "
           "through each rank's GPU).");
 ABSL_FLAG(std::string, fault, pipebench::TrainConfig().fault,
-          "Fault injection for testing failure handling: exit:RANK:ACTIONS or hang:RANK:ACTIONS.");
+          "Fault injection for testing failure handling: exit:RANK:WHEN or hang:RANK:WHEN (WHEN: "
+          "an action count, 'step' for the rank's first optimizer step, 'last' for its last "
+          "action), or slow:RANK:SECONDS (a sleep before each of its actions).");
 
 namespace pipebench {
 namespace {

@@ -336,6 +336,12 @@ absl::Status RankRuntime::WithFirstFailure(absl::Status status) {
 
 absl::Status RankRuntime::RunLoop() {
   int actions = 0;
+  int fault_at = fault_.after_actions;  // the action index a kExit or kHang fault fires at
+  if (fault_.from_end && fault_.rank == rank_) {
+    PB_ASSIGN_OR_RETURN(const std::vector<int> steps, OptimizerStepsPerRank(schedule_));
+    const int passes = schedule_.splits_backward() ? 3 : 2;  // F, B (or F, I, W) per micro-batch
+    fault_at = chunks_ * total_ * passes + steps[rank_] - 1 - fault_.after_actions;
+  }
   while (true) {
     const std::int64_t seen = mailbox_.arrivals();
     for (const Mailbox::Arrival& arrival : mailbox_.TakeFresh()) {
@@ -351,8 +357,15 @@ absl::Status RankRuntime::RunLoop() {
       PB_RETURN_IF_ERROR(WaitForInput(step, seen));
       continue;
     }
-    if (fault_.kind != FaultInjection::Kind::kNone && fault_.rank == rank_ &&
-        actions == fault_.after_actions) {
+    if (fault_.kind == FaultInjection::Kind::kSlow && fault_.rank == rank_) {
+      absl::SleepFor(fault_.delay);
+    }
+    const bool fault_fires =
+        fault_.at_optimizer_step ? step.action.type == ActionType::kOptimizerStep
+                                 : actions == fault_at;
+    if ((fault_.kind == FaultInjection::Kind::kExit ||
+         fault_.kind == FaultInjection::Kind::kHang) &&
+        fault_.rank == rank_ && fault_fires) {
       if (fault_.kind == FaultInjection::Kind::kHang) absl::SleepFor(fault_.hang_for);
       if (fault_.kind == FaultInjection::Kind::kExit && fault_.exit_process) std::_Exit(3);
       return absl::AbortedError(

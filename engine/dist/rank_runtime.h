@@ -27,12 +27,18 @@
 
 namespace pipebench {
 
-// Deliberate failures, for testing that the others notice.
+// Deliberate failures, for testing that the others notice: `rank` exits or hangs when it is about
+// to start one action - its `after_actions`-th (from 0), or with `from_end` its after_actions-th
+// from its last (0: the last, in the final flush), or with `at_optimizer_step` its first optimizer
+// step - or (kSlow) sleeps `delay` before every action and finishes.
 struct FaultInjection {
-  enum class Kind { kNone, kExit, kHang };
+  enum class Kind { kNone, kExit, kHang, kSlow };
   Kind kind = Kind::kNone;
   int rank = -1;
   int after_actions = 0;
+  bool from_end = false;
+  bool at_optimizer_step = false;
+  absl::Duration delay;  // kSlow
   absl::Duration hang_for = absl::InfiniteDuration();
   // kExit ends the whole process at once, as a crash would; otherwise RunRank returns an error.
   bool exit_process = false;

@@ -56,13 +56,32 @@ absl::StatusOr<std::vector<UnitRange>> MakePartition(const TrainConfig& config,
 absl::StatusOr<FaultInjection> ParseFault(const std::string& text) {
   FaultInjection fault;
   if (text.empty()) return fault;
-  std::vector<std::string> parts = absl::StrSplit(text, ':');
-  if (parts.size() != 3 || (parts[0] != "exit" && parts[0] != "hang") ||
-      !absl::SimpleAtoi(parts[1], &fault.rank) || !absl::SimpleAtoi(parts[2], &fault.after_actions)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--fault must be exit:RANK:ACTIONS or hang:RANK:ACTIONS, got '", text, "'"));
+  const std::vector<std::string> parts = absl::StrSplit(text, ':');
+  const std::string where = parts.size() == 3 ? parts[2] : "";
+  bool valid = parts.size() == 3 && absl::SimpleAtoi(parts[1], &fault.rank) && fault.rank >= 0;
+  if (valid && parts[0] == "slow") {
+    double seconds = 0;
+    valid = absl::SimpleAtod(where, &seconds) && seconds >= 0;
+    fault.kind = FaultInjection::Kind::kSlow;
+    fault.delay = absl::Seconds(seconds);
+  } else if (valid && (parts[0] == "exit" || parts[0] == "hang")) {
+    fault.kind = parts[0] == "exit" ? FaultInjection::Kind::kExit : FaultInjection::Kind::kHang;
+    if (where == "step") {
+      fault.at_optimizer_step = true;
+    } else if (where == "last") {
+      fault.from_end = true;
+    } else {
+      valid = absl::SimpleAtoi(where, &fault.after_actions) && fault.after_actions >= 0;
+    }
+  } else {
+    valid = false;
   }
-  fault.kind = parts[0] == "exit" ? FaultInjection::Kind::kExit : FaultInjection::Kind::kHang;
+  if (!valid) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--fault must be exit:RANK:WHEN or hang:RANK:WHEN (WHEN: an action count, 'step' for its "
+        "first optimizer step, 'last' for its last action) or slow:RANK:SECONDS, got '",
+        text, "'"));
+  }
   fault.exit_process = true;
   return fault;
 }

@@ -49,7 +49,7 @@ struct TrainConfig {
   int timeout_seconds = 60;
   std::string trace;
   std::string transport = "gloo";
-  std::string fault;  // exit:RANK:ACTIONS or hang:RANK:ACTIONS
+  std::string fault;  // exit|hang:RANK:(ACTIONS|step|last) or slow:RANK:SECONDS (rank_runtime.h)
 
   ScheduleParams schedule_params() const;
 };
