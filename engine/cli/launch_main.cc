@@ -1,9 +1,12 @@
-// Starts one training process per pipeline stage on this machine (engine/dist/launcher.h).
+// Starts this machine's training processes, one per pipeline stage (engine/dist/launcher.h).
 //
 //   bazel run //:launch -- --nproc=2 -- --schedule=1f1b_flush --stages=2 --microbatches=8
 //
-// Ranks on several machines are started by hand or by a cluster scheduler instead: run the train
-// binary with RANK, WORLD_SIZE, MASTER_ADDR and MASTER_PORT set.
+// On two hosts, 2 stages each (host 0 at 10.0.0.1):
+//   host 0: launch --nnodes=2 --node_rank=0 --nproc=2 --master_addr=10.0.0.1 -- --stages=4 ...
+//   host 1: launch --nnodes=2 --node_rank=1 --nproc=2 --master_addr=10.0.0.1 -- --stages=4 ...
+// (or run the train binary per rank with RANK, WORLD_SIZE, MASTER_ADDR and MASTER_PORT set;
+// GLOO_SOCKET_IFNAME picks the interface Gloo listens on).
 #include <string>
 #include <vector>
 
@@ -14,8 +17,11 @@
 #include "engine/util/run_main.h"
 #include "engine/util/workspace.h"
 
-ABSL_FLAG(int, nproc, 2, "Processes to start, one per pipeline stage.");
-ABSL_FLAG(std::string, master_addr, "127.0.0.1", "Address of rank 0's rendezvous store.");
+ABSL_FLAG(int, nproc, 2, "Processes to start on this host, one per pipeline stage.");
+ABSL_FLAG(int, nnodes, 1, "Hosts taking part; each runs this launcher.");
+ABSL_FLAG(int, node_rank, 0, "This host's number: it starts ranks node_rank*nproc onwards.");
+ABSL_FLAG(std::string, master_addr, "127.0.0.1",
+          "Address of rank 0's rendezvous store (host 0), as every host reaches it.");
 ABSL_FLAG(int, master_port, 29500, "Port of rank 0's rendezvous store.");
 ABSL_FLAG(std::string, train, "",
           "The train binary every rank runs; default: `train` beside this launcher. A runner with "
@@ -29,6 +35,8 @@ namespace {
 absl::Status Launch(const std::vector<char*>& rest) {
   LaunchOptions options;
   options.nproc = absl::GetFlag(FLAGS_nproc);
+  options.nnodes = absl::GetFlag(FLAGS_nnodes);
+  options.node_rank = absl::GetFlag(FLAGS_node_rank);
   options.master_addr = absl::GetFlag(FLAGS_master_addr);
   options.master_port = absl::GetFlag(FLAGS_master_port);
   options.grace = absl::Seconds(absl::GetFlag(FLAGS_grace_seconds));

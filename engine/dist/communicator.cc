@@ -17,6 +17,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "engine/dist/local_address.h"
 
 namespace pipebench {
 namespace {
@@ -106,11 +107,18 @@ absl::StatusOr<std::unique_ptr<Communicator>> Communicator::Connect(
     }
 #endif
   } else {
+    const absl::StatusOr<std::string> listen =
+        options.gloo_interface.empty() ? LocalAddressToward(options.master_addr)
+                                       : InterfaceAddress(options.gloo_interface);
+    if (!listen.ok()) {
+      return absl::Status(listen.status().code(),
+                          absl::StrCat("Gloo setup failed for ", where, ": ",
+                                       listen.status().message()));
+    }
     try {
       auto gloo_options =
           c10d::ProcessGroupGloo::Options::create(ToChrono(options.rendezvous_timeout));
-      gloo_options->devices.push_back(
-          c10d::ProcessGroupGloo::createDeviceForHostname(options.master_addr));
+      gloo_options->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname(*listen));
       group = c10::make_intrusive<c10d::ProcessGroupGloo>(store, options.rank,
                                                           options.world_size, gloo_options);
     } catch (const std::exception& e) {

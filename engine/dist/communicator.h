@@ -68,6 +68,10 @@ struct CommunicatorOptions {
   absl::Duration rendezvous_timeout = absl::Seconds(120);
   // kNccl needs a `--config=nccl` build; elsewhere Connect fails with FailedPrecondition.
   Transport transport = Transport::kGloo;
+  // Gloo listens on this interface's address (GLOO_SOCKET_IFNAME, as with torchrun); empty: on
+  // the address this host reaches master_addr through (local_address.h), which on one machine
+  // is loopback and on several is the one the other hosts can reach.
+  std::string gloo_interface;
 };
 
 class Communicator {

@@ -18,6 +18,16 @@ absl::Status LaunchRanks(const LaunchOptions& options, const std::vector<std::st
   if (options.nproc < 1) {
     return absl::InvalidArgumentError(absl::StrCat("--nproc must be >= 1, got ", options.nproc));
   }
+  if (options.nnodes < 1 || options.node_rank < 0 || options.node_rank >= options.nnodes) {
+    return absl::InvalidArgumentError(absl::StrCat("--node_rank must be in [0, --nnodes), got ",
+                                                   options.node_rank, " of ", options.nnodes));
+  }
+  if (options.nnodes > 1 &&
+      (options.master_addr.rfind("127.", 0) == 0 || options.master_addr == "localhost")) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "with --nnodes=", options.nnodes, ", --master_addr must be host 0's address as the other "
+        "hosts reach it, not ", options.master_addr));
+  }
   if (access(options.train_binary.c_str(), X_OK) != 0) {
     return absl::NotFoundError(
         absl::StrCat("train binary not found at '", options.train_binary, "'"));
@@ -33,11 +43,12 @@ absl::Status LaunchRanks(const LaunchOptions& options, const std::vector<std::st
     common.environment = {{"OMP_NUM_THREADS", share}, {"OPENBLAS_NUM_THREADS", share}};
   }
   std::vector<Subprocess> ranks;
-  for (int rank = 0; rank < options.nproc; ++rank) {
+  for (int local = 0; local < options.nproc; ++local) {
     SubprocessOptions own = common;
     own.environment.insert(own.environment.end(),
-                           {{"RANK", std::to_string(rank)},
-                            {"WORLD_SIZE", std::to_string(options.nproc)},
+                           {{"RANK", std::to_string(options.node_rank * options.nproc + local)},
+                            {"LOCAL_RANK", std::to_string(local)},
+                            {"WORLD_SIZE", std::to_string(options.nnodes * options.nproc)},
                             {"MASTER_ADDR", options.master_addr},
                             {"MASTER_PORT", std::to_string(options.master_port)}});
     absl::StatusOr<Subprocess> child = Subprocess::Start(argv, own);
@@ -73,12 +84,13 @@ absl::Status LaunchRanks(const LaunchOptions& options, const std::vector<std::st
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   if (first_failure < 0) return absl::OkStatus();
-  std::string message = absl::StrCat("rank ", first_failure, " failed first (",
+  const int first_rank = options.node_rank * options.nproc;  // ranks by their global number
+  std::string message = absl::StrCat("rank ", first_rank + first_failure, " failed first (",
                                      DescribeWaitStatus(*statuses[first_failure]), ")");
   for (int rank = 0; rank < options.nproc; ++rank) {
     const int status = *statuses[rank];
     if (rank != first_failure && !ExitedCleanly(status)) {
-      absl::StrAppend(&message, "; rank ", rank, " ", DescribeWaitStatus(status));
+      absl::StrAppend(&message, "; rank ", first_rank + rank, " ", DescribeWaitStatus(status));
     }
   }
   return absl::AbortedError(message);

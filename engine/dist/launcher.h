@@ -1,6 +1,11 @@
-// Starts one train process per pipeline stage on this machine, wired together through RANK /
-// WORLD_SIZE / MASTER_ADDR / MASTER_PORT (as torchrun does), and stops the rest when one fails.
-// Ranks on several machines are started the same way by hand or by a cluster scheduler.
+// Starts this machine's train processes, wired together through RANK / WORLD_SIZE / MASTER_ADDR /
+// MASTER_PORT (as torchrun does), and stops the rest of them when one fails.
+//
+// On several machines (as torchrun's --nnodes / --node_rank): each host runs the launcher with the
+// same --nnodes, --nproc (processes per host), --master_addr (host 0's address, reachable from
+// every host) and --master_port, and its own --node_rank; host k starts ranks k*nproc ..
+// (k+1)*nproc-1 of nnodes*nproc. A rank that fails on one host fails its peers elsewhere through
+// their receive timeouts; each launcher reports its own ranks.
 #ifndef PIPEBENCH_ENGINE_DIST_LAUNCHER_H_
 #define PIPEBENCH_ENGINE_DIST_LAUNCHER_H_
 
@@ -13,7 +18,9 @@
 namespace pipebench {
 
 struct LaunchOptions {
-  int nproc = 2;
+  int nproc = 2;  // on this host
+  int nnodes = 1;
+  int node_rank = 0;
   std::string master_addr = "127.0.0.1";
   int master_port = 29500;
   std::string train_binary;  // every rank runs it with the same arguments

@@ -211,6 +211,7 @@ absl::StatusOr<std::optional<CommunicatorOptions>> DistributedFromEnvironment(
   PB_RETURN_IF_ERROR(read_int("RANK", nullptr, &options.rank));
   PB_RETURN_IF_ERROR(read_int("MASTER_PORT", "29500", &options.master_port));
   if (const char* addr = std::getenv("MASTER_ADDR")) options.master_addr = addr;
+  if (const char* name = std::getenv("GLOO_SOCKET_IFNAME")) options.gloo_interface = name;
   options.timeout = absl::Seconds(config.timeout_seconds);
   PB_ASSIGN_OR_RETURN(options.transport, ParseTransport(config.transport));
   return std::optional<CommunicatorOptions>(options);
