@@ -151,6 +151,9 @@ absl::StatusOr<json> RunExecutor(const ExecutedCellParams& cell, const CellInput
                                          cell.budget_flush_steps, *inputs.costs));
   }
   TrainConfig run = cell.run;
+  // Executor cells measure wall-clock, so --slow_down slows their real actions as well; training
+  // cells run on the simulated clock, which the slowed costs already stretch.
+  if (!training) run.slow_down = inputs.slow_down;
   int horizon_batches = 0;  // steps: each run's own length
   if (budget > 0) {
     PB_ASSIGN_OR_RETURN(run.batches, BatchesForBudget(cell, costs, budget));
@@ -213,6 +216,7 @@ absl::StatusOr<json> RunDistributed(const ExecutedCellParams& cell, const CellIn
   }
   TrainConfig run = cell.run;
   run.threads = 1;
+  run.slow_down = inputs.slow_down;  // the ranks' real actions: what the cell measures
   if (!inputs.data_path.empty()) run.data = inputs.data_path;
   PB_ASSIGN_OR_RETURN(RunSummary summary, RunLaunched(inputs.train_binary, run.stages, run));
   return json{{"summary", RunSummaryToJson(summary)}};

@@ -20,7 +20,8 @@ struct CellInputs {
   // The measured model costs, for cells with a costs_key.
   std::optional<CostModel> costs;
   // Multiplies every compute cost the cell's schedule is timed with (simulated throughput and the
-  // simulated clock of training runs). The CI gate's own test slows a schedule down with it.
+  // simulated clock of training runs), and makes the real compute actions of executor and
+  // distributed cells take that many times as long. The CI gate's tests inject regressions so.
   double slow_down = 1.0;
   // The stages' unit ranges its costs were measured on (a costs cell balanced by time records
   // them); empty: blocks spread evenly.

@@ -414,6 +414,10 @@ class Report:
                 f"{rss} | {drift} |")
             self.add_row(name, "distributed", p, "tokens_per_second",
                          [measured_rate(r) for r in group])
+            # How far the measured drift goes past the schedule's bound (<= 0: kept), worst stage.
+            self.add_row(name, "distributed", p, "drift_over_bound",
+                         [max(s["max_drift"] - s["drift_bound"] for s in summary(r)["model_stages"])
+                          for r in group])
             self.benchmarks.append(benchmark_entry(
                 f"{name}/{p['variant']}/p:{p['stages']}/m:{p['microbatches']}/distributed",
                 res["measured"]["seconds"], res["measured"]["tokens_per_second"]))

@@ -65,6 +65,9 @@ ABSL_FLAG(std::string, trace, pipebench::TrainConfig().trace,
 ABSL_FLAG(std::string, transport, pipebench::TrainConfig().transport,
           "Distributed runs: gloo, or nccl in a --config=nccl build (stage tensors then travel "
           "through each rank's GPU).");
+ABSL_FLAG(double, slow_down, pipebench::TrainConfig().slow_down,
+          "Inject a regression: every compute action takes this many times its own time (for "
+          "showing that the CI gate's measured checks fail).");
 ABSL_FLAG(std::string, fault, pipebench::TrainConfig().fault,
           "Fault injection for testing failure handling: exit:RANK:WHEN or hang:RANK:WHEN (WHEN: "
           "an action count, 'step' for the rank's first optimizer step, 'last' for its last "
@@ -99,6 +102,7 @@ TrainConfig ConfigFromFlags() {
   c.trace = absl::GetFlag(FLAGS_trace);
   c.transport = absl::GetFlag(FLAGS_transport);
   c.fault = absl::GetFlag(FLAGS_fault);
+  c.slow_down = absl::GetFlag(FLAGS_slow_down);
   return c;
 }
 

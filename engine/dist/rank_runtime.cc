@@ -307,7 +307,7 @@ absl::Status RankRuntime::Execute(const Action& action) {
                                                  options_.model.context, options_.seed,
                                                  microbatch);
                        },
-                       *this));
+                       *this, options_.slow_down));
     weight_version = outcome.weight_version;
     crossed = outcome.updates_crossed;
     if (outcome.loss) result_.losses[mb] = *outcome.loss;

@@ -138,7 +138,8 @@ absl::Status Executor::Execute(const TimelineEvent& e, const BatchCallback& on_b
   PB_ASSIGN_OR_RETURN(
       const StageActionOutcome outcome,
       RunStageAction({e.type, e.chunk, mb}, g, stages_, *workers_[g],
-                     [this](int microbatch) { return Batch(microbatch); }, route_));
+                     [this](int microbatch) { return Batch(microbatch); }, route_,
+                     options_.slow_down));
   MicrobatchRecord& record = result_.microbatches[mb];
   if (e.type == ActionType::kForward) {
     record.forward_version[g] = outcome.weight_version;

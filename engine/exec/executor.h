@@ -45,6 +45,9 @@ struct ExecutorOptions {
   // the schedule that fits more steps in the budget would also decay its rate later, and its
   // steps-to-target ratio would mix the schedule's effect with a different learning-rate schedule.
   int horizon_batches = 0;
+  // Every compute action really takes this many times its own time (RunStageAction): a regression
+  // injected on purpose, for showing the CI gate's measured checks can fail. 1: none.
+  double slow_down = 1.0;
 };
 
 // One finished mini-batch. For a synchronous schedule: all m micro-batches have run every

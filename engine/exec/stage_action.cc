@@ -1,5 +1,7 @@
 #include "engine/exec/stage_action.h"
 
+#include <chrono>
+#include <thread>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -7,9 +9,11 @@
 
 namespace pipebench {
 
-absl::StatusOr<StageActionOutcome> RunStageAction(const Action& action, int stage,
-                                                  int model_stages, StageWorker& worker,
-                                                  const BatchSource& batches, TensorRoute& route) {
+namespace {
+
+absl::StatusOr<StageActionOutcome> Run(const Action& action, int stage, int model_stages,
+                                       StageWorker& worker, const BatchSource& batches,
+                                       TensorRoute& route) {
   const int mb = action.microbatch;
   const bool first = stage == 0;
   const bool last = stage == model_stages - 1;
@@ -58,6 +62,20 @@ absl::StatusOr<StageActionOutcome> RunStageAction(const Action& action, int stag
       return absl::InvalidArgumentError(
           absl::StrCat("stage ", stage, ": ", ToString(action), " is not a compute action"));
   }
+}
+
+}  // namespace
+
+absl::StatusOr<StageActionOutcome> RunStageAction(const Action& action, int stage,
+                                                  int model_stages, StageWorker& worker,
+                                                  const BatchSource& batches, TensorRoute& route,
+                                                  double slow_down) {
+  if (slow_down <= 1.0) return Run(action, stage, model_stages, worker, batches, route);
+  const auto start = std::chrono::steady_clock::now();
+  absl::StatusOr<StageActionOutcome> outcome =
+      Run(action, stage, model_stages, worker, batches, route);
+  std::this_thread::sleep_for((std::chrono::steady_clock::now() - start) * (slow_down - 1.0));
+  return outcome;
 }
 
 }  // namespace pipebench

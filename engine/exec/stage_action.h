@@ -42,10 +42,13 @@ struct StageActionOutcome {
 };
 
 // Runs compute action `action` (F, B, I or W) of model `stage` of `model_stages` on `worker`.
+// `slow_down` > 1 injects a regression for the CI gate's tests: the action then takes that many
+// times its own time (it sleeps the difference), in whichever backend runs it.
 // Errors: the worker's (a non-finite loss or activation), or the route's (a failed transfer).
 absl::StatusOr<StageActionOutcome> RunStageAction(const Action& action, int stage,
                                                   int model_stages, StageWorker& worker,
-                                                  const BatchSource& batches, TensorRoute& route);
+                                                  const BatchSource& batches, TensorRoute& route,
+                                                  double slow_down = 1.0);
 
 }  // namespace pipebench
 

@@ -151,6 +151,7 @@ ExecutorOptions ExecutorOptionsFor(const TrainConfig& config, const GptConfig& m
   options.optimizer.weight_decay = config.weight_decay;
   options.optimizer.min_lr_ratio = config.min_lr_ratio;
   options.optimizer.total_steps = 0;  // each stage's cosine spans its own optimizer steps
+  options.slow_down = config.slow_down;
   return options;
 }
 
@@ -188,7 +189,8 @@ std::vector<std::string> TrainArgs(const TrainConfig& c) {
       absl::StrCat("--timeout_seconds=", c.timeout_seconds),
       absl::StrCat("--trace=", c.trace),
       absl::StrCat("--transport=", c.transport),
-      absl::StrCat("--fault=", c.fault)};
+      absl::StrCat("--fault=", c.fault),
+      absl::StrFormat("--slow_down=%.17g", c.slow_down)};
   return args;
 }
 

@@ -49,6 +49,7 @@ struct TrainConfig {
   int timeout_seconds = 60;
   std::string trace;
   std::string transport = "gloo";
+  double slow_down = 1.0;  // an injected regression: each compute action takes this many times
   std::string fault;  // exit|hang:RANK:(ACTIONS|step|last) or slow:RANK:SECONDS (rank_runtime.h)
 
   ScheduleParams schedule_params() const;
