@@ -114,6 +114,16 @@ std::int64_t DerivedParameterCount(const SearchSpace& space, const Architecture&
   return count + 2 * e + head_weight + space.vocab_size;  // final norm, head
 }
 
+Architecture RandomArchitecture(const SearchSpace& space, std::mt19937_64& rng) {
+  auto pick = [&](std::size_t n) { return static_cast<int>(rng() % n); };
+  Architecture arch{pick(space.embed.size()), pick(space.layers.size()), {}, {}};
+  for (std::int64_t l = 0; l < space.max_layers(); ++l) {
+    arch.heads.push_back(pick(space.heads.size()));
+    arch.mlp_ratio.push_back(pick(space.mlp_ratio.size()));
+  }
+  return arch;
+}
+
 MixingWeights OneHot(const SearchSpace& space, const Architecture& arch) {
   auto one_hot = [](int index, std::size_t n) {
     return torch::one_hot(torch::tensor(static_cast<std::int64_t>(index)),

@@ -13,6 +13,7 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -77,6 +78,9 @@ struct SupernetOptions {
 // Parameters of the standalone network `arch` extracts to.
 std::int64_t DerivedParameterCount(const SearchSpace& space, const Architecture& arch,
                                    bool tied_embeddings = false);
+
+// A uniformly drawn architecture of `space` (every index in range, for every layer).
+Architecture RandomArchitecture(const SearchSpace& space, std::mt19937_64& rng);
 
 // The one-hot weights of `arch`.
 MixingWeights OneHot(const SearchSpace& space, const Architecture& arch);

@@ -23,16 +23,6 @@ std::string MixingName(Mixing mixing) { return mixing == Mixing::kDense ? "dense
 
 namespace {
 
-Architecture Draw(const SearchSpace& space, std::mt19937_64& rng) {
-  auto pick = [&](std::size_t n) { return static_cast<int>(rng() % n); };
-  Architecture arch{pick(space.embed.size()), pick(space.layers.size()), {}, {}};
-  for (std::int64_t l = 0; l < space.max_layers(); ++l) {
-    arch.heads.push_back(pick(space.heads.size()));
-    arch.mlp_ratio.push_back(pick(space.mlp_ratio.size()));
-  }
-  return arch;
-}
-
 Architecture Uniform(const SearchSpace& space, int choice_of_each) {
   auto index = [&](std::size_t n) {
     return choice_of_each < 0 ? static_cast<int>(n) - 1 : choice_of_each;
@@ -100,7 +90,7 @@ void SupernetTrainingStep::Run() {
   State& s = *state_;
   const MixingWeights weights = s.mixing == Mixing::kDense
                                     ? s.dense
-                                    : OneHot(s.supernet.space(), Draw(s.supernet.space(), s.rng));
+                                    : OneHot(s.supernet.space(), RandomArchitecture(s.supernet.space(), s.rng));
   const torch::Tensor logits = s.supernet.Mixed(s.tokens, weights, /*training=*/true);
   const torch::Tensor loss = torch::cross_entropy_loss(logits.reshape({-1, logits.size(-1)}),
                                                        s.targets.reshape({-1}));
@@ -182,7 +172,7 @@ absl::StatusOr<SupernetCost> MeasureSupernetCost(const SearchSpace& space,
   torch::NoGradGuard no_grad;
   std::vector<Architecture> probes = {Uniform(space, 0), Uniform(space, -1)};
   std::mt19937_64 rng(options.seed + 1);
-  for (int i = 0; i < options.probe_architectures; ++i) probes.push_back(Draw(space, rng));
+  for (int i = 0; i < options.probe_architectures; ++i) probes.push_back(RandomArchitecture(space, rng));
   const torch::Tensor tokens =
       torch::randint(0, space.vocab_size, {2, space.context}, torch::kInt64);
   for (const Architecture& arch : probes) {

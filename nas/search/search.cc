@@ -110,21 +110,26 @@ class Search {
     }
     return total / std::max(1, options_.evaluation_batches);
   }
-  // An any-time point: `arch`'s validation loss with the supernet's weights now.
-  AnytimePoint Checkpoint(const EntangledGpt& supernet, const Architecture& arch, int step,
-                          double seconds) const {
-    const DerivedGpt network = supernet.Extract(arch);
-    return {seconds, step, ArchitectureToJson(space_, arch),
-            DerivedValidationLoss(network, data_, context_, options_.batch_size,
-                                  options_.evaluation_batches, options_.seed)};
+  // Appends an any-time point: `network`'s validation loss, at `offset` plus `clock`'s time, the
+  // evaluation itself kept off the clock.
+  void Checkpoint(const DerivedGpt& network, const Architecture& arch, int step, double offset,
+                  SearchClock& clock, std::vector<AnytimePoint>& curve) const {
+    clock.Pause();
+    curve.push_back({offset + clock.seconds(), step, ArchitectureToJson(space_, arch),
+                     DerivedValidationLoss(network, data_, context_, options_.batch_size,
+                                           options_.evaluation_batches, options_.seed)});
+    clock.Resume();
   }
-  DerivedArchitecture Derived(const std::string& method, const Architecture& arch) const {
+  DerivedArchitecture Derived(const std::string& method, const Architecture& arch,
+                              std::vector<AnytimePoint> curve, double search_seconds) const {
     DerivedArchitecture derived;
     derived.method = method;
     derived.architecture = arch;
     derived.architecture_json = ArchitectureToJson(space_, arch);
     derived.parameters =
         DerivedParameterCount(space_, arch, options_.preset.tied_embeddings);
+    derived.curve = std::move(curve);
+    derived.search_seconds = search_seconds;
     return derived;
   }
   // SPOS's two searches over the trained supernet, each its own derived architecture.
@@ -212,10 +217,8 @@ absl::StatusOr<SearchResult> Search::Supernet(
                               (static_cast<std::int64_t>(step) * options_.checkpoints) /
                                   options_.steps;
       if (checkpoint) {
-        clock.Pause();
-        gradient_curve.push_back(
-            Checkpoint(*supernet, ArgmaxArchitecture(space_, alpha), done, clock.seconds()));
-        clock.Resume();
+        const Architecture now = ArgmaxArchitecture(space_, alpha);
+        Checkpoint(supernet->Extract(now), now, done, 0, clock, gradient_curve);
       }
     }
     if (on_step) on_step(record);
@@ -228,11 +231,9 @@ absl::StatusOr<SearchResult> Search::Supernet(
     result.derived.push_back(RandomSearch(*supernet, training_seconds, rng));
     result.derived.push_back(Evolution(*supernet, training_seconds, rng));
   } else {
-    const Architecture arch = ArgmaxArchitecture(space_, alpha);
-    DerivedArchitecture derived = Derived(SearchMethodName(options_.method), arch);
-    derived.curve = std::move(gradient_curve);
-    derived.search_seconds = clock.seconds();
-    result.derived.push_back(std::move(derived));
+    result.derived.push_back(Derived(SearchMethodName(options_.method),
+                                     ArgmaxArchitecture(space_, alpha), std::move(gradient_curve),
+                                     clock.seconds()));
   }
   for (DerivedArchitecture& derived : result.derived) {
     derived.network = supernet->Extract(derived.architecture);
@@ -250,16 +251,12 @@ DerivedArchitecture Search::RandomSearch(const EntangledGpt& supernet, double tr
     const double loss = SelectionLoss(supernet, candidate);
     if (loss < best.first) {
       best = {loss, candidate};
-      clock.Pause();
-      curve.push_back(
-          Checkpoint(supernet, candidate, options_.steps, training_seconds + clock.seconds()));
-      clock.Resume();
+      Checkpoint(supernet.Extract(candidate), candidate, options_.steps, training_seconds, clock,
+                 curve);
     }
   }
-  DerivedArchitecture derived = Derived("spos+random", best.second);
-  derived.curve = std::move(curve);
-  derived.search_seconds = training_seconds + clock.seconds();
-  return derived;
+  return Derived("spos+random", best.second, std::move(curve),
+                 training_seconds + clock.seconds());
 }
 
 // Regularised evolution (Real et al. 2019) with the random search's number of evaluations.
@@ -294,16 +291,12 @@ DerivedArchitecture Search::Evolution(const EntangledGpt& supernet, double train
     population.emplace_back(SelectionLoss(supernet, candidate), candidate);
     if (population.back().first < best.first) {
       best = population.back();
-      clock.Pause();
-      curve.push_back(
-          Checkpoint(supernet, candidate, options_.steps, training_seconds + clock.seconds()));
-      clock.Resume();
+      Checkpoint(supernet.Extract(candidate), candidate, options_.steps, training_seconds, clock,
+                 curve);
     }
   }
-  DerivedArchitecture derived = Derived("spos+evolution", best.second);
-  derived.curve = std::move(curve);
-  derived.search_seconds = training_seconds + clock.seconds();
-  return derived;
+  return Derived("spos+evolution", best.second, std::move(curve),
+                 training_seconds + clock.seconds());
 }
 
 absl::StatusOr<SearchResult> Search::RandomBaseline() {
@@ -320,7 +313,8 @@ absl::StatusOr<SearchResult> Search::RandomBaseline() {
   std::mt19937_64 rng(options_.seed + 3);
   SearchClock clock;
   double best_loss = std::numeric_limits<double>::infinity();
-  std::optional<DerivedArchitecture> best;
+  Architecture best;
+  std::optional<DerivedGpt> best_network;
   std::vector<AnytimePoint> curve;
   for (int i = 0; i < count; ++i) {
     const Architecture arch = RandomArchitecture(space_, rng);
@@ -333,19 +327,14 @@ absl::StatusOr<SearchResult> Search::RandomBaseline() {
                                              options_.seed, options_.steps);
     if (loss < best_loss) {
       best_loss = loss;
-      best = Derived("random", arch);
-      clock.Pause();
-      curve.push_back({clock.seconds(), (i + 1) * steps_each, best->architecture_json,
-                       DerivedValidationLoss(*network, data_, context_, options_.batch_size,
-                                             options_.evaluation_batches, options_.seed)});
-      clock.Resume();
-      best->network = *std::move(network);
+      best = arch;
+      Checkpoint(*network, arch, (i + 1) * steps_each, 0, clock, curve);
+      best_network = *std::move(network);
     }
   }
-  best->curve = std::move(curve);
-  best->search_seconds = clock.seconds();
   SearchResult result;
-  result.derived.push_back(*std::move(best));
+  result.derived.push_back(Derived("random", best, std::move(curve), clock.seconds()));
+  result.derived.back().network = std::move(best_network);
   return result;
 }
 
@@ -381,16 +370,6 @@ SupernetOptions NetworkOptions(const SearchOptions& options) {
   network.dropout = options.preset.dropout;
   network.tied_embeddings = options.preset.tied_embeddings;
   return network;
-}
-
-Architecture RandomArchitecture(const SearchSpace& space, std::mt19937_64& rng) {
-  auto pick = [&](std::size_t n) { return static_cast<int>(rng() % n); };
-  Architecture arch{pick(space.embed.size()), pick(space.layers.size()), {}, {}};
-  for (std::int64_t l = 0; l < space.max_layers(); ++l) {
-    arch.heads.push_back(pick(space.heads.size()));
-    arch.mlp_ratio.push_back(pick(space.mlp_ratio.size()));
-  }
-  return arch;
 }
 
 Architecture ArgmaxArchitecture(const SearchSpace& space, const MixingWeights& alpha) {

@@ -24,7 +24,6 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
-#include <random>
 #include <string>
 #include <vector>
 
@@ -95,8 +94,6 @@ struct SearchResult {
 // Argmax of each row of the architecture parameters.
 Architecture ArgmaxArchitecture(const SearchSpace& space, const MixingWeights& alpha);
 nlohmann::json ArchitectureToJson(const SearchSpace& space, const Architecture& arch);
-// A uniformly drawn architecture of `space` (every index in range, for every layer).
-Architecture RandomArchitecture(const SearchSpace& space, std::mt19937_64& rng);
 
 absl::StatusOr<SearchResult> RunSearch(const SearchSpace& space, const TokenDataset& data,
                                        const SearchOptions& options,
