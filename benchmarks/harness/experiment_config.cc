@@ -393,10 +393,14 @@ class Expander {
   absl::Status Pipeline(FieldReader& study, const std::string& path, const std::string& name) {
     study.AllowOnly({"name", "kind", "note", "schedules", "stages", "microbatches",
                      "microbatches_per_stage", "batches", "backends", "model",
-                     "micro_batch_size", "costs", "link", "steps"});
+                     "micro_batch_size", "costs", "link", "steps", "repeats"});
     PB_ASSIGN_OR_RETURN(Grid grid, ReadGrid(study, path));
     const int batches = study.Int("batches", 1, 16);
     const int steps = study.Int("steps", 1, 8);
+    // Distributed runs measure wall-clock on a machine that may be busy: each runs `repeats`
+    // times, the schedules interleaved (repeat-major), so a slow spell hits both sides of a ratio.
+    const int repeats = study.Int("repeats", 1, 1);
+    const size_t first_cell = config_.cells.size();
     const std::vector<std::string> backends = study.StringList(
         "backends", {kSimulateCell, kExecutorCell, kDistributedCell},
         std::vector<std::string>{kSimulateCell});
@@ -438,9 +442,10 @@ class Expander {
           path, ".costs: inline costs only time simulations; executor and distributed backends "
                 "need the measured model"));
     }
-    return ForEachSchedule(grid, batches, path, [&](const std::string& model,
-                                                    const ScheduleVariant& variant,
-                                                    const ScheduleParams& params, json label) {
+    const absl::Status status = ForEachSchedule(
+        grid, batches, path,
+        [&](const std::string& model, const ScheduleVariant& variant,
+            const ScheduleParams& params, json label) {
       json base = ScheduleJson(variant, params, label);
       base["model"] = model;
       base["micro_batch_size"] = grid.micro_batch_size;
@@ -467,10 +472,28 @@ class Expander {
         }
         for (int seed : seeds_) {
           cell["seed"] = seed;
-          config_.cells.push_back(MakeCell(name, backend, cell, costs_key));
+          for (int repeat = 0; repeat < (backend == kDistributedCell ? repeats : 1); ++repeat) {
+            if (repeats > 1 && backend == kDistributedCell) cell["repeat"] = repeat;
+            config_.cells.push_back(MakeCell(name, backend, cell, costs_key));
+          }
         }
       }
     });
+    if (repeats > 1) {
+      // Repeat-major among this study's distributed cells, which the runner takes in order.
+      std::vector<size_t> slots;
+      std::vector<Cell> distributed;
+      for (size_t i = first_cell; i < config_.cells.size(); ++i) {
+        if (config_.cells[i].kind != kDistributedCell) continue;
+        slots.push_back(i);
+        distributed.push_back(config_.cells[i]);
+      }
+      std::stable_sort(distributed.begin(), distributed.end(), [](const Cell& a, const Cell& b) {
+        return a.params.value("repeat", 0) < b.params.value("repeat", 0);
+      });
+      for (size_t k = 0; k < slots.size(); ++k) config_.cells[slots[k]] = distributed[k];
+    }
+    return status;
   }
 
   absl::Status Training(FieldReader& study, const std::string& path, const std::string& name) {

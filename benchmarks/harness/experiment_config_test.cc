@@ -160,6 +160,26 @@ TEST(ExperimentConfigTest, IdenticalStudiesKeepTheirOwnCellsAndShareCosts) {
   EXPECT_EQ(keys.size(), config->cells.size());
 }
 
+TEST(ExperimentConfigTest, RepeatedDistributedRunsInterleaveTheSchedules) {
+  auto config = ParseExperimentConfig(R"({"experiment": "r", "description": "d", "seeds": [0],
+    "studies": [
+    {"name": "runtime", "kind": "pipeline", "schedules": ["1f1b_flush", "paci"], "stages": [2],
+     "microbatches": [2], "steps": 2, "repeats": 3, "backends": ["executor", "distributed"],
+     "model": "layers=2,embed=16,heads=2,context=8"}]})");
+  ASSERT_TRUE(config.ok()) << config.status();
+  std::vector<std::string> order;
+  int executor = 0;
+  for (const Cell& cell : config->cells) {
+    if (cell.kind == kExecutorCell) ++executor;
+    if (cell.kind != kDistributedCell) continue;
+    order.push_back(absl::StrCat(cell.params["schedule"].get<std::string>(), " ",
+                                 cell.params["repeat"].get<int>()));
+  }
+  EXPECT_EQ(executor, 2);  // repeats are for measured wall-clock across processes only
+  EXPECT_EQ(order, (std::vector<std::string>{"1f1b_flush 0", "paci 0", "1f1b_flush 1", "paci 1",
+                                             "1f1b_flush 2", "paci 2"}));
+}
+
 TEST(ExperimentConfigTest, AccumulationExpressions) {
   EXPECT_EQ(*EvaluateAccumulation("p", 4, 8), 4);
   EXPECT_EQ(*EvaluateAccumulation("2p", 4, 8), 8);

@@ -6,9 +6,10 @@
 // cell is recorded as "failed" with its error and the matrix goes on.
 //
 // Order and parallelism, for a small machine: cost measurements (model stages and NAS supernets)
-// first, one at a time and alone (they time the model); then simulations, in this process; then training, executor and NAS
-// cells, `jobs` at a time, each in its own process with one compute thread (a crash or a hang
-// stays in that cell); distributed runs last, one at a time, since each takes one core per stage.
+// first, one at a time and alone (they time the model); then simulations, in this process; then
+// training, executor and NAS cells, `jobs` at a time, each in its own process with one compute
+// thread (a crash or a hang stays in that cell); distributed runs last, one at a time in the
+// config's order, since each takes one core per stage.
 #ifndef PIPEBENCH_BENCHMARKS_HARNESS_MATRIX_RUNNER_H_
 #define PIPEBENCH_BENCHMARKS_HARNESS_MATRIX_RUNNER_H_
 

@@ -414,6 +414,20 @@ class Report:
                 f"{rss} | {drift} |")
             self.add_row(name, "distributed", p, "tokens_per_second",
                          [measured_rate(r) for r in group])
+            # Median over (seed, repeat) of this run's tokens/s over 1F1B-flush's run of the same
+            # seed and repeat, which ran next to it: what the gate checks, less exposed to a busy
+            # machine than a ratio of means.
+            if p["variant"] != BASELINE:
+                flush = {(r["params"].get("seed"), r["params"].get("repeat")): measured_rate(r)
+                         for r in records if r["params"]["variant"] == BASELINE
+                         and group_key(r["params"]) == group_key(p)}
+                paired = [measured_rate(r) / flush[(r["params"].get("seed"),
+                                                    r["params"].get("repeat"))]
+                          for r in group if (r["params"].get("seed"),
+                                             r["params"].get("repeat")) in flush]
+                if paired:
+                    self.add_row(name, "distributed", p, "tokens_per_second_ratio_median",
+                                 [statistics.median(paired)])
             # How far the measured drift goes past the schedule's bound (<= 0: kept), worst stage.
             self.add_row(name, "distributed", p, "drift_over_bound",
                          [max(s["max_drift"] - s["drift_bound"] for s in summary(r)["model_stages"])
@@ -429,6 +443,7 @@ class Report:
         for r in records:
             p = dict(r["params"])
             p.pop("seed", None)
+            p.pop("repeat", None)  # repeated distributed runs: one group, every repeat a sample
             groups.setdefault(json.dumps(p, sort_keys=True), []).append(r)
         return sorted(groups.items(), key=lambda kv: (kv[1][0]["params"]["stages"],
                                                       kv[1][0]["params"]["microbatches"],
