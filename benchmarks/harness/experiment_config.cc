@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <fstream>
 #include <functional>
+#include <tuple>
 #include <optional>
 #include <map>
 #include <set>
@@ -488,9 +489,15 @@ class Expander {
         slots.push_back(i);
         distributed.push_back(config_.cells[i]);
       }
-      std::stable_sort(distributed.begin(), distributed.end(), [](const Cell& a, const Cell& b) {
-        return a.params.value("repeat", 0) < b.params.value("repeat", 0);
-      });
+      // By repeat, then by what a ratio pairs on (seed, grid point), so the schedules of one
+      // pair run next to each other.
+      auto pairing = [](const Cell& c) {
+        const json& p = c.params;
+        return std::make_tuple(p.value("repeat", 0), p.value("seed", 0), p.value("model", ""),
+                               p.value("stages", 0), p.value("microbatches", 0));
+      };
+      std::stable_sort(distributed.begin(), distributed.end(),
+                       [&](const Cell& a, const Cell& b) { return pairing(a) < pairing(b); });
       for (size_t k = 0; k < slots.size(); ++k) config_.cells[slots[k]] = distributed[k];
     }
     return status;

@@ -161,10 +161,10 @@ TEST(ExperimentConfigTest, IdenticalStudiesKeepTheirOwnCellsAndShareCosts) {
 }
 
 TEST(ExperimentConfigTest, RepeatedDistributedRunsInterleaveTheSchedules) {
-  auto config = ParseExperimentConfig(R"({"experiment": "r", "description": "d", "seeds": [0],
+  auto config = ParseExperimentConfig(R"({"experiment": "r", "description": "d", "seeds": [0, 1],
     "studies": [
     {"name": "runtime", "kind": "pipeline", "schedules": ["1f1b_flush", "paci"], "stages": [2],
-     "microbatches": [2], "steps": 2, "repeats": 3, "backends": ["executor", "distributed"],
+     "microbatches": [2], "steps": 2, "repeats": 2, "backends": ["executor", "distributed"],
      "model": "layers=2,embed=16,heads=2,context=8"}]})");
   ASSERT_TRUE(config.ok()) << config.status();
   std::vector<std::string> order;
@@ -172,12 +172,15 @@ TEST(ExperimentConfigTest, RepeatedDistributedRunsInterleaveTheSchedules) {
   for (const Cell& cell : config->cells) {
     if (cell.kind == kExecutorCell) ++executor;
     if (cell.kind != kDistributedCell) continue;
-    order.push_back(absl::StrCat(cell.params["schedule"].get<std::string>(), " ",
-                                 cell.params["repeat"].get<int>()));
+    order.push_back(absl::StrCat(cell.params["schedule"].get<std::string>(), " r",
+                                 cell.params["repeat"].get<int>(), " s",
+                                 cell.params["seed"].get<int>()));
   }
-  EXPECT_EQ(executor, 2);  // repeats are for measured wall-clock across processes only
-  EXPECT_EQ(order, (std::vector<std::string>{"1f1b_flush 0", "paci 0", "1f1b_flush 1", "paci 1",
-                                             "1f1b_flush 2", "paci 2"}));
+  EXPECT_EQ(executor, 4);  // repeats are for measured wall-clock across processes only
+  // The two runs a ratio pairs (same repeat and seed) next to each other.
+  EXPECT_EQ(order, (std::vector<std::string>{"1f1b_flush r0 s0", "paci r0 s0", "1f1b_flush r0 s1",
+                                             "paci r0 s1", "1f1b_flush r1 s0", "paci r1 s0",
+                                             "1f1b_flush r1 s1", "paci r1 s1"}));
 }
 
 TEST(ExperimentConfigTest, AccumulationExpressions) {

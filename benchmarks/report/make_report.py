@@ -428,10 +428,12 @@ class Report:
                 if paired:
                     self.add_row(name, "distributed", p, "tokens_per_second_ratio_median",
                                  [statistics.median(paired)])
-            # How far the measured drift goes past the schedule's bound (<= 0: kept), worst stage.
-            self.add_row(name, "distributed", p, "drift_over_bound",
-                         [max(s["max_drift"] - s["drift_bound"] for s in summary(r)["model_stages"])
-                          for r in group])
+            # How far the measured drift goes past the schedule's bound (<= 0: kept), worst stage
+            # of those with a bound (a custom schedule may promise none: -1).
+            over = [max(excess) for excess in
+                    ([s["max_drift"] - s["drift_bound"] for s in summary(r)["model_stages"]
+                      if s["drift_bound"] >= 0] for r in group) if excess]
+            self.add_row(name, "distributed", p, "drift_over_bound", over)
             self.benchmarks.append(benchmark_entry(
                 f"{name}/{p['variant']}/p:{p['stages']}/m:{p['microbatches']}/distributed",
                 res["measured"]["seconds"], res["measured"]["tokens_per_second"]))
@@ -760,7 +762,7 @@ class Report:
             "of its own. Parameters and AdamW's moments are counted from the tensors; step "
             "working memory is the resident-set high-water mark during a step above the resident "
             "set before it (LibTorch's CPU allocator keeps no statistics); peak RSS is the "
-            "process's. Dense mixing weights every candidate (DARTS, DrNAS), one-hot one sampled "
+            "process's highest resident set during the timed steps. Dense mixing weights every candidate (DARTS, DrNAS), one-hot one sampled "
             "path (GDAS, SPOS). Exact attention runs every width x head-count pair on its own; "
             "reference attention superposes the projections and runs one attention per head "
             "count. One-hot gap: the largest logit difference between the supernet under "
@@ -772,11 +774,12 @@ class Report:
         for r in sorted(records, key=lambda r: (r["params"]["storage"], r["params"]["attention"],
                                                  r["params"]["mixing"])):
             p, x = r["params"], r["result"]
+            gap = "-" if x["one_hot_max_abs_diff"] is None else f"{x['one_hot_max_abs_diff']:.1e}"
             self.md.append(
                 f"| {p['storage']} | {p['attention']} | {p['mixing']} | "
                 f"{x['parameter_bytes'] / mib:.2f} | {x['optimizer_state_bytes'] / mib:.2f} | "
                 f"{x['step_working_bytes'] / mib:.1f} | {x['peak_rss_bytes'] / mib:.0f} | "
-                f"{x['step_seconds'] * 1e3:.0f} | {x['one_hot_max_abs_diff']:.1e} |")
+                f"{x['step_seconds'] * 1e3:.0f} | {gap} |")
             params = {"optimizer": f"{p['attention']} {p['mixing']}", "storage": p["storage"]}
             for metric in ("step_seconds", "step_working_bytes", "peak_rss_bytes",
                            "parameter_bytes"):

@@ -110,13 +110,14 @@ class Search {
     }
     return total / std::max(1, options_.evaluation_batches);
   }
-  // Appends an any-time point: `network`'s validation loss, at `offset` plus `clock`'s time, the
-  // evaluation itself kept off the clock.
-  void Checkpoint(const DerivedGpt& network, const Architecture& arch, int step, double offset,
-                  SearchClock& clock, std::vector<AnytimePoint>& curve) const {
+  // Appends an any-time point for `arch`: the validation loss of the network `network` returns
+  // (extracted from a supernet, or trained on its own), at `offset` plus `clock`'s time; making
+  // and evaluating the network stay off the clock.
+  void Checkpoint(const std::function<DerivedGpt()>& network, const Architecture& arch, int step,
+                  double offset, SearchClock& clock, std::vector<AnytimePoint>& curve) const {
     clock.Pause();
     curve.push_back({offset + clock.seconds(), step, ArchitectureToJson(space_, arch),
-                     DerivedValidationLoss(network, data_, context_, options_.batch_size,
+                     DerivedValidationLoss(network(), data_, context_, options_.batch_size,
                                            options_.evaluation_batches, options_.seed)});
     clock.Resume();
   }
@@ -218,7 +219,7 @@ absl::StatusOr<SearchResult> Search::Supernet(
                                   options_.steps;
       if (checkpoint) {
         const Architecture now = ArgmaxArchitecture(space_, alpha);
-        Checkpoint(supernet->Extract(now), now, done, 0, clock, gradient_curve);
+        Checkpoint([&] { return supernet->Extract(now); }, now, done, 0, clock, gradient_curve);
       }
     }
     if (on_step) on_step(record);
@@ -249,10 +250,10 @@ DerivedArchitecture Search::RandomSearch(const EntangledGpt& supernet, double tr
   for (int c = 0; c < options_.search_candidates; ++c) {
     const Architecture candidate = RandomArchitecture(space_, rng);
     const double loss = SelectionLoss(supernet, candidate);
-    if (loss < best.first) {
+    if (c == 0 || loss < best.first) {  // the first always, so a NaN loss still derives one
       best = {loss, candidate};
-      Checkpoint(supernet.Extract(candidate), candidate, options_.steps, training_seconds, clock,
-                 curve);
+      Checkpoint([&] { return supernet.Extract(candidate); }, candidate, options_.steps,
+                 training_seconds, clock, curve);
     }
   }
   return Derived("spos+random", best.second, std::move(curve),
@@ -289,10 +290,10 @@ DerivedArchitecture Search::Evolution(const EntangledGpt& supernet, double train
       population.pop_front();
     }
     population.emplace_back(SelectionLoss(supernet, candidate), candidate);
-    if (population.back().first < best.first) {
+    if (c == 0 || population.back().first < best.first) {
       best = population.back();
-      Checkpoint(supernet.Extract(candidate), candidate, options_.steps, training_seconds, clock,
-                 curve);
+      Checkpoint([&] { return supernet.Extract(candidate); }, candidate, options_.steps,
+                 training_seconds, clock, curve);
     }
   }
   return Derived("spos+evolution", best.second, std::move(curve),
@@ -325,10 +326,10 @@ absl::StatusOr<SearchResult> Search::RandomBaseline() {
     const double loss = DerivedSelectionLoss(*network, data_, context_, options_.batch_size,
                                              options_.evaluation_batches, options_.train_portion,
                                              options_.seed, options_.steps);
-    if (loss < best_loss) {
+    if (i == 0 || loss < best_loss) {
       best_loss = loss;
       best = arch;
-      Checkpoint(*network, arch, (i + 1) * steps_each, 0, clock, curve);
+      Checkpoint([&] { return network->Clone(); }, arch, (i + 1) * steps_each, 0, clock, curve);
       best_network = *std::move(network);
     }
   }
