@@ -177,16 +177,8 @@ absl::StatusOr<NasCellParams> NasCellOf(const json& params) {
   PB_ASSIGN_OR_RETURN(search.attention,
                       Parsed("nas", "attention", ParseAttentionMode(attention)));
   PB_ASSIGN_OR_RETURN(search.preset, Parsed("nas", "preset", NasPresetFromJson(preset)));
-  for (const std::string& from : retrain_from) {
-    if (from == "inherited") {
-      cell.job.retrain.finetune = true;
-    } else if (from == "scratch") {
-      cell.job.retrain.scratch = true;
-    } else {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "nas cell: field 'retrain_from': '", from, "' is neither 'inherited' nor 'scratch'"));
-    }
-  }
+  PB_ASSIGN_OR_RETURN(cell.job.retrain,
+                      Parsed("nas", "retrain_from", ParseEvaluationPlan(retrain_from)));
   return cell;
 }
 

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "absl/strings/str_cat.h"
+
 #include "engine/exec/optimizer.h"
 
 namespace pipebench {
@@ -87,6 +89,21 @@ absl::StatusOr<DerivedGpt> FreshNetwork(const SearchSpace& space, const Architec
   absl::StatusOr<EntangledGpt> supernet = EntangledGpt::Create(space, seed, entangled);
   if (!supernet.ok()) return supernet.status();
   return supernet->Extract(arch);
+}
+
+absl::StatusOr<EvaluationPlan> ParseEvaluationPlan(const std::vector<std::string>& ways) {
+  EvaluationPlan plan;
+  for (const std::string& way : ways) {
+    if (way == "inherited") {
+      plan.finetune = true;
+    } else if (way == "scratch") {
+      plan.scratch = true;
+    } else {
+      return absl::InvalidArgumentError(
+          absl::StrCat("'", way, "' is neither 'inherited' nor 'scratch'"));
+    }
+  }
+  return plan;
 }
 
 absl::StatusOr<DerivedEvaluation> EvaluateDerived(const SearchSpace& space,

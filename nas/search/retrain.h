@@ -5,6 +5,8 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "engine/model/dataset.h"
@@ -61,6 +63,8 @@ struct EvaluationPlan {
   bool finetune = false;
   bool scratch = false;
 };
+// {"inherited", "scratch"} (either or both) -> the plan; anything else is an error naming it.
+absl::StatusOr<EvaluationPlan> ParseEvaluationPlan(const std::vector<std::string>& ways);
 absl::StatusOr<DerivedEvaluation> EvaluateDerived(const SearchSpace& space,
                                                   const Architecture& arch,
                                                   const DerivedGpt& inherited,

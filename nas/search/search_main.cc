@@ -14,6 +14,7 @@
 
 #include "absl/flags/flag.h"
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "engine/model/dataset.h"
 #include "engine/platform/blas_info.h"
@@ -50,21 +51,6 @@ ABSL_FLAG(std::string, retrain_from, "inherited,scratch",
 namespace pipebench {
 namespace {
 
-absl::StatusOr<EvaluationPlan> ParsePlan(const std::string& text) {
-  EvaluationPlan plan;
-  for (absl::string_view part : absl::StrSplit(text, ',', absl::SkipEmpty())) {
-    if (part == "inherited") {
-      plan.finetune = true;
-    } else if (part == "scratch") {
-      plan.scratch = true;
-    } else {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "--retrain_from: '", part, "' is neither 'inherited' nor 'scratch'"));
-    }
-  }
-  return plan;
-}
-
 absl::Status Run() {
   (void)WarnIfSlowBlas();
   SearchJob job;
@@ -73,7 +59,12 @@ absl::Status Run() {
   PB_ASSIGN_OR_RETURN(options.preset, LoadNasPreset(absl::GetFlag(FLAGS_preset)));
   PB_ASSIGN_OR_RETURN(options.storage, ParseWeightStorage(absl::GetFlag(FLAGS_storage)));
   PB_ASSIGN_OR_RETURN(options.attention, ParseAttentionMode(absl::GetFlag(FLAGS_attention)));
-  PB_ASSIGN_OR_RETURN(job.retrain, ParsePlan(absl::GetFlag(FLAGS_retrain_from)));
+  absl::StatusOr<EvaluationPlan> plan = ParseEvaluationPlan(
+      absl::StrSplit(absl::GetFlag(FLAGS_retrain_from), ',', absl::SkipEmpty()));
+  if (!plan.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("--retrain_from: ", plan.status().message()));
+  }
+  job.retrain = *plan;
   PB_ASSIGN_OR_RETURN(TokenDataset data, LoadTokenData(absl::GetFlag(FLAGS_data)));
   PB_ASSIGN_OR_RETURN(SearchSpace space,
                       LoadSearchSpace(absl::GetFlag(FLAGS_space), data.vocab_size(), "--space"));
