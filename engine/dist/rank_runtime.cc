@@ -351,7 +351,8 @@ absl::Status RankRuntime::RunLoop() {
         driver_->GradientArrived(arrival.chunk, arrival.mb);
       }
     }
-    PB_ASSIGN_OR_RETURN(const RankDriver::Step step, driver_->Poll());
+    const RankDriver::Step step = driver_->Poll();
+    if (step.kind == RankDriver::Step::Kind::kError) return driver_->error();
     if (step.kind == RankDriver::Step::Kind::kDone) break;
     if (step.kind != RankDriver::Step::Kind::kStart) {
       PB_RETURN_IF_ERROR(WaitForInput(step, seen));

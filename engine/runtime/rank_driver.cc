@@ -19,16 +19,11 @@ RankDriver::RankDriver(const Schedule& schedule, int rank)
       flags_(static_cast<std::size_t>(chunks_) * total_, 0) {}
 
 bool RankDriver::ForwardInputReady(int chunk, int microbatch) const {
-  if (!InRange(chunk, microbatch)) return false;
-  return schedule_.StageOf(rank_, chunk) == 0 || (flag(chunk, microbatch) & kActivationIn);
+  return InRange(chunk, microbatch) && ForwardReady(chunk, flag(chunk, microbatch));
 }
 
 bool RankDriver::BackwardInputReady(int chunk, int microbatch) const {
-  if (!InRange(chunk, microbatch)) return false;
-  // The last stage's backward needs only its own forward (the loss is computed there).
-  return schedule_.StageOf(rank_, chunk) == model_stages_ - 1
-             ? (flag(chunk, microbatch) & kForwardDone) != 0
-             : (flag(chunk, microbatch) & kGradientIn) != 0;
+  return InRange(chunk, microbatch) && BackwardReady(chunk, flag(chunk, microbatch));
 }
 
 std::string RankDriver::Describe(const Action& action) const {
@@ -41,54 +36,89 @@ std::string RankDriver::Describe(const Action& action) const {
   return text;
 }
 
-absl::Status RankDriver::Check(const Action& action) const {
-  if (action.type == ActionType::kOptimizerStep) return absl::OkStatus();
-  auto error = [&](const auto&... what) {
-    return absl::InvalidArgumentError(absl::StrCat(Describe(action), ": ", what...));
-  };
-  if (!IsCompute(action.type)) {
-    return error("schedules emit compute actions and optimizer steps only; communication "
-                 "follows from them");
-  }
-  if (action.chunk < 0 || action.chunk >= chunks_) {
-    return error("chunk ", action.chunk, " is outside [0, ", chunks_, ")");
-  }
+// Inlined into Poll, which the simulator calls once per simulated action.
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline RankDriver::Violation RankDriver::Violates(
+    const Action& action) const {
+  if (action.type == ActionType::kOptimizerStep) return Violation::kNone;
+  if (!IsCompute(action.type)) return Violation::kCommunication;
+  if (action.chunk < 0 || action.chunk >= chunks_) return Violation::kChunkOutOfRange;
   if (action.microbatch < 0 || action.microbatch >= total_) {
-    return error("micro-batch ", action.microbatch, " is outside [0, ", total_, ")");
+    return Violation::kMicrobatchOutOfRange;
   }
   const std::uint8_t f = flag(action.chunk, action.microbatch);
   switch (action.type) {
     case ActionType::kForward:
-      if (f & kForwardStarted) return error("forward runs a second time");
+      if (f & kForwardStarted) return Violation::kForwardTwice;
       break;
     case ActionType::kBackward:
     case ActionType::kBackwardInput:
-      if (!(f & kForwardStarted)) return error("backward before its forward");
-      if (f & kBackwardStarted) return error("backward runs a second time");
+      if (!(f & kForwardStarted)) return Violation::kBackwardBeforeForward;
+      if (f & kBackwardStarted) return Violation::kBackwardTwice;
       break;
     case ActionType::kBackwardWeight:
-      if (!(f & kBackwardStarted)) return error("weight gradient before its input gradient");
-      if (f & kWeightStarted) return error("weight gradient runs a second time");
+      if (!(f & kBackwardStarted)) return Violation::kWeightBeforeInputGradient;
+      if (f & kWeightStarted) return Violation::kWeightTwice;
       break;
     default:
       break;
   }
-  return absl::OkStatus();
+  return Violation::kNone;
 }
 
-bool RankDriver::Ready(const Action& action) const {
+RankDriver::Step RankDriver::Fail(const Action& action, Violation violation) {
+  auto error = [&](const auto&... what) {
+    return absl::InvalidArgumentError(absl::StrCat(Describe(action), ": ", what...));
+  };
+  switch (violation) {
+    case Violation::kNone:
+      break;
+    case Violation::kCommunication:
+      error_ = error("schedules emit compute actions and optimizer steps only; communication "
+                     "follows from them");
+      break;
+    case Violation::kChunkOutOfRange:
+      error_ = error("chunk ", action.chunk, " is outside [0, ", chunks_, ")");
+      break;
+    case Violation::kMicrobatchOutOfRange:
+      error_ = error("micro-batch ", action.microbatch, " is outside [0, ", total_, ")");
+      break;
+    case Violation::kForwardTwice:
+      error_ = error("forward runs a second time");
+      break;
+    case Violation::kBackwardBeforeForward:
+      error_ = error("backward before its forward");
+      break;
+    case Violation::kBackwardTwice:
+      error_ = error("backward runs a second time");
+      break;
+    case Violation::kWeightBeforeInputGradient:
+      error_ = error("weight gradient before its input gradient");
+      break;
+    case Violation::kWeightTwice:
+      error_ = error("weight gradient runs a second time");
+      break;
+    case Violation::kActionLimit:
+      error_ = absl::InvalidArgumentError(
+          absl::StrCat(schedule_.name(), ": rank ", rank_, " issued more than ", action_limit_,
+                       " actions; its program does not terminate"));
+      break;
+  }
+  return Step{Step::Kind::kError, Action()};
+}
+
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline bool RankDriver::Ready(const Action& action) const {
   switch (action.type) {
     case ActionType::kForward:
-      return ForwardInputReady(action.chunk, action.microbatch);
+      return ForwardReady(action.chunk, flag(action.chunk, action.microbatch));
     case ActionType::kBackward:
     case ActionType::kBackwardInput:
-      return BackwardInputReady(action.chunk, action.microbatch);
+      return BackwardReady(action.chunk, flag(action.chunk, action.microbatch));
     default:
       return true;  // W follows its own I on this rank; U needs nothing
   }
 }
 
-void RankDriver::MarkStarted(const Action& action) {
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline void RankDriver::MarkStarted(const Action& action) {
   switch (action.type) {
     case ActionType::kForward:
       flag(action.chunk, action.microbatch) |= kForwardStarted;
@@ -110,7 +140,8 @@ void RankDriver::MarkStarted(const Action& action) {
   }
 }
 
-absl::StatusOr<RankDriver::Step> RankDriver::Poll() {
+RankDriver::Step RankDriver::Poll() {
+  if (!error_.ok()) return Step{Step::Kind::kError, Action()};
   if (done_) return Step{Step::Kind::kDone, Action()};
   const Decision decision = program_->Next(*this);
   blocked_ = false;
@@ -123,18 +154,16 @@ absl::StatusOr<RankDriver::Step> RankDriver::Poll() {
     case Decision::Kind::kRun:
       break;
   }
-  const Action& action = decision.action;
-  if (absl::Status status = Check(action); !status.ok()) return status;
+  const Action action = decision.action;
+  if (const Violation violation = Violates(action); violation != Violation::kNone) {
+    return Fail(action, violation);
+  }
   if (!Ready(action)) {
     blocked_ = true;
     blocked_action_ = action;
     return Step{Step::Kind::kBlocked, action};
   }
-  if (started_ >= action_limit_) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(schedule_.name(), ": rank ", rank_, " issued more than ", action_limit_,
-                     " actions; its program does not terminate"));
-  }
+  if (started_ >= action_limit_) return Fail(action, Violation::kActionLimit);
   MarkStarted(action);
   program_->Started(action);
   ++started_;
@@ -200,11 +229,11 @@ absl::StatusOr<std::vector<int>> OptimizerStepsPerRank(const Schedule& schedule)
     progress = false;
     for (auto& driver : drivers) {
       while (true) {
-        absl::StatusOr<RankDriver::Step> step = driver->Poll();
-        if (!step.ok()) return step.status();
-        if (step->kind != RankDriver::Step::Kind::kStart) break;
+        const RankDriver::Step step = driver->Poll();
+        if (step.kind == RankDriver::Step::Kind::kError) return driver->error();
+        if (step.kind != RankDriver::Step::Kind::kStart) break;
         progress = true;
-        const Action& a = step->action;
+        const Action& a = step.action;
         driver->Finished(a);
         const int stage = schedule.StageOf(driver->rank(), a.chunk);
         if (a.type == ActionType::kForward && stage + 1 < model_stages) {

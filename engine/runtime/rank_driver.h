@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/base/attributes.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "engine/schedule/action.h"
@@ -29,14 +30,16 @@ namespace pipebench {
 
 class RankDriver final : public RankView {
  public:
-  // What the rank does next.
+  // What the rank does next. Small and trivially copyable, so a poll returns it in registers:
+  // the simulator polls once per simulated action.
   struct Step {
-    enum class Kind {
+    enum class Kind : std::uint8_t {
       kStart,    // run `action` now: it passed the checks, its input is here, and the program
                  // has been told it started
       kBlocked,  // the program chose `action`, whose input has not arrived yet
       kWait,     // the program waits for input without naming an action
       kDone,     // the program has finished
+      kError,    // the program chose an invalid action or does not terminate: see error()
     };
     Kind kind = Kind::kWait;
     Action action;
@@ -44,8 +47,11 @@ class RankDriver final : public RankView {
 
   RankDriver(const Schedule& schedule, int rank);
 
-  // Asks the program for its next action (a policy may change its mind on every call).
-  absl::StatusOr<Step> Poll();
+  // Asks the program for its next action (a policy may change its mind on every call). After a
+  // kError every poll returns kError again.
+  Step Poll();
+  // Why the last poll returned kError (naming the rank, the action and the stage); OK before.
+  const absl::Status& error() const { return error_; }
 
   // Inputs, as the backend sees them arrive: the activation for held `chunk`'s forward, or the
   // gradient of its output.
@@ -92,8 +98,37 @@ class RankDriver final : public RankView {
   std::uint8_t flag(int chunk, int microbatch) const {
     return flags_[static_cast<std::size_t>(chunk) * total_ + microbatch];
   }
-  absl::Status Check(const Action& action) const;
+  // The rules a schedule's action can break. Poll checks them on every action (the simulator
+  // polls once per simulated action), so the check is a classification and the message is built
+  // only for a violation.
+  enum class Violation : std::uint8_t {
+    kNone,
+    kCommunication,
+    kChunkOutOfRange,
+    kMicrobatchOutOfRange,
+    kForwardTwice,
+    kBackwardBeforeForward,
+    kBackwardTwice,
+    kWeightBeforeInputGradient,
+    kWeightTwice,
+    kActionLimit,
+  };
+  // The rule `action` breaks, given what this rank has started (the action limit aside).
+  Violation Violates(const Action& action) const;
+  // Records the error naming `action` and `violation`, and returns kError.
+  ABSL_ATTRIBUTE_NOINLINE Step Fail(const Action& action, Violation violation);
+  // Whether the input of an in-range `action` is here.
   bool Ready(const Action& action) const;
+  // The readiness rules, on the flags of (chunk, micro-batch): stage 0 always has data, later
+  // stages need the upstream activation; the last stage's backward needs only its own forward
+  // (the loss is computed there), earlier stages need the downstream gradient.
+  bool ForwardReady(int chunk, std::uint8_t f) const {
+    return schedule_.StageOf(rank_, chunk) == 0 || (f & kActivationIn) != 0;
+  }
+  bool BackwardReady(int chunk, std::uint8_t f) const {
+    return schedule_.StageOf(rank_, chunk) == model_stages_ - 1 ? (f & kForwardDone) != 0
+                                                                : (f & kGradientIn) != 0;
+  }
   void MarkStarted(const Action& action);
 
   const Schedule& schedule_;
@@ -106,6 +141,7 @@ class RankDriver final : public RankView {
   const std::int64_t action_limit_;
   std::unique_ptr<RankProgram> program_;
   std::vector<std::uint8_t> flags_;  // [chunk * total + micro-batch]
+  absl::Status error_;
   bool done_ = false;
   bool blocked_ = false;
   Action blocked_action_;

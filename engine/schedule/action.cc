@@ -4,15 +4,6 @@
 
 namespace pipebench {
 
-bool IsCompute(ActionType type) {
-  return type == ActionType::kForward || type == ActionType::kBackward ||
-         type == ActionType::kBackwardInput || type == ActionType::kBackwardWeight;
-}
-
-bool IsBackwardPass(ActionType type) {
-  return type == ActionType::kBackward || type == ActionType::kBackwardInput;
-}
-
 char ActionLetter(ActionType type) {
   switch (type) {
     case ActionType::kForward:

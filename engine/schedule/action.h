@@ -22,8 +22,14 @@ enum class ActionType : std::uint8_t {
 };
 
 // True for the actions that run the model: forward and the three backward kinds.
-bool IsCompute(ActionType type);
-bool IsBackwardPass(ActionType type);  // kBackward or kBackwardInput
+inline bool IsCompute(ActionType type) {
+  return type == ActionType::kForward || type == ActionType::kBackward ||
+         type == ActionType::kBackwardInput || type == ActionType::kBackwardWeight;
+}
+// kBackward or kBackwardInput.
+inline bool IsBackwardPass(ActionType type) {
+  return type == ActionType::kBackward || type == ActionType::kBackwardInput;
+}
 
 struct Action {
   ActionType type = ActionType::kForward;

@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "engine/runtime/rank_driver.h"
+#include "engine/sim/event_queue.h"
 #include "engine/util/status_macros.h"
 
 namespace pipebench {
@@ -17,68 +18,21 @@ namespace {
 
 enum class EventKind : std::uint8_t { kComputeDone, kActivationArrives, kGradientArrives };
 
-// 24 bytes, so a cache line holds more of the queue's top levels.
+// What happens at a time: a rank's compute finished, or an input reached it.
 struct Event {
-  double time;
-  std::uint32_t sequence;  // keeps equal-time events in a fixed order
   std::int32_t rank;
   std::int32_t stage_and_kind;  // stage * 4 + kind
   std::int32_t microbatch;
 
   EventKind kind() const { return static_cast<EventKind>(stage_and_kind & 3); }
   int stage() const { return stage_and_kind >> 2; }
-  bool Before(const Event& other) const {
-    return time != other.time ? time < other.time : sequence < other.sequence;
-  }
-};
-
-// A 4-ary min-heap of events: half the depth of a binary heap, and a node's children share a
-// cache line, which is what a simulation of thousands of ranks spends its time on.
-class EventQueue {
- public:
-  bool empty() const { return heap_.empty(); }
-  const Event& top() const { return heap_.front(); }
-  void push(const Event& event) {
-    std::size_t i = heap_.size();
-    heap_.push_back(event);
-    while (i > 0) {
-      const std::size_t parent = (i - 1) / kArity;
-      if (!event.Before(heap_[parent])) break;
-      heap_[i] = heap_[parent];
-      i = parent;
-    }
-    heap_[i] = event;
-  }
-  void pop() {
-    const Event last = heap_.back();
-    heap_.pop_back();
-    const std::size_t size = heap_.size();
-    if (size == 0) return;
-    std::size_t i = 0;
-    while (true) {
-      const std::size_t first = i * kArity + 1;
-      if (first >= size) break;
-      std::size_t best = first;
-      const std::size_t end = std::min(first + kArity, size);
-      for (std::size_t c = first + 1; c < end; ++c) {
-        if (heap_[c].Before(heap_[best])) best = c;
-      }
-      if (!heap_[best].Before(last)) break;
-      heap_[i] = heap_[best];
-      i = best;
-    }
-    heap_[i] = last;
-  }
-
- private:
-  static constexpr std::size_t kArity = 4;
-  std::vector<Event> heap_;
 };
 
 struct RankState {
   std::unique_ptr<RankDriver> driver;
   bool busy = false;
   bool pending = false;       // queued for a decision at the current time
+  bool stash = false;         // its backward passes run on stashed versions
   Action running;
   int version = 0;
   int inflight = 0;
@@ -111,7 +65,7 @@ class Simulation {
         chunks_(schedule.params().chunks),
         stages_(schedule.params().model_stages()),
         total_(schedule.params().total_microbatches()),
-        stash_(StashingRanks(schedule)) {}
+        stashing_(StashingRanks(schedule)) {}
 
   absl::StatusOr<SimulationResult> Run();
 
@@ -121,8 +75,7 @@ class Simulation {
   }
 
   void Push(double time, EventKind kind, int rank, int stage, int microbatch) {
-    events_.push(Event{time, next_sequence_++, rank, stage * 4 + static_cast<int>(kind),
-                       microbatch});
+    events_.Push(time, Event{rank, stage * 4 + static_cast<int>(kind), microbatch});
   }
   void MarkPending(int rank) {
     RankState& state = ranks_[rank];
@@ -136,8 +89,18 @@ class Simulation {
   void Start(int rank, const Action& action, double now);
   void Complete(int rank, double now);
   void Send(int rank, EventKind kind, int to_stage, int microbatch, double now);
-  void Record(const TimelineEvent& event) {
-    if (options_.record_timeline) result_.timeline.push_back(event);
+  // An input of `stage`'s micro-batch reaches `rank`.
+  void Arrive(EventKind kind, int rank, int stage, int microbatch) {
+    if (kind == EventKind::kActivationArrives) {
+      ranks_[rank].driver->ActivationArrived(stage / p_, microbatch);
+    } else {
+      ranks_[rank].driver->GradientArrived(stage / p_, microbatch);
+    }
+  }
+  // Builds the event only when the timeline is recorded (it is off on the hot path).
+  template <typename... Fields>
+  void Record(Fields... fields) {
+    if (options_.record_timeline) result_.timeline.push_back(TimelineEvent{fields...});
   }
   void UpdateMemoryPeak(int rank);
   int WeightCopies(int rank) const;
@@ -150,12 +113,11 @@ class Simulation {
   const int chunks_;
   const int stages_;
   const int total_;
-  const std::vector<bool> stash_;  // per rank: its backward passes run on stashed versions
+  const std::vector<bool> stashing_;  // per rank: its backward passes run on stashed versions
 
   std::vector<RankState> ranks_;
   std::vector<std::int32_t> forward_version_;
-  EventQueue events_;
-  std::uint32_t next_sequence_ = 0;
+  EventQueue<Event> events_;
   std::vector<int> pending_;
   SimulationResult result_;
 };
@@ -164,8 +126,9 @@ absl::Status Simulation::Drive(int rank, double now) {
   RankState& state = ranks_[rank];
   state.pending = false;
   if (state.busy) return absl::OkStatus();
-  PB_ASSIGN_OR_RETURN(const RankDriver::Step step, state.driver->Poll());
+  const RankDriver::Step step = state.driver->Poll();
   if (step.kind == RankDriver::Step::Kind::kStart) Start(rank, step.action, now);
+  if (step.kind == RankDriver::Step::Kind::kError) return state.driver->error();
   return absl::OkStatus();
 }
 
@@ -184,7 +147,7 @@ void Simulation::Start(int rank, const Action& action, double now) {
       ++state.inflight;
       stats.peak_inflight = std::max(stats.peak_inflight, state.inflight);
       state.activation_bytes += costs_.memory_of(stage).activation_bytes;
-      if (stash_[rank]) ++state.live_versions[state.version];
+      if (state.stash) ++state.live_versions[state.version];
       UpdateMemoryPeak(rank);
       break;
     }
@@ -193,21 +156,21 @@ void Simulation::Start(int rank, const Action& action, double now) {
       duration = action.type == ActionType::kBackward ? cost.backward() : cost.backward_input;
       const int forward_version = forward_version_[Index(stage, action.microbatch)];
       crossed = state.version - forward_version;
-      if (stash_[rank]) weight_version = forward_version;
+      if (state.stash) weight_version = forward_version;
       result_.updates_crossed[Index(stage, action.microbatch)] = crossed;
       stats.max_drift = std::max(stats.max_drift, crossed);
       break;
     }
     case ActionType::kBackwardWeight: {
       duration = cost.backward_weight;
-      if (stash_[rank]) weight_version = forward_version_[Index(stage, action.microbatch)];
+      if (state.stash) weight_version = forward_version_[Index(stage, action.microbatch)];
       break;
     }
     case ActionType::kOptimizerStep: {
       duration = state.optimizer_cost;
       weight_version = ++state.version;
       ++stats.optimizer_steps;
-      if (stash_[rank]) {
+      if (state.stash) {
         stats.weight_copies = std::max(stats.weight_copies, WeightCopies(rank));
         UpdateMemoryPeak(rank);
       }
@@ -220,8 +183,8 @@ void Simulation::Start(int rank, const Action& action, double now) {
   state.busy = true;
   state.running = action;
   stats.busy_time += duration;
-  Record({action.type, rank, action.chunk, action.microbatch, now, now + duration, weight_version,
-          crossed, -1});
+  Record(action.type, rank, action.chunk, action.microbatch, now, now + duration, weight_version,
+         crossed, -1);
   Push(now + duration, EventKind::kComputeDone, rank, stage, action.microbatch);
 }
 
@@ -235,7 +198,7 @@ void Simulation::Complete(int rank, double now) {
   auto release_activation = [&] {
     --state.inflight;
     state.activation_bytes -= costs_.memory_of(stage).activation_bytes;
-    if (stash_[rank]) {
+    if (state.stash) {
       auto it = state.live_versions.find(forward_version_[Index(stage, action.microbatch)]);
       if (--it->second == 0) state.live_versions.erase(it);
     }
@@ -273,14 +236,14 @@ void Simulation::Send(int rank, EventKind kind, int to_stage, int microbatch, do
   link_free = start + costs_.SerializationTime(costs_.cost(from_stage).activation_bytes);
   const double arrival = link_free + costs_.p2p_latency;
   ++result_.actions;
-  Record({activation ? ActionType::kSendActivation : ActionType::kSendGradient, rank,
-          from_stage / p_, microbatch, start, arrival, -1, 0, to_rank});
+  Record(activation ? ActionType::kSendActivation : ActionType::kSendGradient, rank,
+         from_stage / p_, microbatch, start, arrival, -1, 0, to_rank);
   Push(arrival, kind, to_rank, to_stage, microbatch);
 }
 
 int Simulation::WeightCopies(int rank) const {
-  if (!stash_[rank]) return 1;
   const RankState& state = ranks_[rank];
+  if (!state.stash) return 1;
   const bool current_pinned = state.live_versions.count(state.version) > 0;
   return static_cast<int>(state.live_versions.size()) + (current_pinned ? 0 : 1);
 }
@@ -317,6 +280,7 @@ absl::StatusOr<SimulationResult> Simulation::Run() {
   for (int rank = 0; rank < p_; ++rank) {
     RankState& state = ranks_[rank];
     state.driver = std::make_unique<RankDriver>(schedule_, rank);
+    state.stash = stashing_[rank];
     for (int chunk = 0; chunk < chunks_; ++chunk) {
       const int stage = schedule_.StageOf(rank, chunk);
       const StageMemory& memory = costs_.memory_of(stage);
@@ -337,19 +301,16 @@ absl::StatusOr<SimulationResult> Simulation::Run() {
     }
     pending_.clear();
     if (events_.empty()) break;
-    now = events_.top().time;
-    while (!events_.empty() && events_.top().time == now) {
-      const Event event = events_.top();
-      events_.pop();
+    now = events_.next_time();
+    while (!events_.empty() && events_.next_time() == now) {
+      const Event event = events_.Pop();
       switch (event.kind()) {
         case EventKind::kComputeDone:
           Complete(event.rank, now);
           break;
         case EventKind::kActivationArrives:
-          ranks_[event.rank].driver->ActivationArrived(event.stage() / p_, event.microbatch);
-          break;
         case EventKind::kGradientArrives:
-          ranks_[event.rank].driver->GradientArrived(event.stage() / p_, event.microbatch);
+          Arrive(event.kind(), event.rank, event.stage(), event.microbatch);
           break;
       }
       MarkPending(event.rank);
