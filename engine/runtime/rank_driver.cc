@@ -103,7 +103,7 @@ RankDriver::Step RankDriver::Fail(const Action& action, Violation violation) {
                        " actions; its program does not terminate"));
       break;
   }
-  return Step{Step::Kind::kError, Action()};
+  return Step{Action(), Step::Kind::kError};
 }
 
 ABSL_ATTRIBUTE_ALWAYS_INLINE inline bool RankDriver::Ready(const Action& action) const {
@@ -141,16 +141,16 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline void RankDriver::MarkStarted(const Action& a
 }
 
 RankDriver::Step RankDriver::Poll() {
-  if (!error_.ok()) return Step{Step::Kind::kError, Action()};
-  if (done_) return Step{Step::Kind::kDone, Action()};
+  if (!error_.ok()) return Step{Action(), Step::Kind::kError};
+  if (done_) return Step{Action(), Step::Kind::kDone};
   const Decision decision = program_->Next(*this);
   blocked_ = false;
   switch (decision.kind) {
     case Decision::Kind::kDone:
       done_ = true;
-      return Step{Step::Kind::kDone, Action()};
+      return Step{Action(), Step::Kind::kDone};
     case Decision::Kind::kWait:
-      return Step{Step::Kind::kWait, Action()};
+      return Step{Action(), Step::Kind::kWait};
     case Decision::Kind::kRun:
       break;
   }
@@ -161,13 +161,13 @@ RankDriver::Step RankDriver::Poll() {
   if (!Ready(action)) {
     blocked_ = true;
     blocked_action_ = action;
-    return Step{Step::Kind::kBlocked, action};
+    return Step{action, Step::Kind::kBlocked};
   }
   if (started_ >= action_limit_) return Fail(action, Violation::kActionLimit);
   MarkStarted(action);
   program_->Started(action);
   ++started_;
-  return Step{Step::Kind::kStart, action};
+  return Step{action, Step::Kind::kStart};
 }
 
 void RankDriver::Finished(const Action& action) {

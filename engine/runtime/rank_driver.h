@@ -30,10 +30,10 @@ namespace pipebench {
 
 class RankDriver final : public RankView {
  public:
-  // What the rank does next. Small and trivially copyable, so a poll returns it in registers:
+  // What the rank does next. Two eightbytes, returned in registers like a program's Decision:
   // the simulator polls once per simulated action.
   struct Step {
-    enum class Kind : std::uint8_t {
+    enum class Kind : std::uint64_t {
       kStart,    // run `action` now: it passed the checks, its input is here, and the program
                  // has been told it started
       kBlocked,  // the program chose `action`, whose input has not arrived yet
@@ -41,8 +41,8 @@ class RankDriver final : public RankView {
       kDone,     // the program has finished
       kError,    // the program chose an invalid action or does not terminate: see error()
     };
-    Kind kind = Kind::kWait;
     Action action;
+    Kind kind = Kind::kWait;
   };
 
   RankDriver(const Schedule& schedule, int rank);

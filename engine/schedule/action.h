@@ -31,26 +31,35 @@ inline bool IsBackwardPass(ActionType type) {
   return type == ActionType::kBackward || type == ActionType::kBackwardInput;
 }
 
+// Eight bytes, so an action (and a program's decision, see rank_program.h) travels in registers:
+// GCC builds larger small structs in memory field by field and reads them back whole, which the
+// processor cannot forward from its store buffer (a stall on every action the simulator runs).
 struct Action {
   ActionType type = ActionType::kForward;
-  // Local virtual chunk on the rank, 0 <= chunk < chunks. Global model stage = chunk * p + rank.
-  std::int32_t chunk = 0;
+  // Local virtual chunk on the rank, 0 <= chunk < chunks <= kMaxChunks. Global model stage =
+  // chunk * p + rank.
+  std::int16_t chunk = 0;
   // Global micro-batch index (batch * m + index within the batch); -1 for optimizer steps.
   std::int32_t microbatch = -1;
 
+  static constexpr int kMaxChunks = 32767;
+
+  static Action Make(ActionType type, int microbatch, int chunk) {
+    return {type, static_cast<std::int16_t>(chunk), microbatch};
+  }
   static Action Forward(int microbatch, int chunk = 0) {
-    return {ActionType::kForward, chunk, microbatch};
+    return Make(ActionType::kForward, microbatch, chunk);
   }
   static Action Backward(int microbatch, int chunk = 0) {
-    return {ActionType::kBackward, chunk, microbatch};
+    return Make(ActionType::kBackward, microbatch, chunk);
   }
   static Action BackwardInput(int microbatch, int chunk = 0) {
-    return {ActionType::kBackwardInput, chunk, microbatch};
+    return Make(ActionType::kBackwardInput, microbatch, chunk);
   }
   static Action BackwardWeight(int microbatch, int chunk = 0) {
-    return {ActionType::kBackwardWeight, chunk, microbatch};
+    return Make(ActionType::kBackwardWeight, microbatch, chunk);
   }
-  static Action OptimizerStep() { return {ActionType::kOptimizerStep, 0, -1}; }
+  static Action OptimizerStep() { return Make(ActionType::kOptimizerStep, -1, 0); }
 
   friend bool operator==(const Action& a, const Action& b) {
     return a.type == b.type && a.chunk == b.chunk && a.microbatch == b.microbatch;

@@ -41,7 +41,11 @@ absl::StatusOr<Action> ParseToken(absl::string_view token) {
       (parts.size() == 2 && (!absl::SimpleAtoi(parts[1], &chunk) || chunk < 0))) {
     return absl::InvalidArgumentError("expected <letter><microbatch>[.<chunk>]");
   }
-  return Action{type, chunk, microbatch};
+  if (chunk >= Action::kMaxChunks) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("chunk ", chunk, " is over the limit of ", Action::kMaxChunks - 1));
+  }
+  return Action::Make(type, microbatch, chunk);
 }
 
 }  // namespace
@@ -78,7 +82,7 @@ absl::StatusOr<std::unique_ptr<Schedule>> ParseCustomSchedule(absl::string_view 
                                                        "': ", action.status().message()));
       }
       max_microbatch = std::max(max_microbatch, action->microbatch);
-      max_chunk = std::max(max_chunk, action->chunk);
+      max_chunk = std::max<int>(max_chunk, action->chunk);
       splits |= action->type == ActionType::kBackwardInput;
       actions.push_back(*action);
     }

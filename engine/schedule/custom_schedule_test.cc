@@ -47,6 +47,14 @@ TEST(CustomScheduleTest, NamesTheBadTokenAndLine) {
       << schedule.status();
 }
 
+TEST(CustomScheduleTest, RejectsAChunkOverTheLimit) {
+  auto schedule = ParseCustomSchedule("rank 0: F0.40000 B0.40000\n");
+  ASSERT_FALSE(schedule.ok());
+  EXPECT_NE(schedule.status().message().find("chunk 40000 is over the limit of 32766"),
+            std::string::npos)
+      << schedule.status();
+}
+
 TEST(CustomScheduleTest, RejectsRanksOutOfOrder) {
   auto schedule = ParseCustomSchedule("rank 1: F0 B0\n");
   ASSERT_FALSE(schedule.ok());

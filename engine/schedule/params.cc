@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "absl/strings/str_cat.h"
+#include "engine/schedule/action.h"
 
 namespace pipebench {
 namespace {
@@ -22,6 +23,10 @@ absl::Status ValidateCommonParams(const ScheduleParams& params) {
        {AtLeastOne("stages", params.stages), AtLeastOne("microbatches", params.microbatches),
         AtLeastOne("batches", params.batches), AtLeastOne("chunks", params.chunks)}) {
     if (!status.ok()) return status;
+  }
+  if (params.chunks > Action::kMaxChunks) {
+    return absl::InvalidArgumentError(absl::StrCat("chunks must be <= ", Action::kMaxChunks,
+                                                   ", got ", params.chunks));
   }
   if (params.accumulation < 0) {
     return absl::InvalidArgumentError(

@@ -9,6 +9,8 @@
 #ifndef PIPEBENCH_ENGINE_SCHEDULE_RANK_PROGRAM_H_
 #define PIPEBENCH_ENGINE_SCHEDULE_RANK_PROGRAM_H_
 
+#include <cstdint>
+
 #include "engine/schedule/action.h"
 
 namespace pipebench {
@@ -25,14 +27,16 @@ class RankView {
   virtual bool BackwardInputReady(int chunk, int microbatch) const = 0;
 };
 
+// Two eightbytes, the action and the kind, so a program returns it in two registers (see Action):
+// the kind is 64 bits wide for that reason only.
 struct Decision {
-  enum class Kind { kRun, kWait, kDone };
-  Kind kind = Kind::kWait;
+  enum class Kind : std::uint64_t { kRun, kWait, kDone };
   Action action;
+  Kind kind = Kind::kWait;
 
-  static Decision Run(Action a) { return {Kind::kRun, a}; }
-  static Decision Wait() { return {Kind::kWait, Action()}; }
-  static Decision Done() { return {Kind::kDone, Action()}; }
+  static Decision Run(Action a) { return {a, Kind::kRun}; }
+  static Decision Wait() { return {Action(), Kind::kWait}; }
+  static Decision Done() { return {Action(), Kind::kDone}; }
 };
 
 class RankProgram {

@@ -53,6 +53,14 @@ TEST(RegistryTest, BadParametersNameTheParameter) {
   chunked.chunks = 2;
   EXPECT_NE(MakeSchedule("1f1b_flush", chunked).status().message().find("chunks must be 1"),
             std::string::npos);
+  // An action holds its chunk in 16 bits.
+  ScheduleParams too_many_chunks = Params(4, 8);
+  too_many_chunks.chunks = Action::kMaxChunks + 1;
+  EXPECT_NE(MakeSchedule("interleaved_1f1b", too_many_chunks)
+                .status()
+                .message()
+                .find("chunks must be <= 32767, got 32768"),
+            std::string::npos);
 }
 
 TEST(RegistryTest, DriftBoundsMatchEachScheduleRule) {
