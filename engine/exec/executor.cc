@@ -137,7 +137,7 @@ absl::Status Executor::Execute(const TimelineEvent& e, const BatchCallback& on_b
   const int mb = e.microbatch;
   PB_ASSIGN_OR_RETURN(
       const StageActionOutcome outcome,
-      RunStageAction({e.type, e.chunk, mb}, g, stages_, *workers_[g],
+      RunStageAction(Action::Make(e.type, mb, e.chunk), g, stages_, *workers_[g],
                      [this](int microbatch) { return Batch(microbatch); }, route_,
                      options_.slow_down));
   MicrobatchRecord& record = result_.microbatches[mb];

@@ -70,7 +70,8 @@ RankDriver::Step RankDriver::Fail(const Action& action, Violation violation) {
     return absl::InvalidArgumentError(absl::StrCat(Describe(action), ": ", what...));
   };
   switch (violation) {
-    case Violation::kNone:
+    case Violation::kNone:  // callers pass a violation; never leave kError with an OK error()
+      error_ = absl::InternalError(absl::StrCat(Describe(action), ": failed without a violation"));
       break;
     case Violation::kCommunication:
       error_ = error("schedules emit compute actions and optimizer steps only; communication "

@@ -8,9 +8,10 @@
 // RankView, the action checks and the action limit. Backends tell it when inputs arrive and
 // actions finish; how time passes and how tensors travel stays theirs.
 //
-// Every check is a Status naming the rank, the action and the stage: a micro-batch or chunk out
-// of range, a backward before its forward, an action run twice, a communication action emitted by
-// a schedule, a program that does not terminate, a micro-batch never finished.
+// Every failed check is an error naming the rank, the action and the stage (a poll returns kError
+// and error() holds it): a micro-batch or chunk out of range, a backward before its forward, an
+// action run twice, a communication action emitted by a schedule, a program that does not
+// terminate; CheckEverythingRan names a micro-batch never finished.
 #ifndef PIPEBENCH_ENGINE_RUNTIME_RANK_DRIVER_H_
 #define PIPEBENCH_ENGINE_RUNTIME_RANK_DRIVER_H_
 

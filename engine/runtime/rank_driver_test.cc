@@ -103,6 +103,35 @@ TEST(RankDriverTest, InvalidActionsAreErrorsNamingRankActionAndStage) {
             "rank 0 action #3 'W0' (stage 0, micro-batch 0): weight gradient runs a second time");
 }
 
+// A chunk that does not fit an action's 16 bits becomes -1, an out-of-range chunk, rather than
+// wrapping to a chunk the rank holds.
+TEST(RankDriverTest, AChunkTooLargeForAnActionIsRejected) {
+  EXPECT_EQ(Action::Forward(0, Action::kMaxChunks).chunk, -1);
+  EXPECT_EQ(Action::Forward(0, 65536).chunk, -1);
+  EXPECT_EQ(Action::Forward(0, Action::kMaxChunks - 1).chunk, Action::kMaxChunks - 1);
+  class HugeChunk : public RankProgram {
+   public:
+    Decision Next(const RankView&) override { return Decision::Run(Action::Forward(0, 65536)); }
+    void Started(const Action&) override {}
+  };
+  class HugeChunkSchedule : public Schedule {
+   public:
+    HugeChunkSchedule() : Schedule(ScheduleParams{}) {}
+    std::string name() const override { return "huge_chunk"; }
+    WeightPolicy weight_policy(int) const override { return {}; }
+    bool synchronous() const override { return true; }
+    int DriftBound(int) const override { return 0; }
+    std::unique_ptr<RankProgram> MakeProgram(int) const override {
+      return std::make_unique<HugeChunk>();
+    }
+  };
+  HugeChunkSchedule schedule;
+  RankDriver driver(schedule, 0);
+  EXPECT_EQ(driver.Poll().kind, Kind::kError);
+  EXPECT_NE(driver.error().message().find("chunk -1 is outside [0, 1)"), std::string::npos)
+      << driver.error();
+}
+
 // A program that never says done is stopped at the action limit, not run forever.
 TEST(RankDriverTest, ARunawayProgramIsStoppedAtTheActionLimit) {
   class Forever : public RankProgram {

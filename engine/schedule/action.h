@@ -44,8 +44,12 @@ struct Action {
 
   static constexpr int kMaxChunks = 32767;
 
+  // Note the order: micro-batch, then chunk, as in the named constructors below. A chunk that
+  // does not fit becomes -1, which the rank driver rejects as out of range (rather than wrapping
+  // to a valid chunk).
   static Action Make(ActionType type, int microbatch, int chunk) {
-    return {type, static_cast<std::int16_t>(chunk), microbatch};
+    const bool fits = chunk >= 0 && chunk < kMaxChunks;
+    return {type, static_cast<std::int16_t>(fits ? chunk : -1), microbatch};
   }
   static Action Forward(int microbatch, int chunk = 0) {
     return Make(ActionType::kForward, microbatch, chunk);

@@ -1,6 +1,8 @@
 #include "engine/schedule/custom_schedule.h"
 
 #include <algorithm>
+#include <cstdint>
+#include <limits>
 #include <string>
 #include <utility>
 #include <vector>
@@ -9,8 +11,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "engine/schedule/params.h"
 #include "engine/schedule/schedule_spec.h"
 #include "engine/schedule/static_program.h"
+#include "engine/util/status_macros.h"
 
 namespace pipebench {
 namespace {
@@ -40,6 +44,9 @@ absl::StatusOr<Action> ParseToken(absl::string_view token) {
   if (parts.size() > 2 || !absl::SimpleAtoi(parts[0], &microbatch) || microbatch < 0 ||
       (parts.size() == 2 && (!absl::SimpleAtoi(parts[1], &chunk) || chunk < 0))) {
     return absl::InvalidArgumentError("expected <letter><microbatch>[.<chunk>]");
+  }
+  if (microbatch >= std::numeric_limits<std::int32_t>::max() / 2) {
+    return absl::InvalidArgumentError(absl::StrCat("micro-batch ", microbatch, " is too large"));
   }
   if (chunk >= Action::kMaxChunks) {
     return absl::InvalidArgumentError(
@@ -95,6 +102,7 @@ absl::StatusOr<std::unique_ptr<Schedule>> ParseCustomSchedule(absl::string_view 
   params.microbatches = max_microbatch + 1;
   params.batches = 1;
   params.chunks = max_chunk + 1;
+  PB_RETURN_IF_ERROR(ValidateCommonParams(params));
   auto shared = std::make_shared<std::vector<std::vector<Action>>>(std::move(ranks));
   return MakeScheduleFromSpec(
       params, {.name = "custom",

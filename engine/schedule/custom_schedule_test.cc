@@ -55,6 +55,14 @@ TEST(CustomScheduleTest, RejectsAChunkOverTheLimit) {
       << schedule.status();
 }
 
+TEST(CustomScheduleTest, RejectsAMicrobatchTooLargeToCount) {
+  auto schedule = ParseCustomSchedule("rank 0: F2147483647 B2147483647\n");
+  ASSERT_FALSE(schedule.ok());
+  EXPECT_NE(schedule.status().message().find("micro-batch 2147483647 is too large"),
+            std::string::npos)
+      << schedule.status();
+}
+
 TEST(CustomScheduleTest, RejectsRanksOutOfOrder) {
   auto schedule = ParseCustomSchedule("rank 1: F0 B0\n");
   ASSERT_FALSE(schedule.ok());

@@ -35,6 +35,7 @@ class EventQueue {
   // The earliest pending time. Requires !empty(). A look changes nothing: events may still be
   // pushed between the last popped time and this one.
   double next_time() const {
+    assert(!empty());
     if (head_ < buckets_[0].size()) return TimeOf(last_);
     if (!lowest_min_known_) {  // every key of a lower bucket is below every key of a higher one
       lowest_min_ = MinKey(buckets_[__builtin_ctzll(nonempty_) + 1]);
@@ -58,9 +59,17 @@ class EventQueue {
 
   // Removes and returns the first-pushed event of the earliest time. Requires !empty().
   Event Pop() {
+    assert(!empty());
     if (head_ == buckets_[0].size()) Advance();
     --size_;
-    return buckets_[0][head_++].event;
+    const Event event = buckets_[0][head_++].event;
+    // Events keep coming at one time (a run of zero-cost actions is all at time 0): drop the
+    // popped ones rather than hold a whole run's events.
+    if (head_ == buckets_[0].size()) {
+      buckets_[0].clear();
+      head_ = 0;
+    }
+    return event;
   }
 
  private:
@@ -84,7 +93,8 @@ class EventQueue {
     std::memcpy(&time, &key, sizeof time);
     return time;
   }
-  // 0 for the last popped time; else 1 + the highest bit in which `key` differs from it.
+  // 0 for the last popped time; else 1 + the highest bit in which `key` differs from it: at most
+  // 63, since keys of non-negative times never differ in the sign bit.
   int BucketOf(std::uint64_t key) const {
     return key == last_ ? 0 : 64 - __builtin_clzll(key ^ last_);
   }
@@ -99,8 +109,6 @@ class EventQueue {
   // the last popped time (only a pop moves it: pushes may precede the next pending time until
   // then), and that bucket's events are refiled below it.
   ABSL_ATTRIBUTE_NOINLINE void Advance() {
-    buckets_[0].clear();
-    head_ = 0;
     const int lowest = __builtin_ctzll(nonempty_) + 1;
     std::vector<Item>& source = buckets_[lowest];
     last_ = lowest_min_known_ ? lowest_min_ : MinKey(source);
@@ -114,7 +122,7 @@ class EventQueue {
     source.clear();
   }
 
-  std::array<std::vector<Item>, 65> buckets_;
+  std::array<std::vector<Item>, 64> buckets_;
   std::size_t head_ = 0;        // bucket 0's events before it have been popped
   std::uint64_t last_ = 0;      // the key of the last popped time (every pending key is >= it)
   std::uint64_t nonempty_ = 0;  // bit b-1 set: bucket b >= 1 holds events

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <limits>
 #include <random>
 #include <utility>
 #include <vector>
@@ -59,6 +60,64 @@ TEST(EventQueueTest, APushAfterALookMayPrecedeTheTimeLookedAt) {
   EXPECT_EQ(queue.Pop(), 3);
   EXPECT_EQ(queue.Pop(), 2);
   EXPECT_EQ(queue.Pop(), 1);
+}
+
+// The look caches the lowest pending time; a later push below it, in a lower bucket, must win.
+TEST(EventQueueTest, APushBelowTheTimeLookedAtInALowerBucketLeavesFirst) {
+  EventQueue<int> queue;
+  queue.Push(1.0, 0);
+  queue.Push(1000.0, 1);
+  EXPECT_EQ(queue.Pop(), 0);
+  EXPECT_EQ(queue.next_time(), 1000.0);
+  queue.Push(1.5, 2);  // differs from 1.0 in a lower bit than 1000.0 does
+  EXPECT_EQ(queue.next_time(), 1.5);
+  EXPECT_EQ(queue.Pop(), 2);
+  EXPECT_EQ(queue.next_time(), 1000.0);
+  EXPECT_EQ(queue.Pop(), 1);
+  EXPECT_TRUE(queue.empty());
+}
+
+// Denormals, ordinary times, huge ones and infinity order like the numbers they are.
+TEST(EventQueueTest, OrdersTimesOfEveryMagnitude) {
+  const std::vector<double> times = {std::numeric_limits<double>::infinity(),
+                                     1e300,
+                                     5e-324,  // the smallest denormal
+                                     1e-310,
+                                     std::numeric_limits<double>::min(),
+                                     1.0,
+                                     0.0,
+                                     1e-310,
+                                     3.5,
+                                     1e300};
+  EventQueue<int> queue;
+  for (int i = 0; i < static_cast<int>(times.size()); ++i) queue.Push(times[i], i);
+  std::vector<int> expected(times.size());
+  for (int i = 0; i < static_cast<int>(times.size()); ++i) expected[i] = i;
+  std::stable_sort(expected.begin(), expected.end(),
+                   [&](int a, int b) { return times[a] < times[b]; });
+  std::vector<int> popped;
+  while (!queue.empty()) {
+    const double time = queue.next_time();
+    const int id = queue.Pop();
+    EXPECT_EQ(time, times[id]);
+    popped.push_back(id);
+  }
+  EXPECT_EQ(popped, expected);
+}
+
+// All events at one time (a run of zero-cost actions), pushed while popping: each leaves once, in
+// push order.
+TEST(EventQueueTest, ALongRunAtOneTimeLeavesInPushOrder) {
+  EventQueue<int> queue;
+  queue.Push(0.0, 0);
+  int next = 1;
+  for (int expected = 0; expected < 100000; ++expected) {
+    ASSERT_FALSE(queue.empty());
+    ASSERT_EQ(queue.next_time(), 0.0);
+    ASSERT_EQ(queue.Pop(), expected);
+    if (next < 100000) queue.Push(0.0, next++);
+  }
+  EXPECT_TRUE(queue.empty());
 }
 
 TEST(EventQueueTest, ZeroAndNegativeZeroAreOneTime) {

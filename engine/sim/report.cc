@@ -73,7 +73,7 @@ std::string ChromeTrace(const SimulationResult& result, double seconds_per_unit)
       args["weight_version"] = e.weight_version;
       if (IsBackwardPass(e.type)) args["updates_crossed"] = e.updates_crossed;
     }
-    events.push_back({{"name", ToString({e.type, e.chunk, e.microbatch})},
+    events.push_back({{"name", ToString(Action::Make(e.type, e.microbatch, e.chunk))},
                       {"cat", std::string(1, ActionLetter(e.type))},
                       {"ph", "X"},
                       {"pid", send ? 1 : 0},
@@ -117,7 +117,7 @@ std::string TimelineGrid(const SimulationResult& result, int max_columns) {
     if ((!IsCompute(e.type) && e.type != ActionType::kOptimizerStep) || e.end <= e.start) continue;
     const int first = static_cast<int>(std::floor(e.start / step + 1e-9));
     const int last = std::max(first + 1, static_cast<int>(std::ceil(e.end / step - 1e-9)));
-    const std::string label = ToString({e.type, e.chunk, e.microbatch});
+    const std::string label = ToString(Action::Make(e.type, e.microbatch, e.chunk));
     for (int c = first; c < std::min(last, shown); ++c) cells[e.rank][c] = label;
   }
   size_t width = 1;

@@ -64,8 +64,7 @@ class Simulation {
         p_(schedule.params().stages),
         chunks_(schedule.params().chunks),
         stages_(schedule.params().model_stages()),
-        total_(schedule.params().total_microbatches()),
-        stashing_(StashingRanks(schedule)) {}
+        total_(schedule.params().total_microbatches()) {}
 
   absl::StatusOr<SimulationResult> Run();
 
@@ -113,7 +112,6 @@ class Simulation {
   const int chunks_;
   const int stages_;
   const int total_;
-  const std::vector<bool> stashing_;  // per rank: its backward passes run on stashed versions
 
   std::vector<RankState> ranks_;
   std::vector<std::int32_t> forward_version_;
@@ -277,10 +275,11 @@ absl::StatusOr<SimulationResult> Simulation::Run() {
   forward_version_.assign(cells, 0);
   result_.updates_crossed.assign(cells, 0);
   ranks_.resize(p_);
+  const std::vector<bool> stashing = StashingRanks(schedule_);
   for (int rank = 0; rank < p_; ++rank) {
     RankState& state = ranks_[rank];
     state.driver = std::make_unique<RankDriver>(schedule_, rank);
-    state.stash = stashing_[rank];
+    state.stash = stashing[rank];
     for (int chunk = 0; chunk < chunks_; ++chunk) {
       const int stage = schedule_.StageOf(rank, chunk);
       const StageMemory& memory = costs_.memory_of(stage);
