@@ -3,6 +3,7 @@
 #include <memory>
 #include <random>
 #include <string>
+#include <utility>
 
 #include "engine/schedule/custom_schedule.h"
 #include "engine/schedule/registry.h"
@@ -103,29 +104,41 @@ TEST(RankDriverTest, InvalidActionsAreErrorsNamingRankActionAndStage) {
             "rank 0 action #3 'W0' (stage 0, micro-batch 0): weight gradient runs a second time");
 }
 
+// A one-rank schedule whose program always decides `decision`: a program no registered schedule
+// would write.
+class ConstantSchedule : public Schedule {
+ public:
+  ConstantSchedule(std::string name, Decision decision)
+      : Schedule(ScheduleParams{}), name_(std::move(name)), decision_(decision) {}
+  std::string name() const override { return name_; }
+  WeightPolicy weight_policy(int) const override { return {}; }
+  bool synchronous() const override { return true; }
+  int DriftBound(int) const override { return 0; }
+  std::unique_ptr<RankProgram> MakeProgram(int) const override {
+    class Constant : public RankProgram {
+     public:
+      explicit Constant(Decision decision) : decision_(decision) {}
+      Decision Next(const RankView&) override { return decision_; }
+      void Started(const Action&) override {}
+
+     private:
+      const Decision decision_;
+    };
+    return std::make_unique<Constant>(decision_);
+  }
+
+ private:
+  const std::string name_;
+  const Decision decision_;
+};
+
 // A chunk that does not fit an action's 16 bits becomes -1, an out-of-range chunk, rather than
 // wrapping to a chunk the rank holds.
 TEST(RankDriverTest, AChunkTooLargeForAnActionIsRejected) {
   EXPECT_EQ(Action::Forward(0, Action::kMaxChunks).chunk, -1);
   EXPECT_EQ(Action::Forward(0, 65536).chunk, -1);
   EXPECT_EQ(Action::Forward(0, Action::kMaxChunks - 1).chunk, Action::kMaxChunks - 1);
-  class HugeChunk : public RankProgram {
-   public:
-    Decision Next(const RankView&) override { return Decision::Run(Action::Forward(0, 65536)); }
-    void Started(const Action&) override {}
-  };
-  class HugeChunkSchedule : public Schedule {
-   public:
-    HugeChunkSchedule() : Schedule(ScheduleParams{}) {}
-    std::string name() const override { return "huge_chunk"; }
-    WeightPolicy weight_policy(int) const override { return {}; }
-    bool synchronous() const override { return true; }
-    int DriftBound(int) const override { return 0; }
-    std::unique_ptr<RankProgram> MakeProgram(int) const override {
-      return std::make_unique<HugeChunk>();
-    }
-  };
-  HugeChunkSchedule schedule;
+  ConstantSchedule schedule("huge_chunk", Decision::Run(Action::Forward(0, 65536)));
   RankDriver driver(schedule, 0);
   EXPECT_EQ(driver.Poll().kind, Kind::kError);
   EXPECT_NE(driver.error().message().find("chunk -1 is outside [0, 1)"), std::string::npos)
@@ -134,23 +147,7 @@ TEST(RankDriverTest, AChunkTooLargeForAnActionIsRejected) {
 
 // A program that never says done is stopped at the action limit, not run forever.
 TEST(RankDriverTest, ARunawayProgramIsStoppedAtTheActionLimit) {
-  class Forever : public RankProgram {
-   public:
-    Decision Next(const RankView&) override { return Decision::Run(Action::OptimizerStep()); }
-    void Started(const Action&) override {}
-  };
-  class Runaway : public Schedule {
-   public:
-    Runaway() : Schedule(ScheduleParams{}) {}
-    std::string name() const override { return "runaway"; }
-    WeightPolicy weight_policy(int) const override { return {}; }
-    bool synchronous() const override { return true; }
-    int DriftBound(int) const override { return 0; }
-    std::unique_ptr<RankProgram> MakeProgram(int) const override {
-      return std::make_unique<Forever>();
-    }
-  };
-  Runaway schedule;
+  ConstantSchedule schedule("runaway", Decision::Run(Action::OptimizerStep()));
   absl::StatusOr<std::vector<int>> steps = OptimizerStepsPerRank(schedule);
   ASSERT_FALSE(steps.ok());
   EXPECT_NE(steps.status().message().find("runaway: rank 0 issued more than"), std::string::npos)
