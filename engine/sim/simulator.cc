@@ -88,14 +88,6 @@ class Simulation {
   void Start(int rank, const Action& action, double now);
   void Complete(int rank, double now);
   void Send(int rank, EventKind kind, int to_stage, int microbatch, double now);
-  // An input of `stage`'s micro-batch reaches `rank`.
-  void Arrive(EventKind kind, int rank, int stage, int microbatch) {
-    if (kind == EventKind::kActivationArrives) {
-      ranks_[rank].driver->ActivationArrived(stage / p_, microbatch);
-    } else {
-      ranks_[rank].driver->GradientArrived(stage / p_, microbatch);
-    }
-  }
   // Builds the event only when the timeline is recorded (it is off on the hot path).
   template <typename... Fields>
   void Record(Fields... fields) {
@@ -308,8 +300,10 @@ absl::StatusOr<SimulationResult> Simulation::Run() {
           Complete(event.rank, now);
           break;
         case EventKind::kActivationArrives:
+          ranks_[event.rank].driver->ActivationArrived(event.stage() / p_, event.microbatch);
+          break;
         case EventKind::kGradientArrives:
-          Arrive(event.kind(), event.rank, event.stage(), event.microbatch);
+          ranks_[event.rank].driver->GradientArrived(event.stage() / p_, event.microbatch);
           break;
       }
       MarkPending(event.rank);
