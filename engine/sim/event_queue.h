@@ -38,7 +38,7 @@ class EventQueue {
     assert(!empty());
     if (head_ < buckets_[0].size()) return TimeOf(last_);
     if (!lowest_min_known_) {  // every key of a lower bucket is below every key of a higher one
-      lowest_min_ = MinKey(buckets_[__builtin_ctzll(nonempty_) + 1]);
+      lowest_min_ = MinKey(buckets_[LowestBucket()]);
       lowest_min_known_ = true;
     }
     return TimeOf(lowest_min_);
@@ -99,6 +99,9 @@ class EventQueue {
     return key == last_ ? 0 : 64 - __builtin_clzll(key ^ last_);
   }
 
+  // The lowest non-empty bucket above 0. Requires one.
+  int LowestBucket() const { return __builtin_ctzll(nonempty_) + 1; }
+
   static std::uint64_t MinKey(const std::vector<Item>& items) {
     std::uint64_t min = items.front().key;
     for (const Item& item : items) min = item.key < min ? item.key : min;
@@ -109,7 +112,7 @@ class EventQueue {
   // the last popped time (only a pop moves it: pushes may precede the next pending time until
   // then), and that bucket's events are refiled below it.
   ABSL_ATTRIBUTE_NOINLINE void Advance() {
-    const int lowest = __builtin_ctzll(nonempty_) + 1;
+    const int lowest = LowestBucket();
     std::vector<Item>& source = buckets_[lowest];
     last_ = lowest_min_known_ ? lowest_min_ : MinKey(source);
     lowest_min_known_ = false;
