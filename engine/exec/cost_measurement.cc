@@ -97,11 +97,14 @@ class StageBench {
     StageMemory memory;
     memory.parameter_bytes = ParameterCount(weights_) * 4;
     memory.optimizer_state_bytes = 2 * memory.parameter_bytes;
-    const int blocks = range_.size() - (first_ ? 1 : 0) - (last_ ? 1 : 0);
     const double time = model_.context;
-    const double per_block = time * tokens_.size(0) * model_.embed *
-                             (34.0 + 5.0 * model_.heads * time / model_.embed) * 2.0;
-    memory.activation_bytes = static_cast<std::int64_t>(blocks * per_block);
+    double activation_bytes = 0;
+    for (int unit = std::max(range_.begin, 1); unit < std::min(range_.end, model_.units() - 1);
+         ++unit) {
+      activation_bytes += time * tokens_.size(0) * model_.embed *
+                          (34.0 + 5.0 * model_.HeadsOf(unit - 1) * time / model_.embed) * 2.0;
+    }
+    memory.activation_bytes = static_cast<std::int64_t>(activation_bytes);
     return memory;
   }
 
@@ -165,6 +168,9 @@ absl::StatusOr<CostModel> MeasureStageCosts(const GptConfig& model,
 
 absl::StatusOr<std::vector<UnitRange>> PartitionByMeasuredTime(const GptConfig& model, int stages,
                                                                const MeasurementOptions& options) {
+  // One stage holds every unit: there is nothing to choose (and a tied head cannot be timed
+  // apart from the token table it reads).
+  if (stages == 1) return PartitionByLayers(model, 1);
   std::vector<UnitRange> units;
   for (int u = 0; u < model.units(); ++u) units.push_back({u, u + 1});
   PB_ASSIGN_OR_RETURN(CostModel unit_costs, MeasureStageCosts(model, units, options));

@@ -20,6 +20,10 @@ absl::Status ValidatePartition(const GptConfig& model, const std::vector<UnitRan
                                                    " stages, the schedule has ", model_stages,
                                                    " model stages"));
   }
+  if (model.tied_embeddings && model_stages > 1) {  // partition.h says why
+    return absl::InvalidArgumentError(absl::StrCat(
+        "a model with tied_embeddings runs on one stage only, this partition has ", model_stages));
+  }
   for (int g = 0; g < model_stages; ++g) {
     const UnitRange& r = partition[g];
     const bool chained = g == 0 ? r.begin == 0 : r.begin == partition[g - 1].end;

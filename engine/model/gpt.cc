@@ -3,22 +3,31 @@
 #include <ATen/CPUGeneratorImpl.h>
 
 #include <cmath>
+#include <fstream>
+#include <set>
+#include <sstream>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "engine/util/status_macros.h"
+#include "engine/util/workspace.h"
+#include "nlohmann/json.hpp"
 
 namespace pipebench {
 namespace {
 
 constexpr int kEmbeddingTensors = 2;  // token table, position table
 constexpr int kBlockTensors = 12;
-constexpr int kHeadTensors = 3;  // final norm weight and bias, head matrix
+// Final norm weight and bias, and the head matrix unless it is the token table.
+constexpr int kHeadTensors = 3;
+constexpr int kTiedHeadTensors = 2;
 
 int TensorsOfUnit(const GptConfig& config, int unit) {
   if (unit == 0) return kEmbeddingTensors;
-  if (unit == config.layers + 1) return kHeadTensors;
+  if (unit == config.layers + 1) return config.tied_embeddings ? kTiedHeadTensors : kHeadTensors;
   return kBlockTensors;
 }
 
@@ -30,7 +39,6 @@ void AppendUnitWeights(const GptConfig& config, int unit, std::uint64_t seed,
                        std::vector<torch::Tensor>* out) {
   at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(seed * 1000003ULL + unit);
   const int64_t d = config.embed;
-  const int64_t hidden = d * config.mlp_ratio;
   const double std = 0.02;
   // GPT-2: residual projections shrink with depth so the residual stream's variance stays put.
   const double residual_std = std / std::sqrt(2.0 * config.layers);
@@ -40,8 +48,9 @@ void AppendUnitWeights(const GptConfig& config, int unit, std::uint64_t seed,
   } else if (unit == config.layers + 1) {
     out->push_back(torch::ones({d}));
     out->push_back(torch::zeros({d}));
-    out->push_back(Normal(gen, {config.vocab_size, d}, std));
+    if (!config.tied_embeddings) out->push_back(Normal(gen, {config.vocab_size, d}, std));
   } else {
+    const int64_t hidden = d * config.MlpRatioOf(unit - 1);
     out->push_back(torch::ones({d}));                        // ln1 weight
     out->push_back(torch::zeros({d}));                       // ln1 bias
     out->push_back(Normal(gen, {3 * d, d}, std));            // qkv weight
@@ -64,16 +73,17 @@ torch::Tensor Dropout(const torch::Tensor& x, double p, std::optional<at::Genera
   return x * keep / (1.0 - p);
 }
 
-torch::Tensor Block(const GptConfig& config, const torch::Tensor* w, const torch::Tensor& x,
-                    std::optional<at::Generator>& gen) {
+torch::Tensor Block(const GptConfig& config, int block, const torch::Tensor* w,
+                    const torch::Tensor& x, std::optional<at::Generator>& gen) {
   const int64_t batch = x.size(0);
   const int64_t time = x.size(1);
   const int64_t d = config.embed;
-  const int64_t head_dim = d / config.heads;
+  const int64_t heads_count = config.HeadsOf(block);
+  const int64_t head_dim = d / heads_count;
   torch::Tensor h = torch::layer_norm(x, {d}, w[0], w[1]);
   std::vector<torch::Tensor> qkv = torch::linear(h, w[2], w[3]).chunk(3, -1);
   auto heads = [&](const torch::Tensor& t) {
-    return t.view({batch, time, config.heads, head_dim}).transpose(1, 2);
+    return t.view({batch, time, heads_count, head_dim}).transpose(1, 2);
   };
   torch::Tensor q = heads(qkv[0]);
   torch::Tensor k = heads(qkv[1]);
@@ -81,7 +91,8 @@ torch::Tensor Block(const GptConfig& config, const torch::Tensor* w, const torch
   torch::Tensor scores = torch::matmul(q, k.transpose(-2, -1)) * (1.0 / std::sqrt(double(head_dim)));
   torch::Tensor future = torch::ones({time, time}, torch::kBool).triu(1);
   scores = scores.masked_fill(future, -std::numeric_limits<float>::infinity());
-  torch::Tensor attended = torch::matmul(torch::softmax(scores, -1), v);
+  torch::Tensor attended =
+      torch::matmul(Dropout(torch::softmax(scores, -1), config.dropout, gen), v);
   attended = attended.transpose(1, 2).contiguous().view({batch, time, d});
   torch::Tensor y = x + Dropout(torch::linear(attended, w[4], w[5]), config.dropout, gen);
   torch::Tensor m = torch::layer_norm(y, {d}, w[6], w[7]);
@@ -99,20 +110,52 @@ absl::Status GptConfig::Validate() const {
       return absl::InvalidArgumentError(absl::StrCat("model ", name, " must be >= 1, got ", value));
     }
   }
-  if (embed % heads != 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("model embed (", embed, ") must be divisible by heads (", heads, ")"));
+  for (const auto& [name, list] : {std::pair<const char*, const std::vector<int>*>{
+                                       "heads", &block_heads},
+                                   {"mlp_ratio", &block_mlp_ratio}}) {
+    if (list->empty()) continue;
+    if (static_cast<int>(list->size()) != layers) {
+      return absl::InvalidArgumentError(absl::StrCat("model ", name, " lists ", list->size(),
+                                                     " blocks, the model has ", layers));
+    }
+    for (size_t b = 0; b < list->size(); ++b) {
+      if ((*list)[b] < 1) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("model ", name, "[", b, "] must be >= 1, got ", (*list)[b]));
+      }
+    }
+  }
+  for (int b = 0; b < layers; ++b) {
+    if (embed % HeadsOf(b) != 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("model embed (", embed, ") must be divisible by heads (", HeadsOf(b), ")",
+                       block_heads.empty() ? "" : absl::StrCat(" of block ", b)));
+    }
   }
   return absl::OkStatus();
 }
 
 std::string GptConfig::Describe() const {
-  return absl::StrCat("layers=", layers, " embed=", embed, " heads=", heads,
-                      " mlp_ratio=", mlp_ratio, " context=", context, " vocab=", vocab_size,
-                      dropout > 0 ? absl::StrCat(" dropout=", dropout) : "");
+  auto per_block = [](int uniform, const std::vector<int>& list) {
+    return list.empty() ? absl::StrCat(uniform) : absl::StrCat("[", absl::StrJoin(list, ","), "]");
+  };
+  return absl::StrCat("layers=", layers, " embed=", embed,
+                      " heads=", per_block(heads, block_heads),
+                      " mlp_ratio=", per_block(mlp_ratio, block_mlp_ratio), " context=", context,
+                      " vocab=", vocab_size,
+                      dropout > 0 ? absl::StrCat(" dropout=", dropout) : "",
+                      tied_embeddings ? " tied_embeddings" : "");
 }
 
 absl::StatusOr<GptConfig> ParseGptConfig(const std::string& text, int vocab_size) {
+  if (absl::EndsWith(text, ".json")) {
+    const std::string path = ResolvePath(text);
+    std::ifstream in(path);
+    if (!in) return absl::NotFoundError(absl::StrCat("--model: cannot open '", path, "'"));
+    std::stringstream contents;
+    contents << in.rdbuf();
+    return ParseGptConfigJson(contents.str(), vocab_size, absl::StrCat("--model '", path, "'"));
+  }
   GptConfig model;
   model.vocab_size = vocab_size;
   for (absl::string_view pair : absl::StrSplit(text, ',', absl::SkipEmpty())) {
@@ -141,11 +184,111 @@ absl::StatusOr<GptConfig> ParseGptConfig(const std::string& text, int vocab_size
     } else {
       return absl::InvalidArgumentError(absl::StrCat(
           "--model: unknown key '", kv[0],
-          "' (known: layers, embed, heads, mlp_ratio, context, dropout)"));
+          "' (known: layers, embed, heads, mlp_ratio, context, dropout; or a model file *.json)"));
     }
   }
   PB_RETURN_IF_ERROR(model.Validate());
   return model;
+}
+
+absl::StatusOr<GptConfig> ParseGptConfigJson(const std::string& json_text, int vocab_size,
+                                             const std::string& origin) {
+  using nlohmann::json;
+  auto error = [&](const std::string& field, const std::string& what) {
+    return absl::InvalidArgumentError(absl::StrCat(origin, ": ", field, ": ", what));
+  };
+  json root;
+  try {
+    root = json::parse(json_text);
+  } catch (const json::exception& e) {
+    return absl::InvalidArgumentError(absl::StrCat(origin, ": not JSON: ", e.what()));
+  }
+  if (!root.is_object()) return absl::InvalidArgumentError(absl::StrCat(origin, ": expected an object"));
+  const std::set<std::string> known = {"description", "layers",  "embed",
+                                       "heads",       "mlp_ratio", "context",
+                                       "dropout",     "tied_embeddings"};
+  for (const auto& [key, value] : root.items()) {
+    if (known.count(key) == 0) {
+      return error(key, absl::StrCat("unknown key (known: ", absl::StrJoin(known, ", "), ")"));
+    }
+  }
+  GptConfig model;
+  model.vocab_size = vocab_size;
+  auto read_int = [&](const std::string& key, bool required, int* out) -> absl::Status {
+    if (!root.contains(key)) {
+      return required ? error(key, "missing") : absl::OkStatus();
+    }
+    if (!root[key].is_number_integer()) {
+      return error(key, absl::StrCat("expected an integer, got ", root[key].dump()));
+    }
+    *out = root[key].get<int>();
+    return absl::OkStatus();
+  };
+  PB_RETURN_IF_ERROR(read_int("layers", true, &model.layers));
+  PB_RETURN_IF_ERROR(read_int("embed", true, &model.embed));
+  PB_RETURN_IF_ERROR(read_int("context", false, &model.context));
+  // An integer for every block, or one entry per block.
+  auto read_per_block = [&](const std::string& key, int* uniform,
+                            std::vector<int>* list) -> absl::Status {
+    if (!root.contains(key)) return absl::OkStatus();
+    const json& value = root[key];
+    if (value.is_number_integer()) {
+      *uniform = value.get<int>();
+      return absl::OkStatus();
+    }
+    if (!value.is_array()) {
+      return error(key, absl::StrCat("expected an integer or a list, got ", value.dump()));
+    }
+    for (size_t b = 0; b < value.size(); ++b) {
+      if (!value[b].is_number_integer()) {
+        return error(absl::StrCat(key, "[", b, "]"),
+                     absl::StrCat("expected an integer, got ", value[b].dump()));
+      }
+      list->push_back(value[b].get<int>());
+    }
+    if (static_cast<int>(list->size()) != model.layers) {
+      return error(key, absl::StrCat("expected one entry per layer (", model.layers, "), got ",
+                                     list->size()));
+    }
+    return absl::OkStatus();
+  };
+  PB_RETURN_IF_ERROR(read_per_block("heads", &model.heads, &model.block_heads));
+  PB_RETURN_IF_ERROR(read_per_block("mlp_ratio", &model.mlp_ratio, &model.block_mlp_ratio));
+  if (root.contains("dropout")) {
+    if (!root["dropout"].is_number() || !(root["dropout"].get<double>() >= 0 &&
+                                          root["dropout"].get<double>() < 1)) {
+      return error("dropout", absl::StrCat("expected a number in [0, 1), got ",
+                                           root["dropout"].dump()));
+    }
+    model.dropout = root["dropout"].get<double>();
+  }
+  if (root.contains("tied_embeddings")) {
+    if (!root["tied_embeddings"].is_boolean()) {
+      return error("tied_embeddings",
+                   absl::StrCat("expected true or false, got ", root["tied_embeddings"].dump()));
+    }
+    model.tied_embeddings = root["tied_embeddings"].get<bool>();
+  }
+  if (absl::Status s = model.Validate(); !s.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(origin, ": ", s.message()));
+  }
+  return model;
+}
+
+std::string GptConfigToJson(const GptConfig& config, const std::string& description) {
+  nlohmann::ordered_json out;
+  if (!description.empty()) out["description"] = description;
+  out["layers"] = config.layers;
+  out["embed"] = config.embed;
+  out["heads"] = config.block_heads.empty() ? nlohmann::ordered_json(config.heads)
+                                            : nlohmann::ordered_json(config.block_heads);
+  out["mlp_ratio"] = config.block_mlp_ratio.empty()
+                         ? nlohmann::ordered_json(config.mlp_ratio)
+                         : nlohmann::ordered_json(config.block_mlp_ratio);
+  out["context"] = config.context;
+  out["dropout"] = config.dropout;
+  out["tied_embeddings"] = config.tied_embeddings;
+  return out.dump(2) + "\n";
 }
 
 std::vector<torch::Tensor> InitWeights(const GptConfig& config, UnitRange range,
@@ -172,9 +315,13 @@ torch::Tensor ForwardUnits(const GptConfig& config, UnitRange range,
       const int64_t time = x.size(1);
       x = Dropout(torch::embedding(w[0], x) + w[1].narrow(0, 0, time), config.dropout, gen);
     } else if (unit == config.layers + 1) {
-      x = torch::linear(torch::layer_norm(x, {config.embed}, w[0], w[1]), w[2]);
+      // A tied head reads the token table, the first tensor of unit 0 on this same stage.
+      TORCH_CHECK(!config.tied_embeddings || range.begin == 0,
+                  "a tied head needs the embedding unit in its range");
+      const torch::Tensor& head = config.tied_embeddings ? weights[0] : w[2];
+      x = torch::linear(torch::layer_norm(x, {config.embed}, w[0], w[1]), head);
     } else {
-      x = Block(config, w, x, gen);
+      x = Block(config, unit - 1, w, x, gen);
     }
     w += TensorsOfUnit(config, unit);
   }
@@ -195,6 +342,23 @@ std::int64_t ParameterCount(const std::vector<torch::Tensor>& weights) {
   std::int64_t count = 0;
   for (const torch::Tensor& w : weights) count += w.numel();
   return count;
+}
+
+torch::Tensor GptNetwork::Forward(const torch::Tensor& tokens,
+                                  std::optional<std::uint64_t> dropout_seed) const {
+  return ForwardUnits(config, {0, config.units()}, weights, tokens, dropout_seed);
+}
+
+GptNetwork GptNetwork::Clone() const {
+  GptNetwork copy{config, {}};
+  for (const torch::Tensor& w : weights) {
+    copy.weights.push_back(w.detach().clone().set_requires_grad(true));
+  }
+  return copy;
+}
+
+GptNetwork InitNetwork(const GptConfig& config, std::uint64_t seed) {
+  return {config, InitWeights(config, {0, config.units()}, seed)};
 }
 
 }  // namespace pipebench

@@ -8,6 +8,13 @@
 // The model is a chain of units: 0 = embedding, 1..layers = blocks, layers+1 = final LayerNorm and
 // head. A pipeline stage owns a contiguous range of units. Weights are initialised per unit from
 // (seed, unit), so the same seed gives the same model however it is partitioned.
+//
+// This is the project's one GPT layout: the NAS module's derived architectures (per-block head
+// counts and MLP ratios, optionally a head tied to the token table) are GptConfigs and train on
+// the pipeline engine like any other model. A block's tensors, in order: LayerNorm 1 gain and
+// bias, the fused q/k/v projection [3d, d] and its bias (rows q, then k, then v, as in GPT-2's
+// c_attn), the attention output projection and bias, LayerNorm 2, the MLP's two layers. The head
+// has no bias (GPT-2, nanoGPT).
 #ifndef PIPEBENCH_ENGINE_MODEL_GPT_H_
 #define PIPEBENCH_ENGINE_MODEL_GPT_H_
 
@@ -27,23 +34,51 @@ struct GptConfig {
   int vocab_size = 65;
   int layers = 4;
   int embed = 128;
+  // Every block's head count and MLP expansion, unless the per-block lists are given (one entry
+  // per block, as a derived architecture has).
   int heads = 4;
   int mlp_ratio = 4;
+  std::vector<int> block_heads;
+  std::vector<int> block_mlp_ratio;
   int context = 64;
-  // Dropout on the embedding and on each block's attention and MLP outputs (GPT-2's places; the
-  // PACI paper trains with 0.1). Applied only in forwards given a dropout seed (training).
+  // Dropout on the embedding, the attention probabilities and each block's attention and MLP
+  // outputs (GPT-2's places; the PACI paper trains with 0.1). Applied only in forwards given a
+  // dropout seed (training).
   double dropout = 0.0;
+  // The head's weight is the token table (GPT-2). The table belongs to unit 0 and the head unit
+  // reads it there, so a tied model runs only with both units on one stage (Partition* refuse
+  // more stages: a table shared by two stages would need its gradients summed across them before
+  // every update, which asynchronous schedules have no single moment for).
+  bool tied_embeddings = false;
 
   int units() const { return layers + 2; }
-  // Errors name the field: sizes must be >= 1 and embed divisible by heads.
+  // Block b's (0-based; unit b + 1) head count and MLP ratio.
+  int HeadsOf(int block) const { return block_heads.empty() ? heads : block_heads[block]; }
+  int MlpRatioOf(int block) const {
+    return block_mlp_ratio.empty() ? mlp_ratio : block_mlp_ratio[block];
+  }
+  // Errors name the field: sizes must be >= 1, per-block lists one entry per block, and embed
+  // divisible by every head count.
   absl::Status Validate() const;
   std::string Describe() const;
 };
 
 // A GPT shape from "layers=4,embed=128,heads=4,mlp_ratio=4,context=64,dropout=0.1" (keys may be
-// omitted to keep their defaults); unknown keys, non-integer sizes, a dropout outside [0, 1) and
-// invalid shapes are errors naming the problem.
+// omitted to keep their defaults), or from a model file when `text` ends in ".json" (see
+// ParseGptConfigJson; relative paths from where the command was run, else the repository root).
+// Unknown keys, non-integer sizes, a dropout outside [0, 1) and invalid shapes are errors naming
+// the problem.
 absl::StatusOr<GptConfig> ParseGptConfig(const std::string& text, int vocab_size);
+
+// A model file: {"layers": 3, "embed": 96, "heads": 4 or [4, 2, 4], "mlp_ratio": 4 or [...],
+// "context": 64, "dropout": 0.2, "tied_embeddings": true, "description": "..."}. Only "layers" and
+// "embed" are required; lists need one entry per layer. The vocabulary is the data's, as for a
+// shape string. Errors start with `origin` and name the field.
+absl::StatusOr<GptConfig> ParseGptConfigJson(const std::string& json_text, int vocab_size,
+                                             const std::string& origin);
+// The model file of `config` (per-block lists when it has them), which ParseGptConfigJson reads
+// back to an equal config.
+std::string GptConfigToJson(const GptConfig& config, const std::string& description = "");
 
 // Units [begin, end).
 struct UnitRange {
@@ -75,6 +110,23 @@ torch::Tensor LanguageModelLoss(const torch::Tensor& logits, const torch::Tensor
 std::vector<bool> WeightDecayMask(const GptConfig& config, UnitRange range);
 
 std::int64_t ParameterCount(const std::vector<torch::Tensor>& weights);
+
+// A whole GPT held as one value: its shape and every unit's weights (leaves, InitWeights' order).
+// NAS hands a derived architecture over as one, with weights inherited from its supernet.
+struct GptNetwork {
+  GptConfig config;
+  std::vector<torch::Tensor> weights;
+
+  // Logits for token ids [batch, time]; dropout only with a seed (see ForwardUnits).
+  torch::Tensor Forward(const torch::Tensor& tokens,
+                        std::optional<std::uint64_t> dropout_seed = std::nullopt) const;
+  // A copy with tensors of its own.
+  GptNetwork Clone() const;
+  std::int64_t ParameterCount() const { return pipebench::ParameterCount(weights); }
+};
+
+// A freshly initialised network of `config` (InitWeights over all units).
+GptNetwork InitNetwork(const GptConfig& config, std::uint64_t seed);
 
 }  // namespace pipebench
 

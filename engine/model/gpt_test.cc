@@ -1,5 +1,8 @@
 #include "engine/model/gpt.h"
 
+#include <cstdlib>
+#include <fstream>
+
 #include "engine/model/partition.h"
 #include "gtest/gtest.h"
 
@@ -121,6 +124,93 @@ TEST(GptTest, DropoutMasksDependOnTheSeedAndUnitNotThePartition) {
   EXPECT_TRUE(torch::allclose(a, split));
   EXPECT_FALSE(ParseGptConfig("layers=2,dropout=1", 11).ok());
   EXPECT_FALSE(ParseGptConfig("layers=2,dropout=-0.1", 11).ok());
+}
+
+// A derived architecture: per-block head counts and MLP ratios, each block sized by its own.
+TEST(GptTest, PerBlockHeadsAndMlpRatios) {
+  GptConfig config = Tiny();
+  config.layers = 2;
+  config.block_heads = {1, 4};
+  config.block_mlp_ratio = {2, 3};
+  ASSERT_TRUE(config.Validate().ok()) << config.Validate();
+  const GptNetwork network = InitNetwork(config, 1);
+  // Blocks: 4*16^2 + 2*16*(16r) + 16r + 9*16 for r = 2 and 3.
+  auto block = [](int r) { return 4 * 256 + 2 * 16 * 16 * r + 16 * r + 9 * 16; };
+  EXPECT_EQ(network.ParameterCount(), 176 + 128 + block(2) + block(3) + 32 + 176);
+  const torch::Tensor tokens = torch::randint(0, 11, {2, 8}, torch::kInt64);
+  EXPECT_EQ(network.Forward(tokens).sizes(), (std::vector<int64_t>{2, 8, 11}));
+  // The head count changes the function, not the weights' shapes.
+  GptConfig other_heads = config;
+  other_heads.block_heads = {2, 4};
+  EXPECT_FALSE(torch::allclose(network.Forward(tokens),
+                               GptNetwork{other_heads, network.weights}.Forward(tokens)));
+
+  config.block_heads = {1, 3};
+  EXPECT_NE(config.Validate().message().find("divisible by heads (3) of block 1"),
+            std::string::npos);
+  config.block_heads = {1};
+  EXPECT_NE(config.Validate().message().find("heads lists 1 blocks, the model has 2"),
+            std::string::npos);
+}
+
+// A tied head is the token table: no weight of its own, and its gradient reaches the table.
+TEST(GptTest, TiedHeadReadsTheTokenTable) {
+  GptConfig config = Tiny();
+  const GptNetwork untied = InitNetwork(config, 2);
+  config.tied_embeddings = true;
+  const GptNetwork tied = InitNetwork(config, 2);
+  EXPECT_EQ(tied.ParameterCount(), untied.ParameterCount() - 11 * 16);
+  const torch::Tensor tokens = torch::randint(0, 11, {2, 8}, torch::kInt64);
+  const torch::Tensor logits = tied.Forward(tokens);
+  // Zeroing the table changes logits of every position through the head as well.
+  GptNetwork zeroed = tied.Clone();
+  {
+    torch::NoGradGuard no_grad;
+    zeroed.weights[0].zero_();
+  }
+  EXPECT_TRUE(torch::allclose(zeroed.Forward(tokens), torch::zeros_like(logits), 0, 1e-6));
+  EXPECT_FALSE(PartitionByLayers(config, 2).ok());
+  EXPECT_NE(PartitionByLayers(config, 2).status().message().find("tied_embeddings"),
+            std::string::npos);
+  EXPECT_TRUE(PartitionByLayers(config, 1).ok());
+}
+
+TEST(GptTest, ModelFilesRoundTripAndNameTheirErrors) {
+  GptConfig config = Tiny();
+  config.layers = 3;
+  config.block_heads = {2, 4, 1};
+  config.block_mlp_ratio = {1, 4, 2};
+  config.dropout = 0.2;
+  config.tied_embeddings = true;
+  const std::string text = GptConfigToJson(config, "a derived architecture");
+  auto back = ParseGptConfigJson(text, 11, "test");
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(GptConfigToJson(*back, "a derived architecture"), text);
+  EXPECT_EQ(back->Describe(), config.Describe());
+
+  // The same through --model, from a file.
+  const std::string path = std::string(std::getenv("TEST_TMPDIR")) + "/derived.json";
+  std::ofstream(path) << text;
+  auto from_flag = ParseGptConfig(path, 11);
+  ASSERT_TRUE(from_flag.ok()) << from_flag.status();
+  EXPECT_EQ(from_flag->block_mlp_ratio, config.block_mlp_ratio);
+  EXPECT_EQ(ParseGptConfig(path + ".missing.json", 11).status().code(),
+            absl::StatusCode::kNotFound);
+
+  auto message = [](const std::string& json) {
+    return std::string(ParseGptConfigJson(json, 11, "m.json").status().message());
+  };
+  EXPECT_EQ(message(R"({"layers": 2})"), "m.json: embed: missing");
+  EXPECT_EQ(message(R"({"layers": 2, "embed": 16, "heads": [2]})"),
+            "m.json: heads: expected one entry per layer (2), got 1");
+  EXPECT_EQ(message(R"({"layers": 2, "embed": 16, "heads": [2, "x"]})"),
+            "m.json: heads[1]: expected an integer, got \"x\"");
+  EXPECT_EQ(message(R"({"layers": 2, "embed": 16, "tied_embeddings": 1})"),
+            "m.json: tied_embeddings: expected true or false, got 1");
+  EXPECT_NE(message(R"({"layers": 2, "embed": 16, "depth": 1})").find("depth: unknown key"),
+            std::string::npos);
+  EXPECT_EQ(message(R"({"layers": 2, "embed": 10, "heads": 4})"),
+            "m.json: model embed (10) must be divisible by heads (4)");
 }
 
 }  // namespace

@@ -16,6 +16,12 @@ absl::Status CheckStages(const GptConfig& config, int stages) {
                                                    config.layers,
                                                    "): some stage would hold no layer"));
   }
+  if (config.tied_embeddings && stages > 1) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the model ties its head to the token table (tied_embeddings), which needs the embedding "
+        "and the head on one stage; ", stages,
+        " stages would put them apart (untie them to pipeline this model)"));
+  }
   return absl::OkStatus();
 }
 

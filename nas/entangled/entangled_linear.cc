@@ -40,7 +40,7 @@ absl::StatusOr<LinearShape> LargestShape(const std::vector<LinearShape>& choices
 
 absl::StatusOr<EntangledLinear> EntangledLinear::Create(std::vector<LinearShape> choices,
                                                         double std, std::uint64_t seed,
-                                                        WeightStorage storage) {
+                                                        WeightStorage storage, bool with_bias) {
   absl::StatusOr<LinearShape> largest = LargestShape(choices);
   if (!largest.ok()) return largest.status();
   const std::int64_t max_out = largest->out;
@@ -49,14 +49,14 @@ absl::StatusOr<EntangledLinear> EntangledLinear::Create(std::vector<LinearShape>
   std::vector<torch::Tensor> params;
   if (storage == WeightStorage::kEntangled) {
     params.push_back(at::normal(0.0, std, {max_out, max_in}, gen).set_requires_grad(true));
-    params.push_back(torch::zeros({max_out}).set_requires_grad(true));
+    if (with_bias) params.push_back(torch::zeros({max_out}).set_requires_grad(true));
   } else {
     for (const LinearShape& s : choices) {
       params.push_back(at::normal(0.0, std, {s.out, s.in}, gen).set_requires_grad(true));
-      params.push_back(torch::zeros({s.out}).set_requires_grad(true));
+      if (with_bias) params.push_back(torch::zeros({s.out}).set_requires_grad(true));
     }
   }
-  return EntangledLinear(std::move(choices), storage, std::move(params), max_out,
+  return EntangledLinear(std::move(choices), storage, std::move(params), max_out, with_bias,
                          /*shares_weights=*/false);
 }
 
@@ -79,23 +79,24 @@ absl::StatusOr<EntangledLinear> EntangledLinear::CreateSharingWeights(
                                                      expected[k].out, "x", expected[k].in));
     }
     params.push_back(weights[k]);
-    params.push_back(torch::zeros({expected[k].out}).set_requires_grad(true));
   }
   return EntangledLinear(std::move(choices), storage, std::move(params), largest->out,
-                         /*shares_weights=*/true);
+                         /*with_bias=*/false, /*shares_weights=*/true);
 }
 
 std::vector<torch::Tensor> EntangledLinear::parameters() const {
-  if (!shares_weights_) return params_;
-  std::vector<torch::Tensor> biases;
-  for (size_t i = 1; i < params_.size(); i += 2) biases.push_back(params_[i]);
-  return biases;
+  if (shares_weights_) return {};
+  return params_;
 }
 
 std::pair<torch::Tensor, torch::Tensor> EntangledLinear::Candidate(int k) const {
   const LinearShape& s = choices_.at(k);
-  if (storage_ == WeightStorage::kSeparate) return {params_[2 * k], params_[2 * k + 1]};
-  return {params_[0].narrow(0, 0, s.out).narrow(1, 0, s.in), params_[1].narrow(0, 0, s.out)};
+  if (storage_ == WeightStorage::kSeparate) {
+    const int first = TensorsPerCandidate() * k;
+    return {params_[first], with_bias_ ? params_[first + 1] : torch::Tensor()};
+  }
+  return {params_[0].narrow(0, 0, s.out).narrow(1, 0, s.in),
+          with_bias_ ? params_[1].narrow(0, 0, s.out) : torch::Tensor()};
 }
 
 std::vector<torch::Tensor> EntangledLinear::Superposed(const torch::Tensor& choice_weights) const {
@@ -107,9 +108,9 @@ std::vector<torch::Tensor> EntangledLinear::Superposed(const torch::Tensor& choi
   }
   const torch::Tensor w = choice_weights.to(params_[0].dtype());
   const torch::Tensor& weight = params_[0];
-  const torch::Tensor& bias = params_[1];
-  return {weight * PrefixCoefficients2D(outs, ins, w, weight.size(0), weight.size(1)),
-          bias * PrefixCoefficients(outs, w, bias.size(0))};
+  torch::Tensor bias;
+  if (with_bias_) bias = params_[1] * PrefixCoefficients(outs, w, params_[1].size(0));
+  return {weight * PrefixCoefficients2D(outs, ins, w, weight.size(0), weight.size(1)), bias};
 }
 
 torch::Tensor EntangledLinear::Mixed(const torch::Tensor& x,
@@ -135,6 +136,7 @@ torch::Tensor EntangledLinear::Fixed(const torch::Tensor& x, int choice) const {
 
 std::vector<torch::Tensor> EntangledLinear::Extract(int choice) const {
   const auto [weight, bias] = Candidate(choice);
+  if (!bias.defined()) return {weight.detach().clone()};
   return {weight.detach().clone(), bias.detach().clone()};
 }
 

@@ -111,7 +111,7 @@ std::int64_t DerivedParameterCount(const SearchSpace& space, const Architecture&
     count += 4 * e;                                // two LayerNorms
   }
   const std::int64_t head_weight = tied_embeddings ? 0 : space.vocab_size * e;
-  return count + 2 * e + head_weight + space.vocab_size;  // final norm, head
+  return count + 2 * e + head_weight;  // final norm, head
 }
 
 Architecture RandomArchitecture(const SearchSpace& space, std::mt19937_64& rng) {
@@ -177,7 +177,8 @@ absl::StatusOr<EntangledGpt> EntangledGpt::Create(const SearchSpace& space, std:
   auto head = options.tied_embeddings
                   ? EntangledLinear::CreateSharingWeights(head_shapes, tokens->parameters(),
                                                           storage)
-                  : EntangledLinear::Create(head_shapes, kInitStd, stream++, storage);
+                  : EntangledLinear::Create(head_shapes, kInitStd, stream++, storage,
+                                            /*with_bias=*/false);
   if (!head.ok()) return head.status();
   return EntangledGpt(space, options, *std::move(tokens), *std::move(positions),
                       std::move(layers), *std::move(final_norm), *std::move(head));
@@ -227,93 +228,51 @@ torch::Tensor EntangledGpt::Fixed(const torch::Tensor& tokens, const Architectur
   return head_.Fixed(final_norm_.Fixed(x, arch.embed), arch.embed);
 }
 
-DerivedGpt EntangledGpt::Extract(const Architecture& arch) const {
+GptConfig DerivedConfig(const SearchSpace& space, const Architecture& arch,
+                        const SupernetOptions& options) {
+  GptConfig config;
+  config.vocab_size = static_cast<int>(space.vocab_size);
+  config.layers = static_cast<int>(space.layers[arch.layers]);
+  config.embed = static_cast<int>(space.embed[arch.embed]);
+  for (int l = 0; l < config.layers; ++l) {
+    config.block_heads.push_back(static_cast<int>(space.heads[arch.heads[l]]));
+    config.block_mlp_ratio.push_back(static_cast<int>(space.mlp_ratio[arch.mlp_ratio[l]]));
+  }
+  config.heads = config.block_heads[0];
+  config.mlp_ratio = config.block_mlp_ratio[0];
+  config.context = static_cast<int>(space.context);
+  config.dropout = options.dropout;
+  config.tied_embeddings = options.tied_embeddings;
+  return config;
+}
+
+GptNetwork EntangledGpt::Extract(const Architecture& arch) const {
+  GptNetwork network{DerivedConfig(space_, arch, options_), {}};
+  std::vector<torch::Tensor>& w = network.weights;
+  auto append = [&](const std::vector<torch::Tensor>& more) {
+    w.insert(w.end(), more.begin(), more.end());
+  };
+  w.push_back(tokens_.Extract(arch.embed));
+  w.push_back(positions_.Extract(arch.embed));
   const int ratios = static_cast<int>(space_.mlp_ratio.size());
-  std::vector<DerivedGpt::Layer> layers;
-  for (std::int64_t l = 0; l < space_.layers[arch.layers]; ++l) {
+  for (int l = 0; l < network.config.layers; ++l) {
     const Layer& layer = layers_[l];
     const int mlp = arch.embed * ratios + arch.mlp_ratio[l];
-    layers.push_back({layer.norm1.Extract(arch.embed),
-                      layer.attention.Extract(arch.embed, arch.heads[l]),
-                      space_.heads[arch.heads[l]], layer.norm2.Extract(arch.embed),
-                      layer.mlp_in.Extract(mlp), layer.mlp_out.Extract(mlp)});
+    append(layer.norm1.Extract(arch.embed));
+    // {wq, bq, wk, bk, wv, bv, wo, bo} -> the fused q/k/v projection, then the output one.
+    const std::vector<torch::Tensor> a = layer.attention.Extract(arch.embed, arch.heads[l]);
+    w.push_back(torch::cat({a[0], a[2], a[4]}));
+    w.push_back(torch::cat({a[1], a[3], a[5]}));
+    w.push_back(a[6]);
+    w.push_back(a[7]);
+    append(layer.norm2.Extract(arch.embed));
+    append(layer.mlp_in.Extract(mlp));
+    append(layer.mlp_out.Extract(mlp));
   }
-  const torch::Tensor token_table = tokens_.Extract(arch.embed);
-  std::vector<torch::Tensor> head = head_.Extract(arch.embed);
-  if (options_.tied_embeddings) head[0] = token_table;  // one table, as in the supernet
-  return DerivedGpt(space_.embed[arch.embed], token_table, positions_.Extract(arch.embed),
-                    std::move(layers), final_norm_.Extract(arch.embed), std::move(head),
-                    options_.dropout);
-}
-
-DerivedGpt::DerivedGpt(std::int64_t embed, torch::Tensor tokens, torch::Tensor positions,
-                       std::vector<Layer> layers, std::vector<torch::Tensor> final_norm,
-                       std::vector<torch::Tensor> head, double dropout)
-    : embed_(embed), dropout_(dropout), tokens_(std::move(tokens)),
-      positions_(std::move(positions)), layers_(std::move(layers)),
-      final_norm_(std::move(final_norm)), head_(std::move(head)) {
-  for (torch::Tensor& p : parameters()) p.set_requires_grad(true);
-}
-
-torch::Tensor DerivedGpt::Forward(const torch::Tensor& tokens, bool training) const {
-  const double p = training ? dropout_ : 0.0;
-  const std::int64_t time = tokens.size(1);
-  torch::Tensor x =
-      Dropout(torch::embedding(tokens_, tokens) + positions_.narrow(0, 0, time), p);
-  for (const Layer& layer : layers_) {
-    x = x + Dropout(CausalSelfAttention(
-                        torch::layer_norm(x, {embed_}, layer.norm1[0], layer.norm1[1]),
-                        layer.attention, layer.heads, p),
-                    p);
-    const torch::Tensor h = torch::layer_norm(x, {embed_}, layer.norm2[0], layer.norm2[1]);
-    x = x + Dropout(torch::linear(torch::gelu(torch::linear(h, layer.mlp_in[0], layer.mlp_in[1])),
-                                  layer.mlp_out[0], layer.mlp_out[1]),
-                    p);
-  }
-  return torch::linear(torch::layer_norm(x, {embed_}, final_norm_[0], final_norm_[1]), head_[0],
-                       head_[1]);
-}
-
-DerivedGpt DerivedGpt::Clone() const {
-  auto copy = [](const std::vector<torch::Tensor>& tensors) {
-    std::vector<torch::Tensor> copies;
-    for (const torch::Tensor& t : tensors) copies.push_back(t.detach().clone());
-    return copies;
-  };
-  std::vector<Layer> layers;
-  for (const Layer& layer : layers_) {
-    layers.push_back({copy(layer.norm1), copy(layer.attention), layer.heads, copy(layer.norm2),
-                      copy(layer.mlp_in), copy(layer.mlp_out)});
-  }
-  const torch::Tensor tokens = tokens_.detach().clone();
-  std::vector<torch::Tensor> head = copy(head_);
-  if (head_[0].is_same(tokens_)) head[0] = tokens;
-  return DerivedGpt(embed_, tokens, positions_.detach().clone(), std::move(layers),
-                    copy(final_norm_), std::move(head), dropout_);
-}
-
-std::vector<torch::Tensor> DerivedGpt::parameters() const {
-  std::vector<torch::Tensor> params = {tokens_, positions_};
-  auto append = [&](const std::vector<torch::Tensor>& more) {
-    params.insert(params.end(), more.begin(), more.end());
-  };
-  for (const Layer& layer : layers_) {
-    append(layer.norm1);
-    append(layer.attention);
-    append(layer.norm2);
-    append(layer.mlp_in);
-    append(layer.mlp_out);
-  }
-  append(final_norm_);
-  if (!head_[0].is_same(tokens_)) params.push_back(head_[0]);  // a tied head weight is tokens_
-  params.push_back(head_[1]);
-  return params;
-}
-
-std::int64_t DerivedGpt::ParameterCount() const {
-  std::int64_t count = 0;
-  for (const torch::Tensor& p : parameters()) count += p.numel();
-  return count;
+  append(final_norm_.Extract(arch.embed));
+  if (!options_.tied_embeddings) append(head_.Extract(arch.embed));  // a tied head is the table
+  for (torch::Tensor& t : w) t.set_requires_grad(true);
+  return network;
 }
 
 std::vector<torch::Tensor> EntangledGpt::parameters() const {

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "engine/model/gpt.h"
 #include "nas/entangled/entangled_attention.h"
 #include "nas/entangled/entangled_linear.h"
 #include "nas/entangled/entangled_norm_embedding.h"
@@ -71,7 +72,7 @@ struct SupernetOptions {
   // In training only: on the embedding sum, the attention probabilities and both residual
   // branches, as in GPT-2 and nanoGPT (whose settings TangleNAS uses).
   double dropout = 0;
-  // The head reuses the token embedding table as its weight (GPT-2), with a bias of its own.
+  // The head reuses the token embedding table as its weight (GPT-2).
   bool tied_embeddings = false;
 };
 
@@ -85,41 +86,11 @@ Architecture RandomArchitecture(const SearchSpace& space, std::mt19937_64& rng);
 // The one-hot weights of `arch`.
 MixingWeights OneHot(const SearchSpace& space, const Architecture& arch);
 
-// A derived architecture as a standalone network: plain tensors, no supernet, no mixing.
-class DerivedGpt {
- public:
-  struct Layer {
-    std::vector<torch::Tensor> norm1;      // gain, bias
-    std::vector<torch::Tensor> attention;  // wq, bq, wk, bk, wv, bv, wo, bo
-    std::int64_t heads = 1;
-    std::vector<torch::Tensor> norm2;
-    std::vector<torch::Tensor> mlp_in;     // weight, bias
-    std::vector<torch::Tensor> mlp_out;
-  };
-
-  // `head` is {weight, bias}; a head weight that is the `tokens` tensor itself ties the two, and
-  // the table is then one parameter.
-  DerivedGpt(std::int64_t embed, torch::Tensor tokens, torch::Tensor positions,
-             std::vector<Layer> layers, std::vector<torch::Tensor> final_norm,
-             std::vector<torch::Tensor> head, double dropout = 0);
-
-  // -> logits; dropout applies only with `training`.
-  torch::Tensor Forward(const torch::Tensor& tokens, bool training = false) const;
-  // A copy with tensors of its own (a tied head stays tied).
-  DerivedGpt Clone() const;
-  // Leaf tensors (requires_grad), each once, for retraining.
-  std::vector<torch::Tensor> parameters() const;
-  std::int64_t ParameterCount() const;
-
- private:
-  std::int64_t embed_;
-  double dropout_;
-  torch::Tensor tokens_;
-  torch::Tensor positions_;
-  std::vector<Layer> layers_;
-  std::vector<torch::Tensor> final_norm_;
-  std::vector<torch::Tensor> head_;
-};
+// The engine model `arch` extracts to: per-block head counts and MLP ratios, the space's context
+// and vocabulary, `options`' dropout and tying. It trains on the pipeline engine like any GPT
+// (`//engine:train --model=<its GptConfigToJson file>`).
+GptConfig DerivedConfig(const SearchSpace& space, const Architecture& arch,
+                        const SupernetOptions& options);
 
 class EntangledGpt {
  public:
@@ -131,8 +102,9 @@ class EntangledGpt {
                       bool training = false) const;
   torch::Tensor Fixed(const torch::Tensor& tokens, const Architecture& arch,
                       bool training = false) const;
-  // `arch` as a standalone network whose weights are copies of the supernet's (inherited).
-  DerivedGpt Extract(const Architecture& arch) const;
+  // `arch` as a standalone engine network whose weights are copies of the supernet's (inherited):
+  // q, k and v concatenated into the engine's fused projection.
+  GptNetwork Extract(const Architecture& arch) const;
 
   std::vector<torch::Tensor> parameters() const;
   std::int64_t ParameterCount() const;
@@ -160,7 +132,7 @@ class EntangledGpt {
   EntangledEmbedding positions_;
   std::vector<Layer> layers_;
   EntangledLayerNorm final_norm_;
-  EntangledLinear head_;  // choices (vocab, e); its weights are tokens_' when tied
+  EntangledLinear head_;  // choices (vocab, e), no bias; its weights are tokens_' when tied
 };
 
 }  // namespace pipebench

@@ -40,7 +40,8 @@ TEST_P(SupernetStorageTest, OneHotMixingEqualsEveryFixedArchitecture) {
           EXPECT_TRUE(torch::allclose(mixed, fixed, 1e-5, 1e-6))
               << "embed " << e << " depth " << d << " max diff "
               << (mixed - fixed).abs().max().item<float>();
-          const DerivedGpt derived = supernet->Extract(arch);
+          // The engine's GPT with the inherited weights computes what the supernet does.
+          const GptNetwork derived = supernet->Extract(arch);
           EXPECT_TRUE(torch::allclose(derived.Forward(tokens), fixed, 1e-5, 1e-6))
               << "extracted embed " << e << " depth " << d;
           EXPECT_EQ(derived.ParameterCount(), DerivedParameterCount(space, arch));
@@ -92,9 +93,9 @@ TEST(SupernetTest, ThePaperSpaceBuildsWithEveryLayerAndChoice) {
   auto supernet = EntangledGpt::Create(*space, 0);
   ASSERT_TRUE(supernet.ok());
   // Embeddings 65x384 + 256x384, six layers of attention (4x384^2 + 4x384), MLP in/out
-  // (1536x384 + 1536, 384x1536 + 384), two norms (4x384); final norm; head 65x384 + 65.
+  // (1536x384 + 1536, 384x1536 + 384), two norms (4x384); final norm; head 65x384 (no bias).
   const std::int64_t layer = 4 * 384 * 384 + 4 * 384 + 1536 * 384 + 1536 + 384 * 1536 + 384 + 4 * 384;
-  EXPECT_EQ(supernet->ParameterCount(), 65 * 384 + 256 * 384 + 6 * layer + 2 * 384 + 65 * 384 + 65);
+  EXPECT_EQ(supernet->ParameterCount(), 65 * 384 + 256 * 384 + 6 * layer + 2 * 384 + 65 * 384);
   // The largest architecture extracts every parameter.
   const Architecture largest{2, 2, std::vector<int>(6, 2), std::vector<int>(6, 2)};
   EXPECT_EQ(DerivedParameterCount(*space, largest), supernet->ParameterCount());
@@ -134,23 +135,24 @@ TEST_P(TiedStorageTest, TiedHeadSharesTheTokenTableInSupernetAndExtractedNetwork
   EXPECT_EQ(supernet->ParameterCount(), untied->ParameterCount() - head_weights);
   const torch::Tensor tokens = torch::randint(0, 10, {2, 6}, torch::kInt64);
   const Architecture arch{0, 1, {1, 0}, {0, 1}};
-  const DerivedGpt derived = supernet->Extract(arch);
+  const GptNetwork derived = supernet->Extract(arch);
   EXPECT_EQ(derived.ParameterCount(), DerivedParameterCount(space, arch, true));
+  EXPECT_TRUE(derived.config.tied_embeddings);
   EXPECT_TRUE(torch::allclose(derived.Forward(tokens), supernet->Fixed(tokens, arch), 1e-5, 1e-6));
   EXPECT_TRUE(torch::allclose(supernet->Mixed(tokens, OneHot(space, arch)),
                               supernet->Fixed(tokens, arch), 1e-5, 1e-6));
   // One table: a gradient step on it moves both the embedding and the head.
-  const DerivedGpt copy = derived.Clone();
+  const GptNetwork copy = derived.Clone();
   EXPECT_EQ(copy.ParameterCount(), derived.ParameterCount());
   {
     torch::NoGradGuard no_grad;
-    copy.parameters()[0].add_(1.0);  // the token table
+    copy.weights[0].add_(1.0);  // the token table
   }
   EXPECT_FALSE(torch::allclose(copy.Forward(tokens), derived.Forward(tokens)));
-  const DerivedGpt untied_copy = untied->Extract(arch);
+  const GptNetwork untied_copy = untied->Extract(arch);
   {
     torch::NoGradGuard no_grad;
-    for (const torch::Tensor& p : untied_copy.parameters()) p.zero_();
+    for (const torch::Tensor& p : untied_copy.weights) p.zero_();
   }
   EXPECT_TRUE(torch::allclose(derived.Forward(tokens), supernet->Fixed(tokens, arch), 1e-5, 1e-6))
       << "a clone or another network shares tensors with the supernet's extraction";
@@ -172,9 +174,9 @@ TEST(SupernetTest, DropoutActsOnlyInTraining) {
   EXPECT_TRUE(torch::equal(supernet->Mixed(tokens, w), plain->Mixed(tokens, w)));
   EXPECT_FALSE(torch::allclose(supernet->Mixed(tokens, w, /*training=*/true),
                                supernet->Mixed(tokens, w)));
-  const DerivedGpt derived = supernet->Extract(arch);
+  const GptNetwork derived = supernet->Extract(arch);
   EXPECT_TRUE(torch::allclose(derived.Forward(tokens), supernet->Fixed(tokens, arch), 1e-5, 1e-6));
-  EXPECT_FALSE(torch::allclose(derived.Forward(tokens, /*training=*/true), derived.Forward(tokens)));
+  EXPECT_FALSE(torch::allclose(derived.Forward(tokens, /*dropout_seed=*/1), derived.Forward(tokens)));
   options.dropout = 1.0;
   EXPECT_FALSE(EntangledGpt::Create(space, 4, options).ok());
 }

@@ -9,7 +9,7 @@
 namespace pipebench {
 namespace {
 
-double BatchLoss(const DerivedGpt& model, const TokenBatch& batch) {
+double BatchLoss(const GptNetwork& model, const TokenBatch& batch) {
   const torch::Tensor logits = model.Forward(batch.inputs);
   return torch::cross_entropy_loss(logits.reshape({-1, logits.size(-1)}),
                                    batch.targets.reshape({-1}))
@@ -18,7 +18,7 @@ double BatchLoss(const DerivedGpt& model, const TokenBatch& batch) {
 
 }  // namespace
 
-double DerivedValidationLoss(const DerivedGpt& model, const TokenDataset& data, int context,
+double DerivedValidationLoss(const GptNetwork& model, const TokenDataset& data, int context,
                              int batch_size, int batches, std::uint64_t seed) {
   torch::NoGradGuard no_grad;
   double total = 0;
@@ -44,7 +44,7 @@ double UnigramValidationLoss(const TokenDataset& data, int context, int batch_si
   return total / std::max(1, batches);
 }
 
-double DerivedSelectionLoss(const DerivedGpt& model, const TokenDataset& data, int context,
+double DerivedSelectionLoss(const GptNetwork& model, const TokenDataset& data, int context,
                             int batch_size, int batches, double portion, std::uint64_t seed,
                             std::int64_t first_index) {
   torch::NoGradGuard no_grad;
@@ -56,9 +56,9 @@ double DerivedSelectionLoss(const DerivedGpt& model, const TokenDataset& data, i
   return total / std::max(1, batches);
 }
 
-void TrainNetwork(DerivedGpt& model, const TokenDataset& data, int context,
+void TrainNetwork(GptNetwork& model, const TokenDataset& data, int context,
                   const RetrainOptions& options) {
-  const std::vector<torch::Tensor> params = model.parameters();
+  const std::vector<torch::Tensor> params = model.weights;
   OptimizerConfig config = options.optimizer.config;
   config.total_steps = options.steps;
   AdamW optimizer(config, DecayMatricesOnly(params));
@@ -70,7 +70,9 @@ void TrainNetwork(DerivedGpt& model, const TokenDataset& data, int context,
             ? data.TrainPartBatch(options.train_portion, /*second_part=*/false,
                                   options.batch_size, context, options.seed, step)
             : data.TrainBatch(options.batch_size, context, options.seed, step);
-    const torch::Tensor logits = model.Forward(batch.inputs, /*training=*/true);
+    // Dropout masks from (seed, step): a retraining is reproducible whatever ran before it.
+    const torch::Tensor logits =
+        model.Forward(batch.inputs, (options.seed << 32) + static_cast<std::uint64_t>(step));
     const torch::Tensor loss = torch::cross_entropy_loss(
         logits.reshape({-1, logits.size(-1)}), batch.targets.reshape({-1}));
     std::vector<torch::Tensor> grads = torch::autograd::grad({loss}, params);
@@ -81,14 +83,9 @@ void TrainNetwork(DerivedGpt& model, const TokenDataset& data, int context,
   }
 }
 
-absl::StatusOr<DerivedGpt> FreshNetwork(const SearchSpace& space, const Architecture& arch,
-                                        const SupernetOptions& options, std::uint64_t seed) {
-  SupernetOptions entangled = options;
-  entangled.storage = WeightStorage::kEntangled;  // one draw per shape, whatever the storage
-  entangled.attention = AttentionMode::kExact;
-  absl::StatusOr<EntangledGpt> supernet = EntangledGpt::Create(space, seed, entangled);
-  if (!supernet.ok()) return supernet.status();
-  return supernet->Extract(arch);
+GptNetwork FreshNetwork(const SearchSpace& space, const Architecture& arch,
+                        const SupernetOptions& options, std::uint64_t seed) {
+  return InitNetwork(DerivedConfig(space, arch, options), seed);
 }
 
 absl::StatusOr<EvaluationPlan> ParseEvaluationPlan(const std::vector<std::string>& ways) {
@@ -108,7 +105,7 @@ absl::StatusOr<EvaluationPlan> ParseEvaluationPlan(const std::vector<std::string
 
 absl::StatusOr<DerivedEvaluation> EvaluateDerived(const SearchSpace& space,
                                                   const Architecture& arch,
-                                                  const DerivedGpt& inherited,
+                                                  const GptNetwork& inherited,
                                                   const SupernetOptions& network,
                                                   const TokenDataset& data,
                                                   const RetrainOptions& options,
@@ -117,21 +114,19 @@ absl::StatusOr<DerivedEvaluation> EvaluateDerived(const SearchSpace& space,
   DerivedEvaluation evaluation;
   evaluation.val_loss_inherited = DerivedValidationLoss(
       inherited, data, context, options.batch_size, options.validation_batches, options.seed);
-  auto trained_loss = [&](DerivedGpt& model) {
+  auto trained_loss = [&](GptNetwork& model) {
     TrainNetwork(model, data, context, options);
     return DerivedValidationLoss(model, data, context, options.batch_size,
                                  options.validation_batches, options.seed);
   };
   if (plan.finetune) {
-    DerivedGpt copy = inherited.Clone();
+    GptNetwork copy = inherited.Clone();
     evaluation.val_loss_finetuned = trained_loss(copy);
   }
   if (plan.scratch) {
     // Its own initialisation stream, so it does not depend on the supernet's seed stream.
-    absl::StatusOr<DerivedGpt> fresh =
-        FreshNetwork(space, arch, network, options.seed * 1000003 + 17);
-    if (!fresh.ok()) return fresh.status();
-    evaluation.val_loss_scratch = trained_loss(*fresh);
+    GptNetwork fresh = FreshNetwork(space, arch, network, options.seed * 1000003 + 17);
+    evaluation.val_loss_scratch = trained_loss(fresh);
   }
   return evaluation;
 }

@@ -28,7 +28,7 @@ struct RetrainOptions {
 };
 
 // Mean next-token loss of `model` (dropout off) over `batches` validation batches.
-double DerivedValidationLoss(const DerivedGpt& model, const TokenDataset& data, int context,
+double DerivedValidationLoss(const GptNetwork& model, const TokenDataset& data, int context,
                              int batch_size, int batches, std::uint64_t seed);
 
 // The loss of a unigram model (character frequencies of 256 training batches, add-one smoothed) on
@@ -38,18 +38,18 @@ double UnigramValidationLoss(const TokenDataset& data, int context, int batch_si
 
 // Mean loss over `batches` batches of the second part of the training split cut at `portion`
 // (where searches select architectures), from index `first_index`.
-double DerivedSelectionLoss(const DerivedGpt& model, const TokenDataset& data, int context,
+double DerivedSelectionLoss(const GptNetwork& model, const TokenDataset& data, int context,
                             int batch_size, int batches, double portion, std::uint64_t seed,
                             std::int64_t first_index);
 
-// Trains `model` in place for `options.steps` (dropout on).
-void TrainNetwork(DerivedGpt& model, const TokenDataset& data, int context,
+// Trains `model` in place for `options.steps` (dropout on, masks drawn from the seed and step).
+void TrainNetwork(GptNetwork& model, const TokenDataset& data, int context,
                   const RetrainOptions& options);
 
-// A newly initialised network of `arch`, drawn as a fresh supernet's slices (the same
-// initialisation a standalone network of that shape gets), with `options`' dropout and tying.
-absl::StatusOr<DerivedGpt> FreshNetwork(const SearchSpace& space, const Architecture& arch,
-                                        const SupernetOptions& options, std::uint64_t seed);
+// A newly initialised network of `arch` with `options`' dropout and tying: the engine's GPT
+// initialisation (InitNetwork), what `//engine:train` starts the same model from.
+GptNetwork FreshNetwork(const SearchSpace& space, const Architecture& arch,
+                        const SupernetOptions& options, std::uint64_t seed);
 
 // How a derived architecture is judged, the same way by the search CLI and the harness: its
 // validation loss with the weights it inherited, after fine-tuning them for `options.steps`, and
@@ -67,7 +67,7 @@ struct EvaluationPlan {
 absl::StatusOr<EvaluationPlan> ParseEvaluationPlan(const std::vector<std::string>& ways);
 absl::StatusOr<DerivedEvaluation> EvaluateDerived(const SearchSpace& space,
                                                   const Architecture& arch,
-                                                  const DerivedGpt& inherited,
+                                                  const GptNetwork& inherited,
                                                   const SupernetOptions& network,
                                                   const TokenDataset& data,
                                                   const RetrainOptions& options,

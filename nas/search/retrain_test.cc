@@ -28,7 +28,7 @@ TEST(RetrainTest, FineTuningTheDerivedNetworkLowersItsValidationLoss) {
   const TokenDataset data = TokenDataset::Synthetic(16, 40000, 5);
   auto supernet = EntangledGpt::Create(Space(), 0);
   ASSERT_TRUE(supernet.ok());
-  DerivedGpt derived = supernet->Extract(Architecture{1, 0, {0}, {0}});
+  GptNetwork derived = supernet->Extract(Architecture{1, 0, {0}, {0}});
   const double before = DerivedValidationLoss(derived, data, 8, 8, 4, 0);
   TrainNetwork(derived, data, 8, Options());
   const double after = DerivedValidationLoss(derived, data, 8, 8, 4, 0);
@@ -43,14 +43,14 @@ TEST(RetrainTest, EvaluationTrainsACopyAndAFreshNetworkAndLeavesTheInheritedOneA
   auto supernet = EntangledGpt::Create(Space(), 0, network);
   ASSERT_TRUE(supernet.ok());
   const Architecture arch{1, 0, {0}, {0}};
-  const DerivedGpt inherited = supernet->Extract(arch);
-  const torch::Tensor before = inherited.parameters()[0].clone();
+  const GptNetwork inherited = supernet->Extract(arch);
+  const torch::Tensor before = inherited.weights[0].clone();
   EvaluationPlan plan;
   plan.finetune = true;
   plan.scratch = true;
   auto evaluation = EvaluateDerived(Space(), arch, inherited, network, data, Options(), plan);
   ASSERT_TRUE(evaluation.ok()) << evaluation.status();
-  EXPECT_TRUE(torch::equal(inherited.parameters()[0], before));
+  EXPECT_TRUE(torch::equal(inherited.weights[0], before));
   ASSERT_TRUE(evaluation->val_loss_finetuned.has_value());
   ASSERT_TRUE(evaluation->val_loss_scratch.has_value());
   EXPECT_LT(*evaluation->val_loss_finetuned, evaluation->val_loss_inherited - 0.5);
@@ -61,11 +61,10 @@ TEST(RetrainTest, AFreshNetworkHasTheArchitecturesShapeAndItsOwnDraw) {
   SupernetOptions network;
   network.tied_embeddings = true;
   const Architecture arch{0, 0, {0}, {0}};
-  auto a = FreshNetwork(Space(), arch, network, 1);
-  auto b = FreshNetwork(Space(), arch, network, 2);
-  ASSERT_TRUE(a.ok() && b.ok());
-  EXPECT_EQ(a->ParameterCount(), DerivedParameterCount(Space(), arch, /*tied_embeddings=*/true));
-  EXPECT_FALSE(torch::equal(a->parameters()[0], b->parameters()[0]));
+  const GptNetwork a = FreshNetwork(Space(), arch, network, 1);
+  const GptNetwork b = FreshNetwork(Space(), arch, network, 2);
+  EXPECT_EQ(a.ParameterCount(), DerivedParameterCount(Space(), arch, /*tied_embeddings=*/true));
+  EXPECT_FALSE(torch::equal(a.weights[0], b.weights[0]));
 }
 
 TEST(RetrainTest, UnigramLossIsTheEntropyOfTheCharacterFrequencies) {
@@ -76,7 +75,7 @@ TEST(RetrainTest, UnigramLossIsTheEntropyOfTheCharacterFrequencies) {
   EXPECT_LT(unigram, std::log(16.0) - 0.05);
   auto supernet = EntangledGpt::Create(Space(), 0);
   ASSERT_TRUE(supernet.ok());
-  DerivedGpt derived = supernet->Extract(Architecture{1, 0, {0}, {0}});
+  GptNetwork derived = supernet->Extract(Architecture{1, 0, {0}, {0}});
   TrainNetwork(derived, data, 8, Options());
   EXPECT_LT(DerivedValidationLoss(derived, data, 8, 8, 4, 0), unigram - 0.3);
 }

@@ -113,7 +113,7 @@ class Search {
   // Appends an any-time point for `arch`: the validation loss of the network `network` returns
   // (extracted from a supernet, or trained on its own), at `offset` plus `clock`'s time; making
   // and evaluating the network stay off the clock.
-  void Checkpoint(const std::function<DerivedGpt()>& network, const Architecture& arch, int step,
+  void Checkpoint(const std::function<GptNetwork()>& network, const Architecture& arch, int step,
                   double offset, SearchClock& clock, std::vector<AnytimePoint>& curve) const {
     clock.Pause();
     curve.push_back({offset + clock.seconds(), step, ArchitectureToJson(space_, arch),
@@ -310,27 +310,24 @@ absl::StatusOr<SearchResult> Search::RandomBaseline() {
   training.seed = options_.seed;
   training.optimizer = options_.preset.weights;
   training.train_portion = options_.train_portion;
-  torch::manual_seed(options_.seed);  // dropout masks
   std::mt19937_64 rng(options_.seed + 3);
   SearchClock clock;
   double best_loss = std::numeric_limits<double>::infinity();
   Architecture best;
-  std::optional<DerivedGpt> best_network;
+  std::optional<GptNetwork> best_network;
   std::vector<AnytimePoint> curve;
   for (int i = 0; i < count; ++i) {
     const Architecture arch = RandomArchitecture(space_, rng);
-    absl::StatusOr<DerivedGpt> network =
-        FreshNetwork(space_, arch, network_options, options_.seed * 7919 + i);
-    if (!network.ok()) return network.status();
-    TrainNetwork(*network, data_, context_, training);
-    const double loss = DerivedSelectionLoss(*network, data_, context_, options_.batch_size,
+    GptNetwork network = FreshNetwork(space_, arch, network_options, options_.seed * 7919 + i);
+    TrainNetwork(network, data_, context_, training);
+    const double loss = DerivedSelectionLoss(network, data_, context_, options_.batch_size,
                                              options_.evaluation_batches, options_.train_portion,
                                              options_.seed, options_.steps);
     if (i == 0 || loss < best_loss) {
       best_loss = loss;
       best = arch;
-      Checkpoint([&] { return network->Clone(); }, arch, (i + 1) * steps_each, 0, clock, curve);
-      best_network = *std::move(network);
+      Checkpoint([&] { return network.Clone(); }, arch, (i + 1) * steps_each, 0, clock, curve);
+      best_network = std::move(network);
     }
   }
   SearchResult result;

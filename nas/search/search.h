@@ -80,7 +80,7 @@ struct DerivedArchitecture {
   Architecture architecture;
   nlohmann::json architecture_json;
   std::int64_t parameters = 0;
-  std::optional<DerivedGpt> network;  // its weights at the end of the search
+  std::optional<GptNetwork> network;  // its weights at the end of the search
   std::vector<AnytimePoint> curve;
   double search_seconds = 0;  // this method's search time, evaluations for the curve excluded
 };

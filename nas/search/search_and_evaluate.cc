@@ -1,5 +1,8 @@
 #include "nas/search/search_and_evaluate.h"
 
+#include <filesystem>
+#include <fstream>
+
 #include "absl/strings/str_cat.h"
 
 namespace pipebench {
@@ -49,6 +52,7 @@ absl::StatusOr<nlohmann::json> SearchAndEvaluate(
     derived.push_back({{"method", d.method},
                        {"architecture", d.architecture_json},
                        {"parameters", d.parameters},
+                       {"model", nlohmann::json::parse(GptConfigToJson(d.network->config))},
                        {"search_seconds", d.search_seconds},
                        {"curve", curve},
                        {"val_loss_inherited", evaluation->val_loss_inherited},
@@ -74,6 +78,30 @@ absl::StatusOr<nlohmann::json> SearchAndEvaluate(
                         {"supernet_parameters", result->supernet_parameters},
                         {"retrain_steps", job.retrain_steps},
                         {"derived", derived}};
+}
+
+absl::Status WriteDerivedModels(const nlohmann::json& record, const std::string& dir) {
+  std::error_code error;
+  std::filesystem::create_directories(dir, error);
+  if (error) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("cannot create '", dir, "': ", error.message()));
+  }
+  for (const nlohmann::json& derived : record.at("derived")) {
+    const std::string method = derived.at("method").get<std::string>();
+    nlohmann::ordered_json model;
+    model["description"] = absl::StrCat(
+        "derived by ", method, " (", record.at("storage").get<std::string>(), " weights, preset ",
+        record.at("preset").at("name").get<std::string>(), ", ", record.at("steps").get<int>(),
+        " search steps)");
+    for (const auto& [key, value] : derived.at("model").items()) model[key] = value;
+    const std::string path = absl::StrCat(dir, "/", method, ".json");
+    std::ofstream out(path);
+    if (!(out << model.dump(2) << "\n")) {
+      return absl::PermissionDeniedError(absl::StrCat("cannot write '", path, "'"));
+    }
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace pipebench

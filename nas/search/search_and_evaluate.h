@@ -25,13 +25,18 @@ struct SearchJob {
 // {"method", "space" (its choices), "unigram_val_loss" (the bar: retrain.h), "preset" (all its
 //  settings), "storage", "attention", "steps", "batch_size", "supernet_parameters",
 //  "retrain_steps",
-//  "derived": [{"method", "architecture", "parameters", "search_seconds",
+//  "derived": [{"method", "architecture", "parameters", "model" (the engine model file of the
+//               derived network: GptConfigToJson), "search_seconds",
 //               "curve": [{"seconds", "step", "architecture", "val_loss"}],
 //               "val_loss_inherited", "val_loss_finetuned", "val_loss_scratch"}]}
 // (a loss that was not asked for is null).
 absl::StatusOr<nlohmann::json> SearchAndEvaluate(
     const SearchSpace& space, const TokenDataset& data, const SearchJob& job,
     const std::function<void(const SearchStep&)>& on_step = {});
+
+// Writes each derived network of a SearchAndEvaluate record as an engine model file,
+// `dir`/<method>.json (the folder is created), with a description naming the search.
+absl::Status WriteDerivedModels(const nlohmann::json& record, const std::string& dir);
 
 }  // namespace pipebench
 

@@ -6,7 +6,12 @@
 //
 // Writes one JSON line per supernet step (weight and architecture losses, alpha distributions for
 // any-time curves) and a closing line {"search": ...} with each derived architecture, its
-// parameter count, any-time curve and validation losses (search_and_evaluate.h).
+// parameter count, any-time curve and validation losses (search_and_evaluate.h). With
+// --models_dir, each derived network is also written as an engine model file that trains under
+// any schedule:
+//
+//   bazel run //:search -- --optimizer=gdas --models_dir=/tmp/derived
+//   bazel run //:train -- --model=/tmp/derived/gdas.json --schedule=paci --stages=2
 #include <fstream>
 #include <iostream>
 #include <string>
@@ -41,6 +46,9 @@ ABSL_FLAG(double, train_portion, 0.5, "Training-split share for weights; the res
 ABSL_FLAG(std::string, data, "tinyshakespeare",
           "'tinyshakespeare' (the file the build fetches, checksummed), 'synthetic', or a text file.");
 ABSL_FLAG(std::string, out, "", "Write the JSON lines here instead of standard output.");
+ABSL_FLAG(std::string, models_dir, "",
+          "Write each derived architecture as an engine model file <dir>/<method>.json "
+          "(for --model= of train and launch); the folder is created.");
 ABSL_FLAG(int, retrain_steps, 0,
           "Retrain each derived network for this many steps and report its validation loss "
           "(0: only the loss with inherited weights).");
@@ -90,6 +98,9 @@ absl::Status Run() {
                             << "\n";
                       }));
   out << nlohmann::json{{"search", record}}.dump() << "\n";
+  if (const std::string dir = absl::GetFlag(FLAGS_models_dir); !dir.empty()) {
+    PB_RETURN_IF_ERROR(WriteDerivedModels(record, ResolveOutputPath(dir)));
+  }
   return absl::OkStatus();
 }
 
