@@ -127,7 +127,8 @@ absl::StatusOr<RunSummary> RunDistributed(const std::string& schedule) {
 absl::Status Run() {
   SetComputeThreads(1);
   // The runs train on the 16-symbol synthetic language.
-  PB_ASSIGN_OR_RETURN(GptConfig model, ParseGptConfig(absl::GetFlag(FLAGS_model), 16));
+  PB_ASSIGN_OR_RETURN(GptConfig gpt, ParseGptConfig(absl::GetFlag(FLAGS_model), 16));
+  const GptModel model(std::move(gpt));
   const int p = absl::GetFlag(FLAGS_stages);
   const int mbs = absl::GetFlag(FLAGS_micro_batch_size);
   PB_ASSIGN_OR_RETURN(std::vector<UnitRange> partition, PartitionByLayers(model, p));

@@ -45,7 +45,8 @@ absl::StatusOr<TokenDataset> DataOf(const std::string& data, const CellInputs& i
 
 absl::StatusOr<json> RunCosts(const CostsCellParams& cell, const CellInputs& inputs) {
   PB_ASSIGN_OR_RETURN(TokenDataset data, DataOf(cell.data, inputs));
-  PB_ASSIGN_OR_RETURN(GptConfig model, ParseGptConfig(cell.model, data.vocab_size()));
+  PB_ASSIGN_OR_RETURN(GptConfig gpt, ParseGptConfig(cell.model, data.vocab_size()));
+  const GptModel model(std::move(gpt));
   MeasurementOptions options;
   options.micro_batch_size = cell.micro_batch_size;
   options.repeats = 25;
@@ -141,7 +142,8 @@ absl::StatusOr<int> SharedHorizon(const ExecutedCellParams& cell, const CostMode
 absl::StatusOr<json> RunExecutor(const ExecutedCellParams& cell, const CellInputs& inputs,
                                  bool training) {
   PB_ASSIGN_OR_RETURN(TokenDataset data, DataOf(cell.run.data, inputs));
-  PB_ASSIGN_OR_RETURN(GptConfig model, ParseGptConfig(cell.run.model, data.vocab_size()));
+  PB_ASSIGN_OR_RETURN(GptConfig gpt, ParseGptConfig(cell.run.model, data.vocab_size()));
+  const auto model = std::make_shared<const GptModel>(std::move(gpt));
   const CostModel costs = SlowedDown(*inputs.costs, inputs.slow_down);
   double budget = cell.budget_seconds;
   if (cell.budget_flush_steps > 0) {
@@ -165,7 +167,7 @@ absl::StatusOr<json> RunExecutor(const ExecutedCellParams& cell, const CellInput
   PB_ASSIGN_OR_RETURN(std::unique_ptr<Schedule> schedule, MakeSchedule(run.schedule, params));
   std::vector<UnitRange> partition = inputs.partition;
   if (partition.empty()) {
-    PB_ASSIGN_OR_RETURN(partition, PartitionByLayers(model, params.model_stages()));
+    PB_ASSIGN_OR_RETURN(partition, PartitionByLayers(*model, params.model_stages()));
   }
   ExecutorOptions executor_options = ExecutorOptionsFor(run, model);
   executor_options.budget_seconds = budget;

@@ -304,7 +304,7 @@ absl::Status RankRuntime::Execute(const Action& action) {
         RunStageAction(action, stage, stages_, *workers_[action.chunk],
                        [this](int microbatch) {
                          return data_.TrainBatch(options_.micro_batch_size,
-                                                 options_.model.context, options_.seed,
+                                                 options_.model->context(), options_.seed,
                                                  microbatch);
                        },
                        *this, options_.slow_down));
@@ -392,7 +392,8 @@ absl::StatusOr<RankResult> RankRuntime::Run() {
                                                    " but the schedule has ", p_,
                                                    " stages; start one process per stage"));
   }
-  PB_RETURN_IF_ERROR(ValidatePartition(options_.model, partition_, stages_));
+  if (options_.model == nullptr) return absl::InvalidArgumentError("no model to train");
+  PB_RETURN_IF_ERROR(ValidatePartition(*options_.model, partition_, stages_));
   driver_ = std::make_unique<RankDriver>(schedule_, rank_);
   // Each stage's cosine horizon is its optimizer steps in the run, as in the single-process run.
   PB_ASSIGN_OR_RETURN(const std::vector<int> optimizer_steps, OptimizerStepsPerRank(schedule_));
@@ -407,7 +408,7 @@ absl::StatusOr<RankResult> RankRuntime::Run() {
   }
   result_.losses.assign(total_, 0.0);
   auto buffer = [this] {
-    return torch::empty({options_.micro_batch_size, options_.model.context, options_.model.embed});
+    return torch::empty(options_.model->ActivationShape(options_.micro_batch_size));
   };
   for (int chunk = 0; chunk < chunks_; ++chunk) {
     const int stage = schedule_.StageOf(rank_, chunk);

@@ -29,7 +29,7 @@ std::vector<absl::StatusOr<RankResult>> RunRanks(const Schedule& schedule,
                                                  absl::Duration timeout = absl::Seconds(30)) {
   const int p = schedule.params().stages;
   const std::vector<UnitRange> partition =
-      *PartitionByLayers(options.model, schedule.params().model_stages());
+      *PartitionByLayers(*options.model, schedule.params().model_stages());
   const int port = UnusedLoopbackPort();
   std::vector<absl::StatusOr<RankResult>> results(p, absl::UnknownError("not run"));
   std::vector<std::thread> threads;
@@ -62,7 +62,7 @@ TEST(RankRuntimeTest, EveryFixedOrderScheduleMatchesTheSingleProcessExecutor) {
       SCOPED_TRACE(::testing::Message() << name << " p=" << p);
       auto schedule = MakeSchedule(name, Params(p, 4, 3));
       ASSERT_TRUE(schedule.ok());
-      const auto partition = *PartitionByLayers(options.model, p);
+      const auto partition = *PartitionByLayers(*options.model, p);
       auto local = RunPipeline(**schedule, CostModel(), partition, Data(), options);
       ASSERT_TRUE(local.ok()) << local.status();
       const auto ranks = RunRanks(**schedule, options);
@@ -118,7 +118,7 @@ TEST(RankRuntimeTest, InterleavedChunksTravelBetweenRanks) {
   params.chunks = 2;
   auto schedule = MakeSchedule("interleaved_1f1b", params);
   ASSERT_TRUE(schedule.ok());
-  const auto partition = *PartitionByLayers(options.model, 4);
+  const auto partition = *PartitionByLayers(*options.model, 4);
   auto local = RunPipeline(**schedule, CostModel(), partition, Data(), options);
   ASSERT_TRUE(local.ok());
   const auto ranks = RunRanks(**schedule, options);
@@ -173,7 +173,7 @@ TEST(RankRuntimeTest, WorldSizeMustMatchTheStages) {
   auto comm = Communicator::Connect(comm_options);
   ASSERT_TRUE(comm.ok()) << comm.status();
   const ExecutorOptions options = Options();
-  auto result = RunRank(**schedule, *PartitionByLayers(options.model, 2), Data(), options, **comm);
+  auto result = RunRank(**schedule, *PartitionByLayers(*options.model, 2), Data(), options, **comm);
   ASSERT_FALSE(result.ok());
   EXPECT_NE(result.status().message().find("WORLD_SIZE is 1 but the schedule has 2 stages"),
             std::string::npos);

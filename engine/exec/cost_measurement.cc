@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "engine/model/gpt.h"
 #include "engine/model/partition.h"
 #include "engine/util/status_macros.h"
 
@@ -47,17 +48,18 @@ std::vector<double> InterleavedMedians(const MeasurementOptions& options,
 // backward, forward + input gradient (not on the first stage, which has none), optimizer step.
 class StageBench {
  public:
-  StageBench(const GptConfig& model, const UnitRange& range, const MeasurementOptions& options)
+  StageBench(const StageModel& model, const UnitRange& range, const MeasurementOptions& options)
       : model_(model),
         range_(range),
         first_(range.begin == 0),
         last_(range.end == model.units()),
-        weights_(InitWeights(model, range, 0)),
-        adam_(OptimizerConfig(), WeightDecayMask(model, range)) {
+        weights_(model.InitWeights(range, 0)),
+        adam_(OptimizerConfig(), model.WeightDecayMask(range)) {
     const int64_t batch = options.micro_batch_size;
-    tokens_ = torch::randint(0, model.vocab_size, {batch, model.context}, torch::kInt64);
+    tokens_ = torch::randint(0, model.vocab_size(), {batch, model.context()}, torch::kInt64);
     input_ = first_ ? tokens_
-                    : torch::randn({batch, model.context, model.embed}).requires_grad_(true);
+                    : torch::randn(model.ActivationShape(options.micro_batch_size))
+                          .requires_grad_(true);
     sample_ = Forward();
     if (!last_) grad_outputs_.push_back(torch::randn_like(sample_));
     for (const torch::Tensor& w : weights_) {
@@ -97,24 +99,18 @@ class StageBench {
     StageMemory memory;
     memory.parameter_bytes = ParameterCount(weights_) * 4;
     memory.optimizer_state_bytes = 2 * memory.parameter_bytes;
-    const double time = model_.context;
-    double activation_bytes = 0;
-    for (int unit = std::max(range_.begin, 1); unit < std::min(range_.end, model_.units() - 1);
-         ++unit) {
-      activation_bytes += time * tokens_.size(0) * model_.embed *
-                          (34.0 + 5.0 * model_.HeadsOf(unit - 1) * time / model_.embed) * 2.0;
-    }
-    memory.activation_bytes = static_cast<std::int64_t>(activation_bytes);
+    memory.activation_bytes = static_cast<std::int64_t>(
+        model_.ActivationBytes(range_, static_cast<int>(tokens_.size(0))));
     return memory;
   }
 
  private:
   torch::Tensor Forward() {
-    torch::Tensor out = ForwardUnits(model_, range_, weights_, input_);
+    torch::Tensor out = model_.Forward(range_, weights_, input_, std::nullopt);
     return last_ ? LanguageModelLoss(out, tokens_) : out;
   }
 
-  const GptConfig& model_;
+  const StageModel& model_;
   const UnitRange range_;
   const bool first_;
   const bool last_;
@@ -127,11 +123,11 @@ class StageBench {
 
 }  // namespace
 
-absl::StatusOr<CostModel> MeasureStageCosts(const GptConfig& model,
+absl::StatusOr<CostModel> MeasureStageCosts(const StageModel& model,
                                             const std::vector<UnitRange>& partition,
                                             const MeasurementOptions& options) {
-  if (absl::Status s = model.Validate(); !s.ok()) return s;
   if (partition.empty()) return absl::InvalidArgumentError("empty partition");
+  PB_RETURN_IF_ERROR(model.CheckStages(static_cast<int>(partition.size())));
   CostModel costs;
   costs.stages.assign(partition.size(), StageCost());
   costs.memory.assign(partition.size(), StageMemory());
@@ -166,11 +162,12 @@ absl::StatusOr<CostModel> MeasureStageCosts(const GptConfig& model,
   return costs;
 }
 
-absl::StatusOr<std::vector<UnitRange>> PartitionByMeasuredTime(const GptConfig& model, int stages,
+absl::StatusOr<std::vector<UnitRange>> PartitionByMeasuredTime(const StageModel& model, int stages,
                                                                const MeasurementOptions& options) {
   // One stage holds every unit: there is nothing to choose (and a tied head cannot be timed
   // apart from the token table it reads).
   if (stages == 1) return PartitionByLayers(model, 1);
+  PB_RETURN_IF_ERROR(model.CheckStages(stages));
   std::vector<UnitRange> units;
   for (int u = 0; u < model.units(); ++u) units.push_back({u, u + 1});
   PB_ASSIGN_OR_RETURN(CostModel unit_costs, MeasureStageCosts(model, units, options));

@@ -1,4 +1,4 @@
-// Measures the real per-stage costs of the GPT on this machine and returns them as a cost model,
+// Measures the real per-stage costs of a model (the GPT, or any StageModel) on this machine and returns them as a cost model,
 // so the simulator, the executor's clock and the time-to-accuracy numbers use measured costs.
 #ifndef PIPEBENCH_ENGINE_EXEC_COST_MEASUREMENT_H_
 #define PIPEBENCH_ENGINE_EXEC_COST_MEASUREMENT_H_
@@ -7,7 +7,7 @@
 
 #include "absl/status/statusor.h"
 #include "engine/exec/optimizer.h"
-#include "engine/model/gpt.h"
+#include "engine/model/stage_model.h"
 #include "engine/sim/cost_model.h"
 
 namespace pipebench {
@@ -23,17 +23,17 @@ struct MeasurementOptions {
 
 // Per stage: forward, input-gradient, weight-gradient and AdamW-step seconds (median), bytes sent
 // downstream per micro-batch, parameter and optimizer-state bytes, and live activation bytes per
-// in-flight micro-batch (the tensors autograd saves, estimated as in Korthikanti et al. 2022 for
-// fp32: context * batch * embed * (34 + 5 * heads * context / embed) * 2 bytes per block).
+// in-flight micro-batch (the tensors autograd saves, as the model estimates them:
+// StageModel::ActivationBytes).
 // Point-to-point fields are left at zero; measure the link separately.
-absl::StatusOr<CostModel> MeasureStageCosts(const GptConfig& model,
+absl::StatusOr<CostModel> MeasureStageCosts(const StageModel& model,
                                             const std::vector<UnitRange>& partition,
                                             const MeasurementOptions& options);
 
 // Measures every unit's forward and backward and splits the model into `stages` contiguous
 // stages whose slowest is as fast as possible: stages balanced by time, as the PACI reference
 // partitions them (by layers, the embedding and head make the end stages heavier).
-absl::StatusOr<std::vector<UnitRange>> PartitionByMeasuredTime(const GptConfig& model, int stages,
+absl::StatusOr<std::vector<UnitRange>> PartitionByMeasuredTime(const StageModel& model, int stages,
                                                                const MeasurementOptions& options);
 
 }  // namespace pipebench

@@ -1,5 +1,6 @@
 #include "engine/exec/cost_measurement.h"
 
+#include "engine/model/gpt.h"
 #include "engine/model/partition.h"
 #include "gtest/gtest.h"
 
@@ -13,9 +14,9 @@ TEST(CostMeasurementTest, MeasuresEveryStageInTheCostFileFormat) {
   model.embed = 32;
   model.heads = 2;
   model.context = 16;
-  auto partition = PartitionByLayers(model, 2);
+  auto partition = PartitionByLayers(GptModel(model), 2);
   ASSERT_TRUE(partition.ok());
-  auto costs = MeasureStageCosts(model, *partition, {.micro_batch_size = 4, .warmup = 1, .repeats = 3});
+  auto costs = MeasureStageCosts(GptModel(model), *partition, {.micro_batch_size = 4, .warmup = 1, .repeats = 3});
   ASSERT_TRUE(costs.ok()) << costs.status();
   ASSERT_EQ(costs->stages.size(), 2u);
   EXPECT_TRUE(costs->Validate(2).ok());

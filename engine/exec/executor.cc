@@ -9,21 +9,19 @@
 #include "absl/strings/str_cat.h"
 #include "engine/exec/stage_action.h"
 #include "engine/exec/stage_worker.h"
+#include "engine/model/gpt.h"
 #include "engine/util/status_macros.h"
 
 namespace pipebench {
 
-absl::Status ValidatePartition(const GptConfig& model, const std::vector<UnitRange>& partition,
+absl::Status ValidatePartition(const StageModel& model, const std::vector<UnitRange>& partition,
                                int model_stages) {
   if (static_cast<int>(partition.size()) != model_stages) {
     return absl::InvalidArgumentError(absl::StrCat("partition has ", partition.size(),
                                                    " stages, the schedule has ", model_stages,
                                                    " model stages"));
   }
-  if (model.tied_embeddings && model_stages > 1) {  // partition.h says why
-    return absl::InvalidArgumentError(absl::StrCat(
-        "a model with tied_embeddings runs on one stage only, this partition has ", model_stages));
-  }
+  PB_RETURN_IF_ERROR(model.CheckStages(model_stages));
   for (int g = 0; g < model_stages; ++g) {
     const UnitRange& r = partition[g];
     const bool chained = g == 0 ? r.begin == 0 : r.begin == partition[g - 1].end;
@@ -96,7 +94,7 @@ class Executor {
   // Emits every batch that has become complete (see BatchRecord), in order.
   void EmitFinishedBatches(const BatchCallback& on_batch);
   TokenBatch Batch(int mb) const {
-    return data_.TrainBatch(options_.micro_batch_size, options_.model.context, options_.seed, mb);
+    return data_.TrainBatch(options_.micro_batch_size, options_.model->context(), options_.seed, mb);
   }
   std::vector<std::vector<torch::Tensor>> CurrentWeights() const {
     std::vector<std::vector<torch::Tensor>> weights;
@@ -181,11 +179,11 @@ void Executor::EmitFinishedBatches(const BatchCallback& on_batch) {
     }
     record.simulated_time = batch_end_[batch];
     record.tokens = static_cast<std::int64_t>(batch + 1) * m_ * options_.micro_batch_size *
-                    options_.model.context;
+                    options_.model->context();
     const int every = options_.eval_every_batches;
     if (every > 0 && (batch + 1) % every == 0) {
       const Clock::time_point eval_start = Clock::now();
-      record.validation_loss = ValidationLoss(options_.model, partition_, CurrentWeights(), data_,
+      record.validation_loss = ValidationLoss(*options_.model, partition_, CurrentWeights(), data_,
                                               options_.eval_tokens);
       excluded_seconds_ += std::chrono::duration<double>(Clock::now() - eval_start).count();
     }
@@ -205,17 +203,17 @@ void Executor::EmitFinishedBatches(const BatchCallback& on_batch) {
 
 absl::StatusOr<ExecutorResult> Executor::Run(const CostModel& costs,
                                              const BatchCallback& on_batch) {
-  PB_RETURN_IF_ERROR(options_.model.Validate());
-  PB_RETURN_IF_ERROR(ValidatePartition(options_.model, partition_, stages_));
+  if (options_.model == nullptr) return absl::InvalidArgumentError("no model to train");
+  PB_RETURN_IF_ERROR(ValidatePartition(*options_.model, partition_, stages_));
   if (options_.micro_batch_size < 1) {
     return absl::InvalidArgumentError("micro_batch_size must be >= 1");
   }
   if (options_.horizon_batches < 0) {
     return absl::InvalidArgumentError("horizon_batches must be >= 0 (0: the run's own batches)");
   }
-  PB_RETURN_IF_ERROR(CheckEvalTokens(data_, options_.model.context, options_.eval_tokens));
-  if (options_.model.vocab_size < data_.vocab_size()) {
-    return absl::InvalidArgumentError(absl::StrCat("model vocab_size ", options_.model.vocab_size,
+  PB_RETURN_IF_ERROR(CheckEvalTokens(data_, options_.model->context(), options_.eval_tokens));
+  if (options_.model->vocab_size() < data_.vocab_size()) {
+    return absl::InvalidArgumentError(absl::StrCat("model vocab_size ", options_.model->vocab_size(),
                                                    " is smaller than the data's ",
                                                    data_.vocab_size()));
   }
@@ -249,7 +247,7 @@ absl::StatusOr<ExecutorResult> Executor::Run(const CostModel& costs,
   }
   result_.final_weights = CurrentWeights();
   result_.final_validation_loss =
-      ValidationLoss(options_.model, partition_, result_.final_weights, data_,
+      ValidationLoss(*options_.model, partition_, result_.final_weights, data_,
                      options_.eval_tokens);
   return std::move(result_);
 }
@@ -266,20 +264,20 @@ absl::Status CheckEvalTokens(const TokenDataset& data, int context, std::int64_t
   return absl::OkStatus();
 }
 
-double ValidationLoss(const GptConfig& model, const std::vector<UnitRange>& partition,
+double ValidationLoss(const StageModel& model, const std::vector<UnitRange>& partition,
                       const std::vector<std::vector<torch::Tensor>>& weights,
                       const TokenDataset& data, std::int64_t eval_tokens) {
   // Windows at a time: large enough to keep the matrix products efficient.
   constexpr int kWindowsPerBatch = 64;
   torch::NoGradGuard no_grad;
-  const std::int64_t windows = (eval_tokens + model.context - 1) / model.context;
+  const std::int64_t windows = (eval_tokens + model.context() - 1) / model.context();
   double total = 0;
   for (std::int64_t first = 0; first < windows; first += kWindowsPerBatch) {
     const int count = static_cast<int>(std::min<std::int64_t>(kWindowsPerBatch, windows - first));
-    const TokenBatch batch = data.ValidationWindows(first, count, model.context);
+    const TokenBatch batch = data.ValidationWindows(first, count, model.context());
     torch::Tensor x = batch.inputs;
     for (size_t g = 0; g < partition.size(); ++g) {
-      x = ForwardUnits(model, partition[g], weights[g], x);
+      x = model.Forward(partition[g], weights[g], x, std::nullopt);
     }
     // LanguageModelLoss is the mean over the batch's tokens; weight it by the batch's windows.
     total += LanguageModelLoss(x, batch.targets).item<double>() * count;

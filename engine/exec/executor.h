@@ -1,5 +1,5 @@
-// Single-process pipeline executor: trains the GPT under any schedule, with exactly the weight
-// versions the schedule implies (see stage_worker.h for how each version rule is realised).
+// Single-process pipeline executor: trains a model (the GPT, or any StageModel) under any
+// schedule, with exactly the weight versions the schedule implies (see stage_worker.h for how each version rule is realised).
 //
 // The schedule is first simulated on the cost model; the executor then replays every compute and
 // optimizer action in the simulated timeline's order, handing activations and gradients between
@@ -12,13 +12,14 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "engine/exec/optimizer.h"
 #include "engine/model/dataset.h"
-#include "engine/model/gpt.h"
+#include "engine/model/stage_model.h"
 #include "engine/runtime/run_summary.h"
 #include "engine/schedule/schedule.h"
 #include "engine/sim/cost_model.h"
@@ -27,7 +28,7 @@
 namespace pipebench {
 
 struct ExecutorOptions {
-  GptConfig model;
+  std::shared_ptr<const StageModel> model;  // the GPT (GptModel), or another StageModel
   OptimizerConfig optimizer;
   int micro_batch_size = 8;  // sequences per micro-batch
   std::uint64_t seed = 0;
@@ -102,7 +103,7 @@ absl::StatusOr<ExecutorResult> RunPipeline(const Schedule& schedule, const CostM
 RunSummary SummarizeExecutorRun(const Schedule& schedule, const ExecutorResult& result);
 
 // OK when `partition` has `model_stages` non-empty ranges that chain over every unit of `model`.
-absl::Status ValidatePartition(const GptConfig& model, const std::vector<UnitRange>& partition,
+absl::Status ValidatePartition(const StageModel& model, const std::vector<UnitRange>& partition,
                                int model_stages);
 
 // OK when the validation split holds `eval_tokens` tokens in windows of `context`; else
@@ -111,7 +112,7 @@ absl::Status CheckEvalTokens(const TokenDataset& data, int context, std::int64_t
 
 // Mean per-token validation loss, over the fixed subset of `eval_tokens` tokens (see
 // ExecutorOptions::eval_tokens), of a model given by per-stage weights.
-double ValidationLoss(const GptConfig& model, const std::vector<UnitRange>& partition,
+double ValidationLoss(const StageModel& model, const std::vector<UnitRange>& partition,
                       const std::vector<std::vector<torch::Tensor>>& weights,
                       const TokenDataset& data, std::int64_t eval_tokens);
 

@@ -5,6 +5,7 @@
 //   bazel run //engine/exec:executor_benchmark
 #include "benchmark/benchmark.h"
 #include "engine/exec/executor.h"
+#include "engine/model/gpt.h"
 #include "engine/model/partition.h"
 #include "engine/schedule/registry.h"
 
@@ -32,7 +33,7 @@ const TokenDataset& Data() {
 
 ExecutorOptions Options() {
   ExecutorOptions options;
-  options.model = Model();
+  options.model = std::make_shared<const GptModel>(Model());
   options.micro_batch_size = 8;
   options.eval_tokens = 1;  // the final evaluation: one window
   return options;
@@ -48,25 +49,25 @@ void SetCounters(benchmark::State& state) {
 
 void BM_BackToBack(benchmark::State& state) {
   const ExecutorOptions options = Options();
-  const std::vector<UnitRange> partition = *PartitionByLayers(options.model, kStages);
+  const std::vector<UnitRange> partition = *PartitionByLayers(*options.model, kStages);
   std::vector<std::vector<torch::Tensor>> weights;
   std::vector<std::unique_ptr<AdamW>> optimizers;
   for (const UnitRange& range : partition) {
-    weights.push_back(InitWeights(options.model, range, 0));
+    weights.push_back(options.model->InitWeights(range, 0));
     optimizers.push_back(
-        std::make_unique<AdamW>(options.optimizer, WeightDecayMask(options.model, range)));
+        std::make_unique<AdamW>(options.optimizer, options.model->WeightDecayMask(range)));
   }
   for (auto _ : state) {
     for (int batch = 0; batch < kBatches; ++batch) {
       std::vector<std::vector<torch::Tensor>> sums(kStages);
       for (int i = 0; i < kMicrobatches; ++i) {
         const TokenBatch data =
-            Data().TrainBatch(8, options.model.context, 0, batch * kMicrobatches + i);
+            Data().TrainBatch(8, options.model->context(), 0, batch * kMicrobatches + i);
         std::vector<torch::Tensor> inputs(kStages), outputs(kStages);
         torch::Tensor x = data.inputs;
         for (int s = 0; s < kStages; ++s) {
           inputs[s] = s == 0 ? x : x.detach().requires_grad_(true);
-          x = ForwardUnits(options.model, partition[s], weights[s], inputs[s]);
+          x = options.model->Forward(partition[s], weights[s], inputs[s], std::nullopt);
           outputs[s] = x;
         }
         outputs.back() = LanguageModelLoss(outputs.back(), data.targets);
@@ -109,7 +110,7 @@ void BM_Executor(benchmark::State& state, const std::string& name) {
   params.microbatches = kMicrobatches;
   params.batches = kBatches;
   auto schedule = MakeSchedule(name, params);
-  const std::vector<UnitRange> partition = *PartitionByLayers(options.model, kStages);
+  const std::vector<UnitRange> partition = *PartitionByLayers(*options.model, kStages);
   for (auto _ : state) {
     auto result = RunPipeline(**schedule, CostModel(), partition, Data(), options);
     if (!result.ok()) state.SkipWithError(std::string(result.status().message()).c_str());

@@ -24,7 +24,7 @@ ExecutorResult MustRun(const std::string& name, const ScheduleParams& params,
                        const ExecutorOptions& options, const CostModel& costs = CostModel()) {
   auto schedule = MakeSchedule(name, params);
   EXPECT_TRUE(schedule.ok()) << schedule.status();
-  auto partition = PartitionByLayers(options.model, params.model_stages());
+  auto partition = PartitionByLayers(*options.model, params.model_stages());
   EXPECT_TRUE(partition.ok()) << partition.status();
   auto result = RunPipeline(**schedule, costs, *partition, Data(), options);
   EXPECT_TRUE(result.ok()) << name << ": " << result.status();
@@ -33,17 +33,17 @@ ExecutorResult MustRun(const std::string& name, const ScheduleParams& params,
 
 // Plain training: the whole model, gradients averaged over each batch's m micro-batches.
 std::vector<torch::Tensor> ReferenceTraining(const ExecutorOptions& options, int m, int batches) {
-  const GptConfig& model = options.model;
+  const StageModel& model = *options.model;
   const UnitRange all{0, model.units()};
-  std::vector<torch::Tensor> weights = InitWeights(model, all, options.seed);
-  AdamW adam(options.optimizer, WeightDecayMask(model, all));
+  std::vector<torch::Tensor> weights = model.InitWeights(all, options.seed);
+  AdamW adam(options.optimizer, model.WeightDecayMask(all));
   for (int batch = 0; batch < batches; ++batch) {
     std::vector<torch::Tensor> sum(weights.size());
     for (int i = 0; i < m; ++i) {
       const TokenBatch data =
-          Data().TrainBatch(options.micro_batch_size, model.context, options.seed, batch * m + i);
+          Data().TrainBatch(options.micro_batch_size, model.context(), options.seed, batch * m + i);
       const torch::Tensor loss =
-          LanguageModelLoss(ForwardUnits(model, all, weights, data.inputs), data.targets);
+          LanguageModelLoss(model.Forward(all, weights, data.inputs, std::nullopt), data.targets);
       std::vector<torch::Tensor> grads = torch::autograd::grad({loss}, weights);
       for (size_t k = 0; k < grads.size(); ++k) sum[k] = sum[k].defined() ? sum[k] + grads[k] : grads[k];
     }
@@ -142,7 +142,7 @@ TEST(ExecutorTest, PaciStashedRunsEachBackwardOnItsForwardsWeights) {
 // activations saved then with the weights as they are now, W_{t+1}. One weight copy per stage.
 TEST(ExecutorTest, PaciMatchesAHandWrittenLoopOfItsSemantics) {
   const ExecutorOptions options = Options(TinyModel());
-  const GptConfig& model = options.model;
+  const StageModel& model = *options.model;
   const auto partition = PartitionByLayers(model, 2);
   ASSERT_TRUE(partition.ok());
   struct Stage {
@@ -155,22 +155,22 @@ TEST(ExecutorTest, PaciMatchesAHandWrittenLoopOfItsSemantics) {
   std::vector<Stage> stages(2);
   for (int g = 0; g < 2; ++g) {
     stages[g].units = (*partition)[g];
-    stages[g].weights = InitWeights(model, stages[g].units, options.seed);
+    stages[g].weights = model.InitWeights(stages[g].units, options.seed);
     stages[g].adam =
-        std::make_unique<AdamW>(options.optimizer, WeightDecayMask(model, stages[g].units));
+        std::make_unique<AdamW>(options.optimizer, model.WeightDecayMask(stages[g].units));
   }
   std::map<int, torch::Tensor> stage0_out, stage1_in, stage1_loss, gradient_to_stage0;
   auto forward0 = [&](int mb) {
     const TokenBatch batch =
-        Data().TrainBatch(options.micro_batch_size, model.context, options.seed, mb);
-    stage0_out[mb] = ForwardUnits(model, stages[0].units, stages[0].weights, batch.inputs);
+        Data().TrainBatch(options.micro_batch_size, model.context(), options.seed, mb);
+    stage0_out[mb] = model.Forward(stages[0].units, stages[0].weights, batch.inputs, std::nullopt);
   };
   auto forward1 = [&](int mb) {
     const TokenBatch batch =
-        Data().TrainBatch(options.micro_batch_size, model.context, options.seed, mb);
+        Data().TrainBatch(options.micro_batch_size, model.context(), options.seed, mb);
     stage1_in[mb] = stage0_out[mb].detach().requires_grad_(true);
     stage1_loss[mb] = LanguageModelLoss(
-        ForwardUnits(model, stages[1].units, stages[1].weights, stage1_in[mb]), batch.targets);
+        model.Forward(stages[1].units, stages[1].weights, stage1_in[mb], std::nullopt), batch.targets);
   };
   auto accumulate = [](Stage& stage, std::vector<torch::Tensor> grads) {
     stage.grad = std::move(grads);  // a = 1: one backward per step
@@ -366,7 +366,7 @@ TEST(ExecutorTest, DivergenceNamesTheStageAndBatch) {
   options.optimizer.warmup_steps = 0;
   options.optimizer.weight_decay = 0;
   auto schedule = MakeSchedule("1f1b_flush", Params(2, 2, 20));
-  auto partition = PartitionByLayers(options.model, 2);
+  auto partition = PartitionByLayers(*options.model, 2);
   auto result = RunPipeline(**schedule, CostModel(), *partition, Data(), options);
   ASSERT_FALSE(result.ok());
   EXPECT_NE(result.status().message().find("non-finite"), std::string::npos) << result.status();
@@ -437,7 +437,7 @@ TEST(ExecutorTest, AHorizonInMiniBatchesFixesTheLearningRateScheduleWhateverTheR
   options.horizon_batches = -1;
   auto schedule = MakeSchedule("1f1b_flush", Params(2, 2, 1));
   ASSERT_TRUE(schedule.ok());
-  auto partition = PartitionByLayers(options.model, 2);
+  auto partition = PartitionByLayers(*options.model, 2);
   ASSERT_TRUE(partition.ok());
   auto result = RunPipeline(**schedule, CostModel(), *partition, Data(), options);
   ASSERT_FALSE(result.ok());
@@ -449,7 +449,7 @@ TEST(ExecutorTest, TheValidationSubsetMustFitTheValidationSplit) {
   options.eval_tokens = Data().validation_size() + 1;
   auto schedule = MakeSchedule("1f1b_flush", Params(2, 2, 1));
   ASSERT_TRUE(schedule.ok());
-  auto partition = PartitionByLayers(options.model, 2);
+  auto partition = PartitionByLayers(*options.model, 2);
   ASSERT_TRUE(partition.ok());
   const auto result = RunPipeline(**schedule, CostModel(), *partition, Data(), options);
   EXPECT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument);
@@ -459,7 +459,7 @@ TEST(ExecutorTest, TheValidationSubsetMustFitTheValidationSplit) {
 TEST(ExecutorTest, PartitionMustMatchTheSchedule) {
   const ExecutorOptions options = Options(TinyModel());
   auto schedule = MakeSchedule("gpipe", Params(2, 2, 1));
-  auto three = PartitionByLayers(options.model, 3);
+  auto three = PartitionByLayers(*options.model, 3);
   auto result = RunPipeline(**schedule, CostModel(), *three, Data(), options);
   EXPECT_NE(result.status().message().find("partition has 3 stages"), std::string::npos);
   std::vector<UnitRange> gap = {{0, 2}, {3, 6}};

@@ -16,10 +16,11 @@ int HorizonSteps(int optimizer_steps, int batches, int horizon_batches) {
 
 StageWorkerOptions WorkerOptionsFor(const Schedule& schedule, int model_stage,
                                     const std::vector<UnitRange>& partition,
-                                    const GptConfig& model, const OptimizerConfig& optimizer,
+                                    std::shared_ptr<const StageModel> model,
+                                    const OptimizerConfig& optimizer,
                                     std::uint64_t seed, int horizon_steps) {
   StageWorkerOptions options;
-  options.model = model;
+  options.model = std::move(model);
   options.units = partition[model_stage];
   options.stage = model_stage;
   options.num_stages = static_cast<int>(partition.size());
@@ -33,8 +34,8 @@ StageWorkerOptions WorkerOptionsFor(const Schedule& schedule, int model_stage,
 StageWorker::StageWorker(StageWorkerOptions options)
     : options_(std::move(options)),
       current_(std::make_shared<WeightVersion>()),
-      optimizer_(options_.optimizer, WeightDecayMask(options_.model, options_.units)) {
-  current_->leaves = InitWeights(options_.model, options_.units, options_.seed);
+      optimizer_(options_.optimizer, options_.model->WeightDecayMask(options_.units)) {
+  current_->leaves = options_.model->InitWeights(options_.units, options_.seed);
   grad_sum_.resize(current_->leaves.size());
 }
 
@@ -47,7 +48,7 @@ absl::StatusOr<ForwardResult> StageWorker::Forward(int microbatch, const torch::
   // Dropout masks depend on (seed, micro-batch, unit) alone: every schedule and backend drops the
   // same units of the same micro-batch.
   torch::Tensor out =
-      ForwardUnits(options_.model, options_.units, f.weights->leaves, f.input,
+      options_.model->Forward(options_.units, f.weights->leaves, f.input,
                    options_.seed * 0x9E3779B97F4A7C15ULL + static_cast<std::uint64_t>(microbatch));
   ForwardResult result;
   result.weight_version = version_;

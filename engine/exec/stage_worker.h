@@ -24,12 +24,13 @@
 #include "absl/status/statusor.h"
 #include "engine/exec/optimizer.h"
 #include "engine/model/gpt.h"
+#include "engine/model/stage_model.h"
 #include "engine/schedule/schedule.h"
 
 namespace pipebench {
 
 struct StageWorkerOptions {
-  GptConfig model;
+  std::shared_ptr<const StageModel> model;
   UnitRange units;
   int stage = 0;       // model stage index
   int num_stages = 1;  // model stages in the pipeline
@@ -62,7 +63,8 @@ int HorizonSteps(int optimizer_steps, int batches, int horizon_batches);
 // run's shared horizon of mini-batches).
 StageWorkerOptions WorkerOptionsFor(const Schedule& schedule, int model_stage,
                                     const std::vector<UnitRange>& partition,
-                                    const GptConfig& model, const OptimizerConfig& optimizer,
+                                    std::shared_ptr<const StageModel> model,
+                                    const OptimizerConfig& optimizer,
                                     std::uint64_t seed, int horizon_steps);
 
 class StageWorker {

@@ -2,6 +2,7 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <set>
@@ -342,6 +343,45 @@ std::int64_t ParameterCount(const std::vector<torch::Tensor>& weights) {
   std::int64_t count = 0;
   for (const torch::Tensor& w : weights) count += w.numel();
   return count;
+}
+
+absl::Status GptModel::CheckStages(int stages) const {
+  PB_RETURN_IF_ERROR(config_.Validate());
+  if (config_.tied_embeddings && stages > 1) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the model ties its head to the token table (tied_embeddings), which needs the embedding "
+        "and the head on one stage; ", stages,
+        " stages would put them apart (untie them to pipeline this model)"));
+  }
+  return absl::OkStatus();
+}
+
+std::vector<torch::Tensor> GptModel::InitWeights(UnitRange range, std::uint64_t seed) const {
+  return pipebench::InitWeights(config_, range, seed);
+}
+
+std::vector<bool> GptModel::WeightDecayMask(UnitRange range) const {
+  return pipebench::WeightDecayMask(config_, range);
+}
+
+torch::Tensor GptModel::Forward(UnitRange range, const std::vector<torch::Tensor>& weights,
+                                const torch::Tensor& input,
+                                std::optional<std::uint64_t> dropout_seed) const {
+  return ForwardUnits(config_, range, weights, input, dropout_seed);
+}
+
+std::vector<std::int64_t> GptModel::ActivationShape(int batch) const {
+  return {batch, config_.context, config_.embed};
+}
+
+double GptModel::ActivationBytes(UnitRange range, int batch) const {
+  const double time = config_.context;
+  double bytes = 0;
+  for (int unit = std::max(range.begin, 1); unit < std::min(range.end, units() - 1); ++unit) {
+    bytes += time * batch * config_.embed *
+             (34.0 + 5.0 * config_.HeadsOf(unit - 1) * time / config_.embed) * 2.0;
+  }
+  return bytes;
 }
 
 torch::Tensor GptNetwork::Forward(const torch::Tensor& tokens,

@@ -27,6 +27,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "engine/model/stage_model.h"
 
 namespace pipebench {
 
@@ -80,16 +81,6 @@ absl::StatusOr<GptConfig> ParseGptConfigJson(const std::string& json_text, int v
 // back to an equal config.
 std::string GptConfigToJson(const GptConfig& config, const std::string& description = "");
 
-// Units [begin, end).
-struct UnitRange {
-  int begin = 0;
-  int end = 0;
-  int size() const { return end - begin; }
-  friend bool operator==(const UnitRange& a, const UnitRange& b) {
-    return a.begin == b.begin && a.end == b.end;
-  }
-};
-
 // Fresh leaf tensors (requires_grad) for the units of `range`, in ForwardUnits' order.
 std::vector<torch::Tensor> InitWeights(const GptConfig& config, UnitRange range,
                                        std::uint64_t seed);
@@ -110,6 +101,33 @@ torch::Tensor LanguageModelLoss(const torch::Tensor& logits, const torch::Tensor
 std::vector<bool> WeightDecayMask(const GptConfig& config, UnitRange range);
 
 std::int64_t ParameterCount(const std::vector<torch::Tensor>& weights);
+
+// The GPT as the engine trains it, cut into stages.
+class GptModel final : public StageModel {
+ public:
+  explicit GptModel(GptConfig config) : config_(std::move(config)) {}
+  const GptConfig& config() const { return config_; }
+
+  int units() const override { return config_.units(); }
+  int context() const override { return config_.context; }
+  int vocab_size() const override { return config_.vocab_size; }
+  // The config's own checks, and a tied model on one stage only (see GptConfig).
+  absl::Status CheckStages(int stages) const override;
+  std::vector<torch::Tensor> InitWeights(UnitRange range, std::uint64_t seed) const override;
+  std::vector<bool> WeightDecayMask(UnitRange range) const override;
+  torch::Tensor Forward(UnitRange range, const std::vector<torch::Tensor>& weights,
+                        const torch::Tensor& input,
+                        std::optional<std::uint64_t> dropout_seed) const override;
+  // [batch, context, embed]
+  std::vector<std::int64_t> ActivationShape(int batch) const override;
+  // Korthikanti et al. 2022 for fp32: context * batch * embed * (34 + 5 * heads * context /
+  // embed) * 2 bytes per block.
+  double ActivationBytes(UnitRange range, int batch) const override;
+  std::string Describe() const override { return config_.Describe(); }
+
+ private:
+  GptConfig config_;
+};
 
 // A whole GPT held as one value: its shape and every unit's weights (leaves, InitWeights' order).
 // NAS hands a derived architecture over as one, with weights inherited from its supernet.

@@ -35,7 +35,7 @@ TEST(GptTest, StagedForwardEqualsWholeModelWhateverThePartition) {
   const UnitRange all{0, config.units()};
   const torch::Tensor whole = ForwardUnits(config, all, InitWeights(config, all, 7), tokens);
   for (int stages : {2, 3, 4}) {
-    auto ranges = PartitionByLayers(config, stages);
+    auto ranges = PartitionByLayers(GptModel(config), stages);
     ASSERT_TRUE(ranges.ok());
     torch::Tensor x = tokens;
     for (const UnitRange& range : *ranges) {
@@ -169,10 +169,10 @@ TEST(GptTest, TiedHeadReadsTheTokenTable) {
     zeroed.weights[0].zero_();
   }
   EXPECT_TRUE(torch::allclose(zeroed.Forward(tokens), torch::zeros_like(logits), 0, 1e-6));
-  EXPECT_FALSE(PartitionByLayers(config, 2).ok());
-  EXPECT_NE(PartitionByLayers(config, 2).status().message().find("tied_embeddings"),
+  EXPECT_FALSE(PartitionByLayers(GptModel(config), 2).ok());
+  EXPECT_NE(PartitionByLayers(GptModel(config), 2).status().message().find("tied_embeddings"),
             std::string::npos);
-  EXPECT_TRUE(PartitionByLayers(config, 1).ok());
+  EXPECT_TRUE(PartitionByLayers(GptModel(config), 1).ok());
 }
 
 TEST(GptTest, ModelFilesRoundTripAndNameTheirErrors) {

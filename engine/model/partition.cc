@@ -9,27 +9,21 @@
 namespace pipebench {
 namespace {
 
-absl::Status CheckStages(const GptConfig& config, int stages) {
+absl::Status CheckStages(const StageModel& model, int stages) {
   if (stages < 1) return absl::InvalidArgumentError(absl::StrCat("stages must be >= 1, got ", stages));
-  if (stages > config.layers) {
+  if (stages > model.layers()) {
     return absl::InvalidArgumentError(absl::StrCat("stages (", stages, ") > layers (",
-                                                   config.layers,
+                                                   model.layers(),
                                                    "): some stage would hold no layer"));
   }
-  if (config.tied_embeddings && stages > 1) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "the model ties its head to the token table (tied_embeddings), which needs the embedding "
-        "and the head on one stage; ", stages,
-        " stages would put them apart (untie them to pipeline this model)"));
-  }
-  return absl::OkStatus();
+  return model.CheckStages(stages);
 }
 
 }  // namespace
 
 absl::StatusOr<std::vector<UnitRange>> PartitionFromBlockCounts(
-    const GptConfig& config, const std::vector<int>& blocks_per_stage) {
-  if (absl::Status s = CheckStages(config, static_cast<int>(blocks_per_stage.size())); !s.ok()) {
+    const StageModel& model, const std::vector<int>& blocks_per_stage) {
+  if (absl::Status s = CheckStages(model, static_cast<int>(blocks_per_stage.size())); !s.ok()) {
     return s;
   }
   int total = 0;
@@ -40,37 +34,37 @@ absl::StatusOr<std::vector<UnitRange>> PartitionFromBlockCounts(
     }
     total += blocks_per_stage[s];
   }
-  if (total != config.layers) {
+  if (total != model.layers()) {
     return absl::InvalidArgumentError(
-        absl::StrCat("partition covers ", total, " layers, the model has ", config.layers));
+        absl::StrCat("partition covers ", total, " layers, the model has ", model.layers()));
   }
   std::vector<UnitRange> ranges;
   int next_block = 1;
   for (size_t s = 0; s < blocks_per_stage.size(); ++s) {
     UnitRange range{s == 0 ? 0 : next_block, next_block + blocks_per_stage[s]};
     next_block = range.end;
-    if (s + 1 == blocks_per_stage.size()) range.end = config.units();
+    if (s + 1 == blocks_per_stage.size()) range.end = model.units();
     ranges.push_back(range);
   }
   return ranges;
 }
 
-absl::StatusOr<std::vector<UnitRange>> PartitionByLayers(const GptConfig& config, int stages) {
-  if (absl::Status s = CheckStages(config, stages); !s.ok()) return s;
-  std::vector<int> counts(stages, config.layers / stages);
-  for (int s = 0; s < config.layers % stages; ++s) ++counts[s];
-  return PartitionFromBlockCounts(config, counts);
+absl::StatusOr<std::vector<UnitRange>> PartitionByLayers(const StageModel& model, int stages) {
+  if (absl::Status s = CheckStages(model, stages); !s.ok()) return s;
+  std::vector<int> counts(stages, model.layers() / stages);
+  for (int s = 0; s < model.layers() % stages; ++s) ++counts[s];
+  return PartitionFromBlockCounts(model, counts);
 }
 
-absl::StatusOr<std::vector<UnitRange>> PartitionByCost(const GptConfig& config,
+absl::StatusOr<std::vector<UnitRange>> PartitionByCost(const StageModel& model,
                                                        const std::vector<double>& unit_costs,
                                                        int stages) {
-  if (absl::Status s = CheckStages(config, stages); !s.ok()) return s;
-  if (static_cast<int>(unit_costs.size()) != config.units()) {
-    return absl::InvalidArgumentError(absl::StrCat("need ", config.units(), " unit costs, got ",
+  if (absl::Status s = CheckStages(model, stages); !s.ok()) return s;
+  if (static_cast<int>(unit_costs.size()) != model.units()) {
+    return absl::InvalidArgumentError(absl::StrCat("need ", model.units(), " unit costs, got ",
                                                    unit_costs.size()));
   }
-  const int layers = config.layers;
+  const int layers = model.layers();
   // Cost of blocks [first, last] (1-based) plus the embedding or head when the stage holds them.
   std::vector<double> prefix(layers + 1, 0.0);
   for (int b = 1; b <= layers; ++b) prefix[b] = prefix[b - 1] + unit_costs[b];
@@ -101,7 +95,7 @@ absl::StatusOr<std::vector<UnitRange>> PartitionByCost(const GptConfig& config,
     counts[s - 1] = b - cut[s][b];
     b = cut[s][b];
   }
-  return PartitionFromBlockCounts(config, counts);
+  return PartitionFromBlockCounts(model, counts);
 }
 
 }  // namespace pipebench

@@ -1,14 +1,15 @@
 #include "engine/model/partition.h"
 
+#include "engine/model/gpt.h"
 #include "gtest/gtest.h"
 
 namespace pipebench {
 namespace {
 
-GptConfig Layers(int layers) {
+GptModel Layers(int layers) {
   GptConfig config;
   config.layers = layers;
-  return config;
+  return GptModel(config);
 }
 
 TEST(PartitionTest, EqualSplitGivesEmbeddingToFirstAndHeadToLast) {

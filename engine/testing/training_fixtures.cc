@@ -20,7 +20,7 @@ const TokenDataset& SyntheticData() {
 
 ExecutorOptions TinyTrainingOptions(const GptConfig& model) {
   ExecutorOptions options;
-  options.model = model;
+  options.model = std::make_shared<const GptModel>(model);
   options.micro_batch_size = 4;
   options.seed = 3;
   options.optimizer.learning_rate = 3e-3;

@@ -30,7 +30,7 @@ using nlohmann::json;
 namespace {
 
 absl::StatusOr<std::vector<UnitRange>> MakePartition(const TrainConfig& config,
-                                                     const GptConfig& model, int model_stages) {
+                                                     const StageModel& model, int model_stages) {
   const std::string& spec = config.partition;
   if (spec == "equal") return PartitionByLayers(model, model_stages);
   if (spec == "cost") {
@@ -96,7 +96,7 @@ absl::StatusOr<std::optional<RunSummary>> TrainOneRank(
                       RunRank(schedule, partition, data, options, *comm, fault));
   return ReportDistributedRun(*comm, schedule, result,
                               static_cast<std::int64_t>(options.micro_batch_size) *
-                                  options.model.context,
+                                  options.model->context(),
                               out, ResolveOutputPath(config.trace));
 }
 
@@ -108,7 +108,7 @@ absl::StatusOr<RunSummary> TrainInOneProcess(const TrainConfig& config, const Sc
   if (!config.costs.empty()) {
     PB_ASSIGN_OR_RETURN(costs, LoadCostModel(ResolvePath(config.costs)));
   } else {
-    PB_ASSIGN_OR_RETURN(costs, MeasureStageCosts(options.model, partition,
+    PB_ASSIGN_OR_RETURN(costs, MeasureStageCosts(*options.model, partition,
                                                  {.micro_batch_size = options.micro_batch_size}));
   }
   if (!config.write_costs.empty()) {
@@ -139,9 +139,10 @@ ScheduleParams TrainConfig::schedule_params() const {
   return params;
 }
 
-ExecutorOptions ExecutorOptionsFor(const TrainConfig& config, const GptConfig& model) {
+ExecutorOptions ExecutorOptionsFor(const TrainConfig& config,
+                                   std::shared_ptr<const StageModel> model) {
   ExecutorOptions options;
-  options.model = model;
+  options.model = std::move(model);
   options.micro_batch_size = config.micro_batch_size;
   options.seed = config.seed;
   options.eval_every_batches = config.eval_every;
@@ -242,9 +243,10 @@ absl::StatusOr<std::optional<RunSummary>> RunTraining(
         absl::StrCat("--micro_batch_size must be >= 1, got ", config.micro_batch_size));
   }
   PB_ASSIGN_OR_RETURN(TokenDataset data, LoadTokenData(config.data));
-  PB_ASSIGN_OR_RETURN(GptConfig model, ParseGptConfig(config.model, data.vocab_size()));
+  PB_ASSIGN_OR_RETURN(GptConfig gpt, ParseGptConfig(config.model, data.vocab_size()));
+  const auto model = std::make_shared<const GptModel>(std::move(gpt));
   PB_ASSIGN_OR_RETURN(std::vector<UnitRange> partition,
-                      MakePartition(config, model, params.model_stages()));
+                      MakePartition(config, *model, params.model_stages()));
   const ExecutorOptions options = ExecutorOptionsFor(config, model);
   if (distributed) {
     return TrainOneRank(config, *distributed, *schedule, partition, data, options, out);

@@ -57,7 +57,8 @@ struct TrainConfig {
 
 // The single-process executor's options for `config` on `model` (each stage's cosine spanning its
 // own optimizer steps); the harness's executor and training cells use them too.
-ExecutorOptions ExecutorOptionsFor(const TrainConfig& config, const GptConfig& model);
+ExecutorOptions ExecutorOptionsFor(const TrainConfig& config,
+                                   std::shared_ptr<const StageModel> model);
 
 // A finished mini-batch as train writes it (step, train_loss, sim_time, tokens, val_loss when
 // evaluated); the harness's training curves hold the same fields.
