@@ -1,5 +1,6 @@
 // Single-process pipeline executor: trains a model (the GPT, or any StageModel) under any
-// schedule, with exactly the weight versions the schedule implies (see stage_worker.h for how each version rule is realised).
+// schedule, with exactly the weight versions the schedule implies (see stage_worker.h for how
+// each version rule is realised).
 //
 // The schedule is first simulated on the cost model; the executor then replays every compute and
 // optimizer action in the simulated timeline's order, handing activations and gradients between
