@@ -59,6 +59,11 @@ class EntangledAttention {
   // candidates of one width share them whatever the head count).
   std::vector<torch::Tensor> Extract(int width, int heads = 0) const;
   const std::vector<torch::Tensor>& parameters() const { return weights_; }
+  // The same layer computing with `params` (shaped and ordered as parameters()) in place of its
+  // own: a pipeline stage's current weight version.
+  EntangledAttention WithParameters(std::vector<torch::Tensor> params) const {
+    return EntangledAttention(widths_, heads_, storage_, mode_, std::move(params));
+  }
 
  private:
   EntangledAttention(std::vector<std::int64_t> widths, std::vector<std::int64_t> heads,

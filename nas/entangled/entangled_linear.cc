@@ -89,6 +89,13 @@ std::vector<torch::Tensor> EntangledLinear::parameters() const {
   return params_;
 }
 
+EntangledLinear EntangledLinear::WithParameters(std::vector<torch::Tensor> params) const {
+  TORCH_CHECK(!shares_weights_ && params.size() == params_.size(),
+              "WithParameters needs ", params_.size(), " tensors of a layer's own");
+  return EntangledLinear(choices_, storage_, std::move(params), max_out_, with_bias_,
+                         shares_weights_);
+}
+
 std::pair<torch::Tensor, torch::Tensor> EntangledLinear::Candidate(int k) const {
   const LinearShape& s = choices_.at(k);
   if (storage_ == WeightStorage::kSeparate) {

@@ -62,6 +62,10 @@ class EntangledLinear {
   // Leaf tensors to optimise: {weight, bias}, or one pair per candidate when stored separately
   // (no bias entries for a bias-free layer; nothing when the weights are shared).
   std::vector<torch::Tensor> parameters() const;
+  // The same layer computing with `params` (shaped and ordered as parameters()) in place of its
+  // own: a pipeline stage's current weight version. Not for a layer sharing its weights, which
+  // has no parameters of its own.
+  EntangledLinear WithParameters(std::vector<torch::Tensor> params) const;
 
  private:
   EntangledLinear(std::vector<LinearShape> choices, WeightStorage storage,

@@ -29,6 +29,11 @@ class EntangledEmbedding {
   torch::Tensor Fixed(const torch::Tensor& ids, int choice) const;
   torch::Tensor Extract(int choice) const;  // [rows, e_k]
   std::vector<torch::Tensor> parameters() const { return tables_; }
+  // The same layer computing with `params` (shaped and ordered as parameters()) in place of its
+  // own: a pipeline stage's current weight version.
+  EntangledEmbedding WithParameters(std::vector<torch::Tensor> params) const {
+    return EntangledEmbedding(widths_, storage_, std::move(params));
+  }
 
  private:
   EntangledEmbedding(std::vector<std::int64_t> widths, WeightStorage storage,
@@ -49,6 +54,11 @@ class EntangledLayerNorm {
   torch::Tensor Fixed(const torch::Tensor& x, int choice) const;  // x: [.., e_k]
   std::vector<torch::Tensor> Extract(int choice) const;           // {gain [e_k], bias [e_k]}
   std::vector<torch::Tensor> parameters() const { return params_; }
+  // The same layer computing with `params` (shaped and ordered as parameters()) in place of its
+  // own: a pipeline stage's current weight version.
+  EntangledLayerNorm WithParameters(std::vector<torch::Tensor> params) const {
+    return EntangledLayerNorm(widths_, storage_, std::move(params));
+  }
 
  private:
   EntangledLayerNorm(std::vector<std::int64_t> widths, WeightStorage storage,

@@ -186,25 +186,60 @@ absl::StatusOr<EntangledGpt> EntangledGpt::Create(const SearchSpace& space, std:
 
 torch::Tensor EntangledGpt::Mixed(const torch::Tensor& tokens, const MixingWeights& w,
                                   bool training) const {
-  const double p = training ? options_.dropout : 0.0;
-  const torch::Tensor positions = torch::arange(tokens.size(1), torch::kInt64);
-  torch::Tensor x =
-      Dropout(tokens_.Mixed(tokens, w.embed) + positions_.Mixed(positions, w.embed), p);
-  torch::Tensor by_depth = torch::zeros_like(x);
-  for (std::int64_t l = 0; l < space_.max_layers(); ++l) {
-    const Layer& layer = layers_[l];
-    x = x + Dropout(layer.attention.Mixed(layer.norm1.Mixed(x, w.embed), w.embed, w.heads[l], p),
-                    p);
-    const torch::Tensor joint = torch::outer(w.embed, w.mlp_ratio[l]).flatten();
-    x = x + Dropout(layer.mlp_out.Mixed(
-                        torch::gelu(layer.mlp_in.Mixed(layer.norm2.Mixed(x, w.embed), joint)),
-                        joint),
-                    p);
-    for (size_t k = 0; k < space_.layers.size(); ++k) {
-      if (space_.layers[k] == l + 1) by_depth = by_depth + w.layers[k] * x;
+  return MixedUnits(0, units(), nullptr, {tokens, {}}, w, training ? options_.dropout : 0.0).x;
+}
+
+EntangledGpt::MixedState EntangledGpt::MixedUnits(int begin, int end,
+                                                  const std::vector<torch::Tensor>* params,
+                                                  MixedState state, const MixingWeights& w,
+                                                  double p) const {
+  size_t next = 0;
+  // `module` itself, or a copy computing with the next of `params`.
+  auto take = [&](const auto& module) {
+    if (params == nullptr) return module;
+    const size_t count = module.parameters().size();
+    TORCH_CHECK(next + count <= params->size(), "MixedUnits: too few parameters for units [",
+                begin, ", ", end, ")");
+    std::vector<torch::Tensor> mine(params->begin() + next, params->begin() + next + count);
+    next += count;
+    return module.WithParameters(std::move(mine));
+  };
+  for (int unit = begin; unit < end; ++unit) {
+    if (unit == 0) {
+      const EntangledEmbedding tokens = take(tokens_);
+      const EntangledEmbedding positions = take(positions_);
+      const torch::Tensor ids = state.x;
+      const torch::Tensor where = torch::arange(ids.size(1), torch::kInt64);
+      state.x = Dropout(tokens.Mixed(ids, w.embed) + positions.Mixed(where, w.embed), p);
+      state.by_depth = torch::zeros_like(state.x);
+    } else if (unit == units() - 1) {
+      const EntangledLayerNorm norm = take(final_norm_);
+      const EntangledLinear head = options_.tied_embeddings ? head_ : take(head_);
+      state.x = head.Mixed(norm.Mixed(state.by_depth, w.embed), w.embed);
+      state.by_depth = torch::Tensor();
+    } else {
+      const int l = unit - 1;
+      const Layer& layer = layers_[l];
+      const EntangledLayerNorm norm1 = take(layer.norm1);
+      const EntangledAttention attention = take(layer.attention);
+      const EntangledLayerNorm norm2 = take(layer.norm2);
+      const EntangledLinear mlp_in = take(layer.mlp_in);
+      const EntangledLinear mlp_out = take(layer.mlp_out);
+      torch::Tensor x = state.x;
+      x = x + Dropout(attention.Mixed(norm1.Mixed(x, w.embed), w.embed, w.heads[l], p), p);
+      const torch::Tensor joint = torch::outer(w.embed, w.mlp_ratio[l]).flatten();
+      x = x + Dropout(
+                  mlp_out.Mixed(torch::gelu(mlp_in.Mixed(norm2.Mixed(x, w.embed), joint)), joint),
+                  p);
+      for (size_t k = 0; k < space_.layers.size(); ++k) {
+        if (space_.layers[k] == l + 1) state.by_depth = state.by_depth + w.layers[k] * x;
+      }
+      state.x = x;
     }
   }
-  return head_.Mixed(final_norm_.Mixed(by_depth, w.embed), w.embed);
+  TORCH_CHECK(params == nullptr || next == params->size(), "MixedUnits: ", params->size(),
+              " parameters for units [", begin, ", ", end, ") that have ", next);
+  return state;
 }
 
 torch::Tensor EntangledGpt::Fixed(const torch::Tensor& tokens, const Architecture& arch,
@@ -275,21 +310,34 @@ GptNetwork EntangledGpt::Extract(const Architecture& arch) const {
   return network;
 }
 
-std::vector<torch::Tensor> EntangledGpt::parameters() const {
-  std::vector<torch::Tensor> params = tokens_.parameters();
+std::vector<torch::Tensor> EntangledGpt::UnitParameters(int unit) const {
+  std::vector<torch::Tensor> params;
   auto append = [&](const std::vector<torch::Tensor>& more) {
     params.insert(params.end(), more.begin(), more.end());
   };
-  append(positions_.parameters());
-  for (const Layer& layer : layers_) {
+  if (unit == 0) {
+    append(tokens_.parameters());
+    append(positions_.parameters());
+  } else if (unit == units() - 1) {
+    append(final_norm_.parameters());
+    append(head_.parameters());
+  } else {
+    const Layer& layer = layers_.at(unit - 1);
     append(layer.norm1.parameters());
     append(layer.attention.parameters());
     append(layer.norm2.parameters());
     append(layer.mlp_in.parameters());
     append(layer.mlp_out.parameters());
   }
-  append(final_norm_.parameters());
-  append(head_.parameters());
+  return params;
+}
+
+std::vector<torch::Tensor> EntangledGpt::parameters() const {
+  std::vector<torch::Tensor> params;
+  for (int unit = 0; unit < units(); ++unit) {
+    const std::vector<torch::Tensor> more = UnitParameters(unit);
+    params.insert(params.end(), more.begin(), more.end());
+  }
   return params;
 }
 

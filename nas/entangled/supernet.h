@@ -106,6 +106,26 @@ class EntangledGpt {
   // q, k and v concatenated into the engine's fused projection.
   GptNetwork Extract(const Architecture& arch) const;
 
+  // The supernet as a chain of units, for pipelining (the engine's StageModel layout): unit 0 =
+  // the token and position tables, unit 1 + l = layer l, the last (max_layers + 1) = the final
+  // norm and the head.
+  int units() const { return static_cast<int>(space_.max_layers()) + 2; }
+  // Unit `unit`'s leaf tensors; parameters() is their concatenation in unit order.
+  std::vector<torch::Tensor> UnitParameters(int unit) const;
+  // What Mixed passes from unit to unit: the hidden state (token ids into unit 0, logits out of
+  // the last) and the depth mixture so far, the weighted sum of the hidden states after each
+  // candidate depth (undefined before unit 1 and after the head).
+  struct MixedState {
+    torch::Tensor x;
+    torch::Tensor by_depth;
+  };
+  // Mixed over units [begin, end). With `params` (those units' UnitParameters, concatenated), the
+  // units compute with them in place of the supernet's own (a pipeline stage's weight version;
+  // not for a tied head, which always reads the supernet's own table). Only the rows of `w` the
+  // units use are read: embed and layers, and heads / mlp_ratio of their layers.
+  MixedState MixedUnits(int begin, int end, const std::vector<torch::Tensor>* params,
+                        MixedState state, const MixingWeights& w, double dropout) const;
+
   std::vector<torch::Tensor> parameters() const;
   std::int64_t ParameterCount() const;
   const SearchSpace& space() const { return space_; }

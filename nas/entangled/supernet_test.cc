@@ -161,6 +161,49 @@ TEST_P(TiedStorageTest, TiedHeadSharesTheTokenTableInSupernetAndExtractedNetwork
 INSTANTIATE_TEST_SUITE_P(BothStorages, TiedStorageTest,
                          ::testing::Values(WeightStorage::kEntangled, WeightStorage::kSeparate));
 
+MixingWeights RandomMixing(const SearchSpace& space) {
+  auto rows = [](std::int64_t r, std::int64_t n) { return torch::softmax(torch::randn({r, n}), -1); };
+  const std::int64_t layers = space.max_layers();
+  return {rows(1, space.embed.size())[0], rows(1, space.layers.size())[0],
+          rows(layers, space.heads.size()), rows(layers, space.mlp_ratio.size())};
+}
+
+// A pipeline runs the supernet as a chain of units, each stage on its own copy of its units'
+// parameters: chained over any cut, the units compute Mixed, and gradients reach the copies.
+TEST_P(SupernetStorageTest, UnitsChainedOverAnyCutComputeMixedWithTheGivenParameters) {
+  const SearchSpace space = TinySpace();
+  auto supernet = EntangledGpt::Create(space, 2, {GetParam()});
+  ASSERT_TRUE(supernet.ok()) << supernet.status();
+  ASSERT_EQ(supernet->units(), 4);
+  const MixingWeights w = RandomMixing(space);
+  const torch::Tensor tokens = torch::randint(0, 10, {2, 6}, torch::kInt64);
+  const torch::Tensor whole = supernet->Mixed(tokens, w);
+  for (const std::vector<int>& cuts : std::vector<std::vector<int>>{{0, 4}, {0, 2, 4}, {0, 1, 3, 4}}) {
+    EntangledGpt::MixedState state{tokens, {}};
+    std::vector<torch::Tensor> copies;
+    for (size_t s = 0; s + 1 < cuts.size(); ++s) {
+      std::vector<torch::Tensor> stage;
+      for (int unit = cuts[s]; unit < cuts[s + 1]; ++unit) {
+        for (const torch::Tensor& p : supernet->UnitParameters(unit)) {
+          stage.push_back(p.detach().clone().requires_grad_(true));
+        }
+      }
+      state = supernet->MixedUnits(cuts[s], cuts[s + 1], &stage, state, w, 0.0);
+      copies.insert(copies.end(), stage.begin(), stage.end());
+    }
+    EXPECT_TRUE(torch::allclose(state.x, whole, 1e-5, 1e-6)) << cuts.size() - 1 << " stages";
+    EXPECT_EQ(copies.size(), supernet->parameters().size());
+    state.x.pow(2).mean().backward();
+    int reached = 0;
+    for (const torch::Tensor& c : copies) reached += c.grad().defined() ? 1 : 0;
+    EXPECT_GT(reached, 0);
+    for (const torch::Tensor& p : supernet->parameters()) EXPECT_FALSE(p.grad().defined());
+  }
+  std::vector<torch::Tensor> too_few = supernet->UnitParameters(0);
+  too_few.pop_back();
+  EXPECT_THROW(supernet->MixedUnits(0, 1, &too_few, {tokens, {}}, w, 0.0), c10::Error);
+}
+
 TEST(SupernetTest, DropoutActsOnlyInTraining) {
   const SearchSpace space = TinySpace();
   SupernetOptions options;
