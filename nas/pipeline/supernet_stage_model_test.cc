@@ -1,0 +1,185 @@
+#include "nas/pipeline/supernet_stage_model.h"
+
+#include "engine/exec/executor.h"
+#include "engine/model/partition.h"
+#include "engine/schedule/registry.h"
+#include "engine/testing/schedule_fixtures.h"
+#include "gtest/gtest.h"
+
+namespace pipebench {
+namespace {
+
+using ::pipebench::testing::Params;
+
+SearchSpace Space() {
+  auto space = ParseSearchSpace(
+      R"({"embed": [8, 12], "heads": [2, 4], "mlp_ratio": [1, 2], "layers": [1, 2, 3],
+          "context": 6})",
+      10);
+  EXPECT_TRUE(space.ok()) << space.status();
+  return *space;
+}
+
+std::shared_ptr<const SupernetStageModel> Model(SamplerKind sampler,
+                                                WeightStorage storage = WeightStorage::kEntangled) {
+  auto model = SupernetStageModel::Create(Space(), {storage}, sampler);
+  EXPECT_TRUE(model.ok()) << model.status();
+  return *model;
+}
+
+// Chains `model` over `cuts` from one draw of weights (seed 5).
+torch::Tensor Chained(const StageModel& model, const std::vector<int>& cuts,
+                      const torch::Tensor& tokens, std::optional<std::uint64_t> seed) {
+  torch::Tensor x = tokens;
+  for (size_t s = 0; s + 1 < cuts.size(); ++s) {
+    const UnitRange range{cuts[s], cuts[s + 1]};
+    x = model.Forward(range, model.InitWeights(range, 5), x, seed);
+  }
+  return x;
+}
+
+class SupernetStageModelTest : public ::testing::TestWithParam<SamplerKind> {};
+
+// A micro-batch draws the same architecture and computes the same logits however the supernet
+// is cut into stages.
+TEST_P(SupernetStageModelTest, AnyCutComputesTheSameAsOneStage) {
+  const auto model = Model(GetParam());
+  ASSERT_EQ(model->units(), 5);
+  const torch::Tensor tokens = torch::randint(0, 10, {2, 6}, torch::kInt64);
+  for (std::optional<std::uint64_t> seed : std::vector<std::optional<std::uint64_t>>{42, std::nullopt}) {
+    const torch::Tensor whole = Chained(*model, {0, 5}, tokens, seed);
+    EXPECT_EQ(whole.sizes(), (std::vector<int64_t>{2, 6, 10}));
+    for (const std::vector<int>& cuts :
+         std::vector<std::vector<int>>{{0, 2, 5}, {0, 1, 3, 5}, {0, 2, 3, 5}}) {
+      EXPECT_TRUE(torch::allclose(Chained(*model, cuts, tokens, seed), whole, 1e-5, 1e-6))
+          << cuts.size() - 1 << " stages";
+    }
+  }
+  // Another micro-batch (seed) draws differently, except for DARTS' deterministic softmax.
+  if (GetParam() != SamplerKind::kDartsSoftmax) {
+    EXPECT_FALSE(torch::allclose(Chained(*model, {0, 5}, tokens, 42),
+                                 Chained(*model, {0, 5}, tokens, 43)));
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Samplers, SupernetStageModelTest,
+                         ::testing::Values(SamplerKind::kDartsSoftmax, SamplerKind::kDrnas,
+                                           SamplerKind::kGdas, SamplerKind::kSpos));
+
+// Evaluation mixes with softmax(alpha): the single-process supernet's Mixed on the same weights.
+TEST(SupernetStageModelTest, EvaluationIsTheSupernetMixingWithSoftmaxAlpha) {
+  const auto model = Model(SamplerKind::kDrnas, WeightStorage::kSeparate);
+  const UnitRange all{0, model->units()};
+  const std::vector<torch::Tensor> weights = model->InitWeights(all, 5);
+  auto supernet = EntangledGpt::Create(Space(), 5, {WeightStorage::kSeparate});
+  ASSERT_TRUE(supernet.ok());
+  // The model's weights are the supernet's of that seed, alpha rows after each unit's.
+  std::vector<torch::Tensor> alpha;
+  size_t next = 0;
+  for (int unit = 0; unit < model->units(); ++unit) {
+    for (const torch::Tensor& p : supernet->UnitParameters(unit)) {
+      ASSERT_TRUE(torch::equal(weights[next++], p)) << "unit " << unit;
+    }
+    for (int a = 0; a < model->ArchitectureTensorsOf(unit); ++a) alpha.push_back(weights[next++]);
+  }
+  ASSERT_EQ(alpha.size(), 8u);
+  const MixingWeights mixing{torch::softmax(alpha[0], -1), torch::softmax(alpha[1], -1),
+                             torch::softmax(torch::stack({alpha[2], alpha[4], alpha[6]}), -1),
+                             torch::softmax(torch::stack({alpha[3], alpha[5], alpha[7]}), -1)};
+  const torch::Tensor tokens = torch::randint(0, 10, {2, 6}, torch::kInt64);
+  EXPECT_TRUE(torch::allclose(model->Forward(all, weights, tokens, std::nullopt),
+                              supernet->Mixed(tokens, mixing), 1e-5, 1e-6));
+}
+
+TEST(SupernetStageModelTest, RefusesWhatThePipelineCannotRunYet) {
+  SupernetOptions options;
+  options.dropout = 0.1;
+  EXPECT_NE(SupernetStageModel::Create(Space(), options, SamplerKind::kGdas)
+                .status()
+                .message()
+                .find("dropout"),
+            std::string::npos);
+  options = SupernetOptions();
+  options.tied_embeddings = true;
+  EXPECT_NE(SupernetStageModel::Create(Space(), options, SamplerKind::kGdas)
+                .status()
+                .message()
+                .find("tied_embeddings false"),
+            std::string::npos);
+}
+
+const TokenDataset& Data() {
+  static const TokenDataset* data = new TokenDataset(TokenDataset::Synthetic(10, 20000, 11));
+  return *data;
+}
+
+ExecutorOptions Options(std::shared_ptr<const StageModel> model) {
+  ExecutorOptions options;
+  options.model = std::move(model);
+  options.micro_batch_size = 2;
+  options.seed = 3;
+  options.optimizer.learning_rate = 3e-3;
+  options.optimizer.warmup_steps = 1;
+  options.optimizer.total_steps = 20;
+  options.eval_tokens = 24;
+  return options;
+}
+
+ExecutorResult MustRun(const std::string& schedule_name, const ScheduleParams& params,
+                   const ExecutorOptions& options) {
+  auto schedule = MakeSchedule(schedule_name, params);
+  EXPECT_TRUE(schedule.ok()) << schedule.status();
+  auto partition = PartitionByLayers(*options.model, params.model_stages());
+  EXPECT_TRUE(partition.ok()) << partition.status();
+  auto result = RunPipeline(**schedule, CostModel(), *partition, Data(), options);
+  EXPECT_TRUE(result.ok()) << schedule_name << ": " << result.status();
+  return result.ok() ? *std::move(result) : ExecutorResult();
+}
+
+std::vector<torch::Tensor> Flat(const ExecutorResult& result) {
+  std::vector<torch::Tensor> all;
+  for (const auto& stage : result.final_weights) all.insert(all.end(), stage.begin(), stage.end());
+  return all;
+}
+
+// The search trains weights and alpha in a pipeline: under 1F1B-flush on 3 stages it takes the
+// same steps as one process (weights and alpha within 1e-5 after 4 mini-batches).
+TEST(SupernetPipelineTest, FlushOnThreeStagesEqualsOneProcess) {
+  for (SamplerKind sampler : {SamplerKind::kDrnas, SamplerKind::kGdas}) {
+    const ExecutorOptions options = Options(Model(sampler));
+    const std::vector<torch::Tensor> one = Flat(MustRun("gpipe", Params(1, 4, 4), options));
+    const std::vector<torch::Tensor> three = Flat(MustRun("1f1b_flush", Params(3, 4, 4), options));
+    ASSERT_EQ(one.size(), three.size());
+    const std::vector<torch::Tensor> initial =
+        options.model->InitWeights({0, options.model->units()}, options.seed);
+    bool alpha_moved = false;
+    for (size_t i = 0; i < one.size(); ++i) {
+      EXPECT_TRUE(torch::allclose(one[i], three[i], 1e-5, 1e-5)) << "tensor " << i;
+      if (one[i].dim() == 1 && one[i].size(0) <= 3 && !torch::equal(one[i], initial[i])) {
+        alpha_moved = true;
+      }
+    }
+    EXPECT_TRUE(alpha_moved);
+  }
+}
+
+// Under PACI a stage steps weights and alpha after every a backwards; no backward crosses more
+// updates than the schedule's bound ceil((p - s - 1) / a), and stage 0's (which owns the global
+// choices) reaches it.
+TEST(SupernetPipelineTest, PaciStaysWithinItsDriftBounds) {
+  const ExecutorOptions options = Options(Model(SamplerKind::kDrnas));
+  auto schedule = MakeSchedule("paci", Params(3, 4, 3, 1));
+  ASSERT_TRUE(schedule.ok());
+  const ExecutorResult result = MustRun("paci", Params(3, 4, 3, 1), options);
+  const RunSummary summary = SummarizeExecutorRun(**schedule, result);
+  ASSERT_EQ(summary.model_stages.size(), 3u);
+  for (const ModelStageSummary& stage : summary.model_stages) {
+    EXPECT_LE(stage.max_drift, stage.drift_bound) << "stage " << stage.model_stage;
+  }
+  EXPECT_EQ(summary.model_stages[0].drift_bound, 2);
+  EXPECT_EQ(summary.model_stages[0].max_drift, 2);
+  EXPECT_TRUE(std::isfinite(result.final_validation_loss));
+}
+
+}  // namespace
+}  // namespace pipebench
