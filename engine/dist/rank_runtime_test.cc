@@ -2,13 +2,13 @@
 
 #include <chrono>
 #include <string>
-#include <thread>
 
 #include "engine/dist/free_port.h"
 #include "engine/exec/executor.h"
 #include "engine/model/partition.h"
 #include "engine/schedule/custom_schedule.h"
 #include "engine/schedule/registry.h"
+#include "engine/testing/rank_fixtures.h"
 #include "engine/testing/schedule_fixtures.h"
 #include "engine/testing/training_fixtures.h"
 #include "gtest/gtest.h"
@@ -22,34 +22,11 @@ ExecutorOptions Options() { return testing::TinyTrainingOptions(); }
 
 const TokenDataset& Data() { return testing::SyntheticData(); }
 
-// Runs every rank of the schedule in its own thread, over Gloo on 127.0.0.1.
 std::vector<absl::StatusOr<RankResult>> RunRanks(const Schedule& schedule,
                                                  const ExecutorOptions& options,
                                                  const FaultInjection& fault = {},
                                                  absl::Duration timeout = absl::Seconds(30)) {
-  const int p = schedule.params().stages;
-  const std::vector<UnitRange> partition =
-      *PartitionByLayers(*options.model, schedule.params().model_stages());
-  const int port = UnusedLoopbackPort();
-  std::vector<absl::StatusOr<RankResult>> results(p, absl::UnknownError("not run"));
-  std::vector<std::thread> threads;
-  for (int rank = 0; rank < p; ++rank) {
-    threads.emplace_back([&, rank] {
-      CommunicatorOptions comm_options;
-      comm_options.rank = rank;
-      comm_options.world_size = p;
-      comm_options.master_port = port;
-      comm_options.timeout = timeout;
-      auto comm = Communicator::Connect(comm_options);
-      if (!comm.ok()) {
-        results[rank] = comm.status();
-        return;
-      }
-      results[rank] = RunRank(schedule, partition, Data(), options, **comm, fault);
-    });
-  }
-  for (std::thread& t : threads) t.join();
-  return results;
+  return testing::RunRanksInThreads(schedule, Data(), options, fault, timeout);
 }
 
 // Every schedule whose per-rank order is a fixed list (so it cannot depend on timing) trains the

@@ -3,6 +3,7 @@
 #include "engine/exec/executor.h"
 #include "engine/model/partition.h"
 #include "engine/schedule/registry.h"
+#include "engine/testing/rank_fixtures.h"
 #include "engine/testing/schedule_fixtures.h"
 #include "gtest/gtest.h"
 
@@ -179,6 +180,26 @@ TEST(SupernetPipelineTest, PaciStaysWithinItsDriftBounds) {
   EXPECT_EQ(summary.model_stages[0].drift_bound, 2);
   EXPECT_EQ(summary.model_stages[0].max_drift, 2);
   EXPECT_TRUE(std::isfinite(result.final_validation_loss));
+}
+
+// The same search with one process per stage (Gloo, threads here): the ranks end with the
+// single-process executor's weights and alpha, the activations carrying the global choices'
+// mixing weights and their gradients between processes.
+TEST(SupernetPipelineTest, DistributedFlushEqualsTheSingleProcessExecutor) {
+  const ExecutorOptions options = Options(Model(SamplerKind::kGdas));
+  auto schedule = MakeSchedule("1f1b_flush", Params(3, 4, 3));
+  ASSERT_TRUE(schedule.ok());
+  const ExecutorResult local = MustRun("1f1b_flush", Params(3, 4, 3), options);
+  const auto ranks = testing::RunRanksInThreads(**schedule, Data(), options);
+  for (int rank = 0; rank < 3; ++rank) {
+    ASSERT_TRUE(ranks[rank].ok()) << "rank " << rank << ": " << ranks[rank].status();
+    const std::vector<torch::Tensor>& weights = ranks[rank]->final_weights[0];
+    ASSERT_EQ(weights.size(), local.final_weights[rank].size());
+    for (size_t k = 0; k < weights.size(); ++k) {
+      EXPECT_TRUE(torch::allclose(weights[k], local.final_weights[rank][k], 1e-5, 1e-6))
+          << "rank " << rank << " tensor " << k;
+    }
+  }
 }
 
 }  // namespace
