@@ -303,9 +303,8 @@ absl::Status RankRuntime::Execute(const Action& action) {
         const StageActionOutcome outcome,
         RunStageAction(action, stage, stages_, *workers_[action.chunk],
                        [this](int microbatch) {
-                         return data_.TrainBatch(options_.micro_batch_size,
-                                                 options_.model->context(), options_.seed,
-                                                 microbatch);
+                         return TrainingMicrobatch(data_, options_, microbatch,
+                                                   schedule_.params().microbatches);
                        },
                        *this, options_.slow_down));
     weight_version = outcome.weight_version;
@@ -404,7 +403,8 @@ absl::StatusOr<RankResult> RankRuntime::Run() {
         WorkerOptionsFor(schedule_, stage, partition_, options_.model, options_.optimizer,
                          options_.seed,
                          HorizonSteps(optimizer_steps[rank_], schedule_.params().batches,
-                                      options_.horizon_batches))));
+                                      options_.horizon_batches),
+                         options_.architecture)));
   }
   result_.losses.assign(total_, 0.0);
   auto buffer = [this] {

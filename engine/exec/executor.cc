@@ -94,7 +94,7 @@ class Executor {
   // Emits every batch that has become complete (see BatchRecord), in order.
   void EmitFinishedBatches(const BatchCallback& on_batch);
   TokenBatch Batch(int mb) const {
-    return data_.TrainBatch(options_.micro_batch_size, options_.model->context(), options_.seed, mb);
+    return TrainingMicrobatch(data_, options_, mb, schedule_.params().microbatches);
   }
   std::vector<std::vector<torch::Tensor>> CurrentWeights() const {
     std::vector<std::vector<torch::Tensor>> weights;
@@ -226,7 +226,8 @@ absl::StatusOr<ExecutorResult> Executor::Run(const CostModel& costs,
         HorizonSteps(result_.simulation.stages[rank].optimizer_steps,
                      schedule_.params().batches, options_.horizon_batches);
     workers_.push_back(std::make_unique<StageWorker>(WorkerOptionsFor(
-        schedule_, g, partition_, options_.model, options_.optimizer, options_.seed, horizon)));
+        schedule_, g, partition_, options_.model, options_.optimizer, options_.seed, horizon,
+        options_.architecture)));
   }
   result_.microbatches.assign(total, MicrobatchRecord{0, 0, std::vector<int>(stages_, 0),
                                                       std::vector<int>(stages_, 0),
@@ -253,6 +254,17 @@ absl::StatusOr<ExecutorResult> Executor::Run(const CostModel& costs,
 }
 
 }  // namespace
+
+TokenBatch TrainingMicrobatch(const TokenDataset& data, const ExecutorOptions& options,
+                              int microbatch, int microbatches_per_batch) {
+  const int context = options.model->context();
+  if (!options.architecture) {
+    return data.TrainBatch(options.micro_batch_size, context, options.seed, microbatch);
+  }
+  return data.TrainPartBatch(options.architecture->split,
+                             TrainsArchitecture(microbatch, microbatches_per_batch),
+                             options.micro_batch_size, context, options.seed, microbatch);
+}
 
 absl::Status CheckEvalTokens(const TokenDataset& data, int context, std::int64_t eval_tokens) {
   const std::int64_t windows = (eval_tokens + context - 1) / context;

@@ -19,6 +19,7 @@
 
 #include "absl/status/statusor.h"
 #include "engine/exec/optimizer.h"
+#include "engine/exec/stage_worker.h"
 #include "engine/model/dataset.h"
 #include "engine/model/stage_model.h"
 #include "engine/runtime/run_summary.h"
@@ -50,7 +51,17 @@ struct ExecutorOptions {
   // Every compute action really takes this many times its own time (RunStageAction): a regression
   // injected on purpose, for showing the CI gate's measured checks can fail. 1: none.
   double slow_down = 1.0;
+  // Set: bi-level training, alternating mini-batches between the model's architecture tensors
+  // and its weights (architecture search; see ArchitectureTraining). Unset: every tensor trains
+  // on every micro-batch of the whole training split.
+  std::optional<ArchitectureTraining> architecture;
 };
+
+// The training sequences of micro-batch `microbatch` (of `microbatches_per_batch` per
+// mini-batch): from the whole training split, or in an alternating run from the architecture's
+// or the weights' part of it. Every backend reads its micro-batches here.
+TokenBatch TrainingMicrobatch(const TokenDataset& data, const ExecutorOptions& options,
+                              int microbatch, int microbatches_per_batch);
 
 // One finished mini-batch. For a synchronous schedule: all m micro-batches have run every
 // backward pass and every rank has applied the batch's update, so an evaluation sees one coherent

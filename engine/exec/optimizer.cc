@@ -58,6 +58,7 @@ void AdamW::Step(const std::vector<torch::Tensor>& values, const std::vector<tor
   const double bias1 = 1.0 - std::pow(config_.beta1, steps_);
   const double bias2 = 1.0 - std::pow(config_.beta2, steps_);
   for (size_t i = 0; i < values.size(); ++i) {
+    if (!grads[i].defined()) continue;  // no gradient reached it: left alone, as PyTorch does
     torch::Tensor value = values[i];
     if (decay_mask_[i] && config_.weight_decay > 0) value.mul_(1.0 - lr * config_.weight_decay);
     first_moment_[i].mul_(config_.beta1).add_(grads[i], 1.0 - config_.beta1);

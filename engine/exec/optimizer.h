@@ -41,7 +41,8 @@ class AdamW {
   AdamW(const OptimizerConfig& config, std::vector<bool> decay_mask)
       : config_(config), decay_mask_(std::move(decay_mask)) {}
 
-  // Updates `values` in place (plain tensors: no autograd history) from `grads` at `lr`.
+  // Updates `values` in place (plain tensors: no autograd history) from `grads` at `lr`; a value
+  // whose gradient is undefined is skipped.
   void Step(const std::vector<torch::Tensor>& values, const std::vector<torch::Tensor>& grads,
             double lr);
 

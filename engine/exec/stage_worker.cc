@@ -18,7 +18,8 @@ StageWorkerOptions WorkerOptionsFor(const Schedule& schedule, int model_stage,
                                     const std::vector<UnitRange>& partition,
                                     std::shared_ptr<const StageModel> model,
                                     const OptimizerConfig& optimizer,
-                                    std::uint64_t seed, int horizon_steps) {
+                                    std::uint64_t seed, int horizon_steps,
+                                    const std::optional<ArchitectureTraining>& architecture) {
   StageWorkerOptions options;
   options.model = std::move(model);
   options.units = partition[model_stage];
@@ -28,15 +29,47 @@ StageWorkerOptions WorkerOptionsFor(const Schedule& schedule, int model_stage,
   options.optimizer = optimizer;
   if (options.optimizer.total_steps <= 0) options.optimizer.total_steps = horizon_steps;
   options.seed = seed;
+  if (architecture) options.architecture_optimizer = architecture->optimizer;
+  options.microbatches_per_batch = schedule.params().microbatches;
   return options;
 }
 
 StageWorker::StageWorker(StageWorkerOptions options)
-    : options_(std::move(options)),
-      current_(std::make_shared<WeightVersion>()),
-      optimizer_(options_.optimizer, options_.model->WeightDecayMask(options_.units)) {
+    : options_(std::move(options)), current_(std::make_shared<WeightVersion>()) {
   current_->leaves = options_.model->InitWeights(options_.units, options_.seed);
   grad_sum_.resize(current_->leaves.size());
+  const std::vector<bool> decay = options_.model->WeightDecayMask(options_.units);
+  const std::vector<bool> architecture =
+      options_.architecture_optimizer ? options_.model->ArchitectureMask(options_.units)
+                                      : std::vector<bool>(decay.size(), false);
+  // Group 0 the weights (all tensors in a plain run), group 1 the architecture; the
+  // architecture's Adam decays every tensor, as the single-process search's does.
+  for (bool is_architecture : {false, true}) {
+    if (is_architecture && !options_.architecture_optimizer) break;
+    std::vector<std::size_t> tensors;
+    std::vector<bool> mask;
+    for (std::size_t i = 0; i < decay.size(); ++i) {
+      if (architecture[i] != is_architecture) continue;
+      tensors.push_back(i);
+      mask.push_back(is_architecture || decay[i]);
+    }
+    const OptimizerConfig config =
+        is_architecture ? *options_.architecture_optimizer : options_.optimizer;
+    groups_.push_back(Group{std::move(tensors), config, AdamW(config, std::move(mask))});
+  }
+}
+
+StageWorker::Group& StageWorker::GroupOf(int microbatch) {
+  if (groups_.size() == 1) return groups_[0];
+  return TrainsArchitecture(microbatch, options_.microbatches_per_batch) ? groups_[1]
+                                                                         : groups_[0];
+}
+
+std::vector<torch::Tensor> StageWorker::Leaves(const WeightVersion& version,
+                                               const Group& group) const {
+  std::vector<torch::Tensor> leaves;
+  for (std::size_t i : group.tensors) leaves.push_back(version.leaves[i]);
+  return leaves;
 }
 
 absl::StatusOr<ForwardResult> StageWorker::Forward(int microbatch, const torch::Tensor& input,
@@ -58,14 +91,14 @@ absl::StatusOr<ForwardResult> StageWorker::Forward(int microbatch, const torch::
     if (!std::isfinite(result.loss)) {
       return absl::InvalidArgumentError(
           absl::StrCat("non-finite loss (", result.loss, ") at stage ", options_.stage,
-                       ", micro-batch ", microbatch, " after ", optimizer_.steps(),
+                       ", micro-batch ", microbatch, " after ", version_,
                        " optimizer steps; lower the learning rate or check the data"));
     }
   } else {
     if (!torch::isfinite(out).all().item<bool>()) {
       return absl::InvalidArgumentError(absl::StrCat("non-finite activations leaving stage ",
                                                      options_.stage, ", micro-batch ", microbatch,
-                                                     " after ", optimizer_.steps(),
+                                                     " after ", version_,
                                                      " optimizer steps"));
     }
     result.activation = out.detach();
@@ -83,17 +116,18 @@ void StageWorker::NoteLiveVersions() {
   max_live_versions_ = std::max(max_live_versions_, static_cast<int>(live.size()));
 }
 
-void StageWorker::Accumulate(const std::vector<torch::Tensor>& grads) {
+void StageWorker::Accumulate(Group& group, const std::vector<torch::Tensor>& grads) {
   torch::NoGradGuard no_grad;
-  for (size_t i = 0; i < grads.size(); ++i) {
-    if (!grads[i].defined()) continue;
-    if (grad_sum_[i].defined()) {
-      grad_sum_[i].add_(grads[i]);
+  for (size_t k = 0; k < grads.size(); ++k) {
+    if (!grads[k].defined()) continue;
+    torch::Tensor& sum = grad_sum_[group.tensors[k]];
+    if (sum.defined()) {
+      sum.add_(grads[k]);
     } else {
-      grad_sum_[i] = grads[i].clone();
+      sum = grads[k].clone();
     }
   }
-  ++backwards_since_step_;
+  ++group.backwards_since_step;
 }
 
 BackwardResult StageWorker::Backward(int microbatch, const torch::Tensor& grad_output,
@@ -118,7 +152,8 @@ BackwardResult StageWorker::Backward(int microbatch, const torch::Tensor& grad_o
   if (grad_output.defined()) grad_outputs.push_back(grad_output);
   const bool needs_input_grad = options_.stage > 0;
   if (!input_only) {
-    std::vector<torch::Tensor> inputs = f.weights->leaves;
+    Group& group = GroupOf(microbatch);
+    std::vector<torch::Tensor> inputs = Leaves(*f.weights, group);
     if (needs_input_grad) inputs.push_back(f.input);
     std::vector<torch::Tensor> grads =
         torch::autograd::grad({f.output}, inputs, grad_outputs, /*retain_graph=*/false,
@@ -127,7 +162,7 @@ BackwardResult StageWorker::Backward(int microbatch, const torch::Tensor& grad_o
       result.input_gradient = grads.back();
       grads.pop_back();
     }
-    Accumulate(grads);
+    Accumulate(group, grads);
   } else if (needs_input_grad) {
     result.input_gradient =
         torch::autograd::grad({f.output}, {f.input}, grad_outputs, /*retain_graph=*/true)[0];
@@ -141,44 +176,65 @@ int StageWorker::WeightGradient(int microbatch) {
   InFlight& f = inflight_.at(microbatch);
   std::vector<torch::Tensor> grad_outputs;
   if (f.grad_output.defined()) grad_outputs.push_back(f.grad_output);
-  Accumulate(torch::autograd::grad({f.output}, f.weights->leaves, grad_outputs,
-                                   /*retain_graph=*/false, /*create_graph=*/false,
-                                   /*allow_unused=*/true));
+  Group& group = GroupOf(microbatch);
+  Accumulate(group, torch::autograd::grad({f.output}, Leaves(*f.weights, group), grad_outputs,
+                                          /*retain_graph=*/false, /*create_graph=*/false,
+                                          /*allow_unused=*/true));
   const int version = options_.weights.stash ? f.weights->id : version_;
   inflight_.erase(microbatch);
   return version;
 }
 
 absl::Status StageWorker::OptimizerStep() {
-  const int step = optimizer_.steps();
   ++version_;
-  if (backwards_since_step_ == 0) return absl::OkStatus();
+  // Each group with backwards since its last step: averaged gradients (undefined where none
+  // reached a tensor) and its learning rate, all checked before anything changes.
+  struct Update {
+    Group* group;
+    std::vector<torch::Tensor> grads;
+    double lr = 0;
+  };
+  std::vector<Update> updates;
   torch::NoGradGuard no_grad;
-  std::vector<torch::Tensor> grads;
-  for (torch::Tensor& g : grad_sum_) {
-    grads.push_back(g.div_(backwards_since_step_));
-    if (!torch::isfinite(g).all().item<bool>()) {
-      return absl::InvalidArgumentError(absl::StrCat("non-finite gradient at stage ",
-                                                     options_.stage, ", optimizer step ", step));
+  for (Group& group : groups_) {
+    if (group.backwards_since_step == 0) continue;
+    const int step = group.optimizer.steps();
+    Update update{&group, {},
+                  LearningRate(group.config, step) *
+                      options_.weights.LearningRateScale(step, group.config.warmup_steps)};
+    for (std::size_t i : group.tensors) {
+      torch::Tensor& g = grad_sum_[i];
+      if (g.defined()) {
+        g.div_(group.backwards_since_step);
+        if (!torch::isfinite(g).all().item<bool>()) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              "non-finite gradient at stage ", options_.stage, ", optimizer step ", step));
+        }
+      }
+      update.grads.push_back(g);
     }
+    updates.push_back(std::move(update));
   }
-  const double lr = LearningRate(options_.optimizer, step) *
-                    options_.weights.LearningRateScale(step, options_.optimizer.warmup_steps);
+  if (updates.empty()) return absl::OkStatus();
   std::vector<torch::Tensor> before;
   if (options_.weights.backward_extrapolation > 0) {
     for (const torch::Tensor& w : current_->leaves) before.push_back(w.detach().clone());
   }
   if (!options_.weights.stash) {
-    std::vector<torch::Tensor> data;
-    for (const torch::Tensor& w : current_->leaves) data.push_back(w.data());
-    optimizer_.Step(data, grads, lr);
+    for (Update& update : updates) {
+      std::vector<torch::Tensor> data;
+      for (std::size_t i : update.group->tensors) data.push_back(current_->leaves[i].data());
+      update.group->optimizer.Step(data, update.grads, update.lr);
+    }
     current_->id = version_;
   } else {
     // A new version; in-flight micro-batches keep theirs through their graphs.
     auto next = std::make_shared<WeightVersion>();
     next->id = version_;
     for (const torch::Tensor& w : current_->leaves) next->leaves.push_back(w.detach().clone());
-    optimizer_.Step(next->leaves, grads, lr);
+    for (Update& update : updates) {
+      update.group->optimizer.Step(Leaves(*next, *update.group), update.grads, update.lr);
+    }
     for (torch::Tensor& w : next->leaves) w.set_requires_grad(true);
     current_ = std::move(next);
   }
@@ -191,8 +247,10 @@ absl::Status StageWorker::OptimizerStep() {
       update_velocity_[i].mul_(decay).add_(current_->leaves[i].detach() - before[i], 1.0 - decay);
     }
   }
-  for (torch::Tensor& g : grad_sum_) g = torch::Tensor();
-  backwards_since_step_ = 0;
+  for (Update& update : updates) {
+    for (std::size_t i : update.group->tensors) grad_sum_[i] = torch::Tensor();
+    update.group->backwards_since_step = 0;
+  }
   NoteLiveVersions();
   return absl::OkStatus();
 }

@@ -18,6 +18,7 @@
 #include <torch/torch.h>
 
 #include <memory>
+#include <optional>
 #include <unordered_map>
 #include <vector>
 
@@ -29,6 +30,21 @@
 
 namespace pipebench {
 
+// Bi-level training, as architecture search alternates its updates: the model's architecture
+// tensors (StageModel::ArchitectureMask) train with their own optimizer on architecture
+// micro-batches, drawn from the training split after `split`; the weights train on the other
+// micro-batches, from the part before it. Each backward computes its own kind's gradients only.
+struct ArchitectureTraining {
+  OptimizerConfig optimizer;
+  double split = 0.5;
+};
+
+// In an alternating run: whether `microbatch` trains the architecture. Mini-batches alternate,
+// architecture first (as a first-order DARTS step updates alpha before the weights).
+inline bool TrainsArchitecture(int microbatch, int microbatches_per_batch) {
+  return (microbatch / microbatches_per_batch) % 2 == 0;
+}
+
 struct StageWorkerOptions {
   std::shared_ptr<const StageModel> model;
   UnitRange units;
@@ -39,6 +55,9 @@ struct StageWorkerOptions {
   WeightPolicy weights;
   OptimizerConfig optimizer;
   std::uint64_t seed = 0;
+  // Set: alternate between the architecture and the weights (see ArchitectureTraining).
+  std::optional<OptimizerConfig> architecture_optimizer;
+  int microbatches_per_batch = 1;
 };
 
 struct ForwardResult {
@@ -65,7 +84,9 @@ StageWorkerOptions WorkerOptionsFor(const Schedule& schedule, int model_stage,
                                     const std::vector<UnitRange>& partition,
                                     std::shared_ptr<const StageModel> model,
                                     const OptimizerConfig& optimizer,
-                                    std::uint64_t seed, int horizon_steps);
+                                    std::uint64_t seed, int horizon_steps,
+                                    const std::optional<ArchitectureTraining>& architecture =
+                                        std::nullopt);
 
 class StageWorker {
  public:
@@ -80,8 +101,9 @@ class StageWorker {
   BackwardResult Backward(int microbatch, const torch::Tensor& grad_output, bool input_only);
   // Returns the weight version it ran on.
   int WeightGradient(int microbatch);
-  // Averages the accumulated gradients and steps AdamW; a non-finite gradient is an error naming
-  // the stage and step.
+  // Averages the accumulated gradients and steps AdamW (each kind of tensor with its own, in an
+  // alternating run, when it has had a backward since its last step); a non-finite gradient is an
+  // error naming the stage and step.
   absl::Status OptimizerStep();
 
   int version() const { return version_; }
@@ -103,15 +125,26 @@ class StageWorker {
     int forward_version = 0;
   };
 
+  // Tensors one optimizer steps: all of them, or in an alternating run the weights (group 0) and
+  // the architecture (group 1).
+  struct Group {
+    std::vector<std::size_t> tensors;  // indices into a version's leaves
+    OptimizerConfig config;
+    AdamW optimizer;
+    int backwards_since_step = 0;
+  };
+
   bool last() const { return options_.stage == options_.num_stages - 1; }
-  void Accumulate(const std::vector<torch::Tensor>& grads);
+  // The group micro-batch `microbatch`'s backward trains.
+  Group& GroupOf(int microbatch);
+  std::vector<torch::Tensor> Leaves(const WeightVersion& version, const Group& group) const;
+  void Accumulate(Group& group, const std::vector<torch::Tensor>& grads);
   void NoteLiveVersions();
 
   StageWorkerOptions options_;
   std::shared_ptr<WeightVersion> current_;
-  AdamW optimizer_;
-  std::vector<torch::Tensor> grad_sum_;
-  int backwards_since_step_ = 0;
+  std::vector<Group> groups_;
+  std::vector<torch::Tensor> grad_sum_;  // per leaf
   int version_ = 0;
   std::vector<torch::Tensor> update_velocity_;
   std::unordered_map<int, InFlight> inflight_;

@@ -115,6 +115,9 @@ class GptModel final : public StageModel {
   absl::Status CheckStages(int stages) const override;
   std::vector<torch::Tensor> InitWeights(UnitRange range, std::uint64_t seed) const override;
   std::vector<bool> WeightDecayMask(UnitRange range) const override;
+  std::vector<bool> ArchitectureMask(UnitRange range) const override {
+    return std::vector<bool>(WeightDecayMask(range).size(), false);
+  }
   torch::Tensor Forward(UnitRange range, const std::vector<torch::Tensor>& weights,
                         const torch::Tensor& input,
                         std::optional<std::uint64_t> dropout_seed) const override;

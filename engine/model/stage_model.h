@@ -46,6 +46,10 @@ class StageModel {
   virtual std::vector<torch::Tensor> InitWeights(UnitRange range, std::uint64_t seed) const = 0;
   // Which of `range`'s tensors take weight decay.
   virtual std::vector<bool> WeightDecayMask(UnitRange range) const = 0;
+  // Which of `range`'s tensors are architecture parameters (a supernet's alpha), trained apart
+  // from the weights when a run alternates (ExecutorOptions::architecture); none for a plain
+  // network.
+  virtual std::vector<bool> ArchitectureMask(UnitRange range) const = 0;
   // Runs the units of `range` on `weights` (InitWeights' layout). With `dropout_seed` (a
   // training forward) dropout masks come from (dropout_seed, unit): the same however the model
   // is partitioned.

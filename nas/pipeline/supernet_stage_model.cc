@@ -75,6 +75,15 @@ std::vector<bool> SupernetStageModel::WeightDecayMask(UnitRange range) const {
   return mask;
 }
 
+std::vector<bool> SupernetStageModel::ArchitectureMask(UnitRange range) const {
+  std::vector<bool> mask;
+  for (int unit = range.begin; unit < range.end; ++unit) {
+    mask.insert(mask.end(), structure_.UnitParameters(unit).size(), false);
+    mask.insert(mask.end(), ArchitectureTensorsOf(unit), true);
+  }
+  return mask;
+}
+
 torch::Tensor SupernetStageModel::Mix(const torch::Tensor& alpha,
                                       std::optional<std::uint64_t> dropout_seed, int unit,
                                       int row) const {

@@ -58,6 +58,8 @@ class SupernetStageModel final : public StageModel {
   std::vector<torch::Tensor> InitWeights(UnitRange range, std::uint64_t seed) const override;
   // Matrices and embedding tables decay; biases, norms and alpha do not.
   std::vector<bool> WeightDecayMask(UnitRange range) const override;
+  // Each unit's alpha rows.
+  std::vector<bool> ArchitectureMask(UnitRange range) const override;
   torch::Tensor Forward(UnitRange range, const std::vector<torch::Tensor>& weights,
                         const torch::Tensor& input,
                         std::optional<std::uint64_t> dropout_seed) const override;
