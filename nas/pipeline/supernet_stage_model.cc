@@ -75,6 +75,29 @@ std::vector<bool> SupernetStageModel::WeightDecayMask(UnitRange range) const {
   return mask;
 }
 
+MixingWeights SupernetStageModel::Alpha(const std::vector<torch::Tensor>& all_weights) const {
+  MixingWeights alpha;
+  std::vector<torch::Tensor> heads;
+  std::vector<torch::Tensor> ratios;
+  std::size_t next = 0;
+  for (int unit = 0; unit < units(); ++unit) {
+    next += structure_.UnitParameters(unit).size();
+    if (unit == 0) {
+      alpha.embed = all_weights.at(next).detach();
+      alpha.layers = all_weights.at(next + 1).detach();
+    } else if (unit < units() - 1) {
+      heads.push_back(all_weights.at(next).detach());
+      ratios.push_back(all_weights.at(next + 1).detach());
+    }
+    next += ArchitectureTensorsOf(unit);
+  }
+  TORCH_CHECK(next == all_weights.size(), "Alpha: ", all_weights.size(),
+              " tensors for a supernet of ", next);
+  alpha.heads = torch::stack(heads);
+  alpha.mlp_ratio = torch::stack(ratios);
+  return alpha;
+}
+
 std::vector<bool> SupernetStageModel::ArchitectureMask(UnitRange range) const {
   std::vector<bool> mask;
   for (int unit = range.begin; unit < range.end; ++unit) {

@@ -71,6 +71,9 @@ class SupernetStageModel final : public StageModel {
 
   // Alpha rows a unit owns (after its weights in InitWeights' order).
   int ArchitectureTensorsOf(int unit) const;
+  // Alpha gathered from every unit's weights (the stages' final weights, concatenated in stage
+  // order).
+  MixingWeights Alpha(const std::vector<torch::Tensor>& all_weights) const;
   const SearchSpace& space() const { return space_; }
 
  private:

@@ -47,24 +47,6 @@ std::vector<torch::Tensor> Rows(const MixingWeights& w) {
   return {w.embed, w.layers, w.heads, w.mlp_ratio};
 }
 
-nlohmann::json Distributions(const MixingWeights& alpha) {
-  auto rows = [](const torch::Tensor& t) {
-    const torch::Tensor p = torch::softmax(t.detach(), -1).contiguous();
-    const std::vector<float> flat(p.data_ptr<float>(), p.data_ptr<float>() + p.numel());
-    if (p.dim() == 1) return nlohmann::json(flat);
-    nlohmann::json out = nlohmann::json::array();
-    for (std::int64_t r = 0; r < p.size(0); ++r) {
-      out.push_back(std::vector<float>(flat.begin() + r * p.size(1),
-                                       flat.begin() + (r + 1) * p.size(1)));
-    }
-    return out;
-  };
-  return {{"embed", rows(alpha.embed)},
-          {"layers", rows(alpha.layers)},
-          {"heads", rows(alpha.heads)},
-          {"mlp_ratio", rows(alpha.mlp_ratio)}};
-}
-
 // Undefined gradients (a parameter the step did not use) become zeros, so the optimizer's
 // moments stay aligned with its parameters.
 std::vector<torch::Tensor> Gradients(const torch::Tensor& loss,
@@ -211,7 +193,7 @@ absl::StatusOr<SearchResult> Search::Supernet(
     Step(weight_optimizer, preset.weights, weights, Gradients(loss, weights),
          LearningRate(weight_config, step));
     if (!single_path) {
-      record.alpha_distributions = Distributions(alpha);
+      record.alpha_distributions = AlphaDistributions(alpha);
       const int done = step + 1;
       const bool checkpoint = (static_cast<std::int64_t>(done) * options_.checkpoints) /
                                   options_.steps !=
@@ -368,6 +350,24 @@ SupernetOptions NetworkOptions(const SearchOptions& options) {
   network.dropout = options.preset.dropout;
   network.tied_embeddings = options.preset.tied_embeddings;
   return network;
+}
+
+nlohmann::json AlphaDistributions(const MixingWeights& alpha) {
+  auto rows = [](const torch::Tensor& t) {
+    const torch::Tensor p = torch::softmax(t.detach(), -1).contiguous();
+    const std::vector<float> flat(p.data_ptr<float>(), p.data_ptr<float>() + p.numel());
+    if (p.dim() == 1) return nlohmann::json(flat);
+    nlohmann::json out = nlohmann::json::array();
+    for (std::int64_t r = 0; r < p.size(0); ++r) {
+      out.push_back(std::vector<float>(flat.begin() + r * p.size(1),
+                                       flat.begin() + (r + 1) * p.size(1)));
+    }
+    return out;
+  };
+  return {{"embed", rows(alpha.embed)},
+          {"layers", rows(alpha.layers)},
+          {"heads", rows(alpha.heads)},
+          {"mlp_ratio", rows(alpha.mlp_ratio)}};
 }
 
 Architecture ArgmaxArchitecture(const SearchSpace& space, const MixingWeights& alpha) {

@@ -93,6 +93,9 @@ struct SearchResult {
 
 // Argmax of each row of the architecture parameters.
 Architecture ArgmaxArchitecture(const SearchSpace& space, const MixingWeights& alpha);
+// softmax(alpha) per decision: {"embed": [...], "layers": [...], "heads": [[...] per layer],
+// "mlp_ratio": [[...] per layer]}.
+nlohmann::json AlphaDistributions(const MixingWeights& alpha);
 nlohmann::json ArchitectureToJson(const SearchSpace& space, const Architecture& arch);
 
 absl::StatusOr<SearchResult> RunSearch(const SearchSpace& space, const TokenDataset& data,
