@@ -72,4 +72,27 @@ absl::StatusOr<PipelineSearchResult> RunPipelineSearch(const SearchSpace& space,
   return out;
 }
 
+nlohmann::json PipelineSearchToJson(const SearchSpace& space, const PipelineSearchOptions& options,
+                                    const PipelineSearchResult& result) {
+  const std::string method = SearchMethodName(options.sampler);
+  nlohmann::json derived = {
+      {"method", method},
+      {"architecture", ArchitectureToJson(space, result.architecture)},
+      {"parameters", DerivedParameterCount(space, result.architecture,
+                                           options.preset.tied_embeddings)},
+      {"model", nlohmann::json::parse(GptConfigToJson(result.derived))}};
+  return {{"method", method},
+          {"schedule", options.schedule},
+          {"stages", options.stages},
+          {"microbatches", options.microbatches},
+          {"accumulation", options.accumulation},
+          {"storage", WeightStorageName(options.storage)},
+          {"preset", NasPresetToJson(options.preset)},
+          {"steps", options.steps},
+          {"summary", RunSummaryToJson(result.summary)},
+          {"final_validation_loss", result.final_validation_loss},
+          {"alpha", result.alpha_distributions},
+          {"derived", nlohmann::json::array({derived})}};
+}
+
 }  // namespace pipebench

@@ -53,6 +53,13 @@ absl::StatusOr<PipelineSearchResult> RunPipelineSearch(const SearchSpace& space,
                                                        const TokenDataset& data,
                                                        const PipelineSearchOptions& options);
 
+// {"method", "schedule", "stages", "microbatches", "accumulation", "storage", "preset", "steps",
+//  "summary" (RunSummaryToJson), "final_validation_loss", "alpha" (softmax per decision),
+//  "derived": [{"method", "architecture", "parameters", "model"}]} - "derived" shaped as
+// SearchAndEvaluate's, so WriteDerivedModels writes its model file.
+nlohmann::json PipelineSearchToJson(const SearchSpace& space, const PipelineSearchOptions& options,
+                                    const PipelineSearchResult& result);
+
 }  // namespace pipebench
 
 #endif  // PIPEBENCH_NAS_PIPELINE_PIPELINE_SEARCH_H_

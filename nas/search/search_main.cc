@@ -26,6 +26,7 @@
 #include "engine/util/run_main.h"
 #include "engine/util/status_macros.h"
 #include "engine/util/workspace.h"
+#include "nas/pipeline/pipeline_search.h"
 #include "nas/search/search_and_evaluate.h"
 
 ABSL_FLAG(std::string, space, "configs/nas/char_gpt.json", "Search-space config (JSON).");
@@ -52,12 +53,52 @@ ABSL_FLAG(std::string, models_dir, "",
 ABSL_FLAG(int, retrain_steps, 0,
           "Retrain each derived network for this many steps and report its validation loss "
           "(0: only the loss with inherited weights).");
+ABSL_FLAG(std::string, schedule, "",
+          "Search inside the pipeline under this registered schedule (the supernet cut into "
+          "--stages stages by measured time, bi-level, on the simulated clock); empty: the "
+          "single-process search.");
+ABSL_FLAG(int, stages, 2, "Pipeline stages (with --schedule).");
+ABSL_FLAG(int, microbatches, 4, "Micro-batches per mini-batch (with --schedule).");
+ABSL_FLAG(int, accumulation, 0, "PACI's a, backwards per update (with --schedule; 0: m).");
+ABSL_FLAG(int, micro_batch_size, 4, "Sequences per micro-batch (with --schedule).");
+ABSL_FLAG(double, gdas_temperature, 1.0,
+          "GDAS's Gumbel-softmax temperature, fixed for a pipelined search.");
 ABSL_FLAG(std::string, retrain_from, "inherited,scratch",
           "How to retrain: 'inherited' (fine-tune the supernet's weights), 'scratch' (a fresh "
           "network), or both, comma-separated.");
 
 namespace pipebench {
 namespace {
+
+// --schedule: the search inside the pipeline (nas/pipeline/pipeline_search.h).
+absl::Status RunInPipeline(const SearchSpace& space, const TokenDataset& data,
+                           const SearchOptions& search, std::ostream& out) {
+  if (!search.method) {
+    return absl::InvalidArgumentError(
+        "--optimizer=random trains no supernet; a pipelined search needs a gradient method or "
+        "spos");
+  }
+  PipelineSearchOptions options;
+  options.sampler = *search.method;
+  options.schedule = absl::GetFlag(FLAGS_schedule);
+  options.stages = absl::GetFlag(FLAGS_stages);
+  options.microbatches = absl::GetFlag(FLAGS_microbatches);
+  options.accumulation = absl::GetFlag(FLAGS_accumulation);
+  options.micro_batch_size = absl::GetFlag(FLAGS_micro_batch_size);
+  options.steps = search.steps;
+  options.seed = search.seed;
+  options.train_portion = search.train_portion;
+  options.preset = search.preset;
+  options.storage = search.storage;
+  options.gdas_temperature = absl::GetFlag(FLAGS_gdas_temperature);
+  PB_ASSIGN_OR_RETURN(PipelineSearchResult result, RunPipelineSearch(space, data, options));
+  const nlohmann::json record = PipelineSearchToJson(space, options, result);
+  out << nlohmann::json{{"pipeline_search", record}}.dump() << "\n";
+  if (const std::string dir = absl::GetFlag(FLAGS_models_dir); !dir.empty()) {
+    PB_RETURN_IF_ERROR(WriteDerivedModels(record, ResolveOutputPath(dir)));
+  }
+  return absl::OkStatus();
+}
 
 absl::Status Run() {
   (void)WarnIfSlowBlas();
@@ -88,6 +129,7 @@ absl::Status Run() {
     if (!file) return absl::NotFoundError("cannot write --out " + absl::GetFlag(FLAGS_out));
   }
   std::ostream& out = file.is_open() ? file : std::cout;
+  if (!absl::GetFlag(FLAGS_schedule).empty()) return RunInPipeline(space, data, options, out);
   PB_ASSIGN_OR_RETURN(nlohmann::json record,
                       SearchAndEvaluate(space, data, job, [&](const SearchStep& s) {
                         out << nlohmann::json{{"step", s.step},
