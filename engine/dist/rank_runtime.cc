@@ -393,6 +393,7 @@ absl::StatusOr<RankResult> RankRuntime::Run() {
   }
   if (options_.model == nullptr) return absl::InvalidArgumentError("no model to train");
   PB_RETURN_IF_ERROR(ValidatePartition(*options_.model, partition_, stages_));
+  PB_RETURN_IF_ERROR(ValidateArchitectureTraining(options_, partition_));
   driver_ = std::make_unique<RankDriver>(schedule_, rank_);
   // Each stage's cosine horizon is its optimizer steps in the run, as in the single-process run.
   PB_ASSIGN_OR_RETURN(const std::vector<int> optimizer_steps, OptimizerStepsPerRank(schedule_));

@@ -205,6 +205,7 @@ absl::StatusOr<ExecutorResult> Executor::Run(const CostModel& costs,
                                              const BatchCallback& on_batch) {
   if (options_.model == nullptr) return absl::InvalidArgumentError("no model to train");
   PB_RETURN_IF_ERROR(ValidatePartition(*options_.model, partition_, stages_));
+  PB_RETURN_IF_ERROR(ValidateArchitectureTraining(options_, partition_));
   if (options_.micro_batch_size < 1) {
     return absl::InvalidArgumentError("micro_batch_size must be >= 1");
   }
@@ -254,6 +255,24 @@ absl::StatusOr<ExecutorResult> Executor::Run(const CostModel& costs,
 }
 
 }  // namespace
+
+absl::Status ValidateArchitectureTraining(const ExecutorOptions& options,
+                                          const std::vector<UnitRange>& partition) {
+  if (!options.architecture) return absl::OkStatus();
+  const double split = options.architecture->split;
+  if (!(split > 0 && split < 1)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("architecture training split must be in (0, 1), got ", split));
+  }
+  for (const UnitRange& range : partition) {
+    for (bool is_architecture : options.model->ArchitectureMask(range)) {
+      if (is_architecture) return absl::OkStatus();
+    }
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      "architecture training asked for, but the model (", options.model->Describe(),
+      ") has no architecture parameters"));
+}
 
 TokenBatch TrainingMicrobatch(const TokenDataset& data, const ExecutorOptions& options,
                               int microbatch, int microbatches_per_batch) {

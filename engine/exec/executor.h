@@ -118,6 +118,11 @@ RunSummary SummarizeExecutorRun(const Schedule& schedule, const ExecutorResult& 
 absl::Status ValidatePartition(const StageModel& model, const std::vector<UnitRange>& partition,
                                int model_stages);
 
+// OK without ExecutorOptions::architecture, or when its split is in (0, 1) and the model has
+// architecture tensors to alternate with; else InvalidArgument naming the problem.
+absl::Status ValidateArchitectureTraining(const ExecutorOptions& options,
+                                          const std::vector<UnitRange>& partition);
+
 // OK when the validation split holds `eval_tokens` tokens in windows of `context`; else
 // InvalidArgument naming eval_tokens and the split's size.
 absl::Status CheckEvalTokens(const TokenDataset& data, int context, std::int64_t eval_tokens);

@@ -456,6 +456,21 @@ TEST(ExecutorTest, TheValidationSubsetMustFitTheValidationSplit) {
   EXPECT_NE(result.status().message().find("eval_tokens"), std::string::npos);
 }
 
+// Alternating updates need architecture tensors to alternate with; the GPT has none.
+TEST(ExecutorTest, ArchitectureTrainingNeedsAModelWithArchitectureParameters) {
+  ExecutorOptions options = Options(TinyModel());
+  options.architecture = ArchitectureTraining();
+  auto schedule = MakeSchedule("1f1b_flush", Params(2, 2, 1));
+  ASSERT_TRUE(schedule.ok());
+  auto partition = PartitionByLayers(*options.model, 2);
+  ASSERT_TRUE(partition.ok());
+  auto result = RunPipeline(**schedule, CostModel(), *partition, Data(), options);
+  EXPECT_NE(result.status().message().find("has no architecture parameters"), std::string::npos);
+  options.architecture->split = 1.0;
+  result = RunPipeline(**schedule, CostModel(), *partition, Data(), options);
+  EXPECT_NE(result.status().message().find("split must be in (0, 1)"), std::string::npos);
+}
+
 TEST(ExecutorTest, PartitionMustMatchTheSchedule) {
   const ExecutorOptions options = Options(TinyModel());
   auto schedule = MakeSchedule("gpipe", Params(2, 2, 1));

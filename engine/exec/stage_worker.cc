@@ -29,8 +29,16 @@ StageWorkerOptions WorkerOptionsFor(const Schedule& schedule, int model_stage,
   options.optimizer = optimizer;
   if (options.optimizer.total_steps <= 0) options.optimizer.total_steps = horizon_steps;
   options.seed = seed;
-  if (architecture) options.architecture_optimizer = architecture->optimizer;
   options.microbatches_per_batch = schedule.params().microbatches;
+  if (architecture) {
+    // Each kind steps on every other mini-batch: half the stage's optimizer steps.
+    options.architecture_optimizer = architecture->optimizer;
+    const int half = std::max(1, (horizon_steps + 1) / 2);
+    if (optimizer.total_steps <= 0) options.optimizer.total_steps = half;
+    if (options.architecture_optimizer->total_steps <= 0) {
+      options.architecture_optimizer->total_steps = half;
+    }
+  }
   return options;
 }
 
@@ -155,9 +163,12 @@ BackwardResult StageWorker::Backward(int microbatch, const torch::Tensor& grad_o
     Group& group = GroupOf(microbatch);
     std::vector<torch::Tensor> inputs = Leaves(*f.weights, group);
     if (needs_input_grad) inputs.push_back(f.input);
-    std::vector<torch::Tensor> grads =
-        torch::autograd::grad({f.output}, inputs, grad_outputs, /*retain_graph=*/false,
-                              /*create_graph=*/false, /*allow_unused=*/true);
+    std::vector<torch::Tensor> grads;
+    // A stage may hold nothing of the kind this micro-batch trains (no architecture tensors).
+    if (!inputs.empty()) {
+      grads = torch::autograd::grad({f.output}, inputs, grad_outputs, /*retain_graph=*/false,
+                                    /*create_graph=*/false, /*allow_unused=*/true);
+    }
     if (needs_input_grad) {
       result.input_gradient = grads.back();
       grads.pop_back();
@@ -177,9 +188,13 @@ int StageWorker::WeightGradient(int microbatch) {
   std::vector<torch::Tensor> grad_outputs;
   if (f.grad_output.defined()) grad_outputs.push_back(f.grad_output);
   Group& group = GroupOf(microbatch);
-  Accumulate(group, torch::autograd::grad({f.output}, Leaves(*f.weights, group), grad_outputs,
-                                          /*retain_graph=*/false, /*create_graph=*/false,
-                                          /*allow_unused=*/true));
+  const std::vector<torch::Tensor> leaves = Leaves(*f.weights, group);
+  std::vector<torch::Tensor> grads;
+  if (!leaves.empty()) {
+    grads = torch::autograd::grad({f.output}, leaves, grad_outputs, /*retain_graph=*/false,
+                                  /*create_graph=*/false, /*allow_unused=*/true);
+  }
+  Accumulate(group, grads);
   const int version = options_.weights.stash ? f.weights->id : version_;
   inflight_.erase(microbatch);
   return version;
@@ -188,7 +203,8 @@ int StageWorker::WeightGradient(int microbatch) {
 absl::Status StageWorker::OptimizerStep() {
   ++version_;
   // Each group with backwards since its last step: averaged gradients (undefined where none
-  // reached a tensor) and its learning rate, all checked before anything changes.
+  // reached a tensor) and its learning rate. A non-finite gradient stops the run (an error the
+  // caller does not continue from), so it is checked before any tensor changes.
   struct Update {
     Group* group;
     std::vector<torch::Tensor> grads;

@@ -34,6 +34,8 @@ namespace pipebench {
 // tensors (StageModel::ArchitectureMask) train with their own optimizer on architecture
 // micro-batches, drawn from the training split after `split`; the weights train on the other
 // micro-batches, from the part before it. Each backward computes its own kind's gradients only.
+// An update covers one kind when the schedule's updates fall on mini-batch boundaries (PACI: a
+// divides m); otherwise it steps each kind on the backwards it has had.
 struct ArchitectureTraining {
   OptimizerConfig optimizer;
   double split = 0.5;

@@ -4,7 +4,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "engine/exec/cost_measurement.h"
-#include "engine/runtime/rank_driver.h"
 #include "engine/schedule/registry.h"
 #include "engine/util/status_macros.h"
 #include "nas/pipeline/supernet_stage_model.h"
@@ -17,6 +16,16 @@ absl::StatusOr<PipelineSearchResult> RunPipelineSearch(const SearchSpace& space,
                                                        const PipelineSearchOptions& options) {
   if (options.steps < 1) {
     return absl::InvalidArgumentError(absl::StrCat("steps must be >= 1, got ", options.steps));
+  }
+  if (options.sampler == SamplerKind::kSpos) {
+    return absl::UnimplementedError(
+        "spos trains no alpha (it searches the trained supernet afterwards, by random search and "
+        "evolution), which the pipelined search does not do yet; use the single-process search");
+  }
+  if (options.accumulation > 0 && options.microbatches % options.accumulation != 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "accumulation ", options.accumulation, " must divide microbatches ", options.microbatches,
+        ", so that every update trains either alpha or the weights"));
   }
   const NasPreset& preset = options.preset;
   if (preset.weights.gradient_clip > 0 || preset.architecture.gradient_clip > 0) {
@@ -49,9 +58,7 @@ absl::StatusOr<PipelineSearchResult> RunPipelineSearch(const SearchSpace& space,
   run.micro_batch_size = options.micro_batch_size;
   run.seed = options.seed;
   run.optimizer = preset.weights.config;
-  // The weights step on every other mini-batch: half of each stage's optimizer steps.
-  PB_ASSIGN_OR_RETURN(const std::vector<int> steps_per_rank, OptimizerStepsPerRank(*schedule));
-  run.optimizer.total_steps = std::max(1, steps_per_rank[0] / 2);
+  run.optimizer.total_steps = 0;  // each stage's cosine over its own weight steps
   run.architecture = ArchitectureTraining{preset.architecture.config, options.train_portion};
   run.eval_tokens = std::min<std::int64_t>(
       8192, data.ValidationWindowCount(model->context()) * model->context());

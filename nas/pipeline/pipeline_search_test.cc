@@ -68,7 +68,7 @@ TEST(PipelineSearchTest, FlushDerivesWhatOneProcessDoesAndPaciStaysInBounds) {
   EXPECT_TRUE(std::isfinite(paci->final_validation_loss));
 }
 
-TEST(PipelineSearchTest, RefusesClippingAndBadSteps) {
+TEST(PipelineSearchTest, RefusesWhatItCannotSearchFaithfully) {
   PipelineSearchOptions options = Options("paci", 2);
   options.preset.weights.gradient_clip = 1.0;
   EXPECT_NE(RunPipelineSearch(Space(), Data(), options).status().message().find("clips"),
@@ -76,6 +76,14 @@ TEST(PipelineSearchTest, RefusesClippingAndBadSteps) {
   options = Options("paci", 2);
   options.steps = 0;
   EXPECT_FALSE(RunPipelineSearch(Space(), Data(), options).ok());
+  options = Options("paci", 2);
+  options.sampler = SamplerKind::kSpos;
+  EXPECT_NE(RunPipelineSearch(Space(), Data(), options).status().message().find("spos"),
+            std::string::npos);
+  options = Options("paci", 2);
+  options.accumulation = 3;
+  EXPECT_NE(RunPipelineSearch(Space(), Data(), options).status().message().find("must divide"),
+            std::string::npos);
 }
 
 }  // namespace

@@ -110,7 +110,9 @@ std::vector<bool> SupernetStageModel::ArchitectureMask(UnitRange range) const {
 torch::Tensor SupernetStageModel::Mix(const torch::Tensor& alpha,
                                       std::optional<std::uint64_t> dropout_seed, int unit,
                                       int row) const {
-  if (!dropout_seed) return torch::softmax(alpha, -1);
+  if (!dropout_seed) {
+    return sampler_ == SamplerKind::kDartsSparsemax ? Sparsemax(alpha) : torch::softmax(alpha, -1);
+  }
   ArchitectureSampler sampler(sampler_, (*dropout_seed * 1000003ULL + unit) * 2 + row);
   return sampler.Sample(alpha.unsqueeze(0), gdas_temperature_)[0];
 }

@@ -13,15 +13,14 @@
 // A forward samples each unit's mixing weights with the sampler (DARTS softmax, DrNAS Dirichlet,
 // GDAS hard Gumbel, SPOS uniform one-hot) from a generator seeded by (dropout seed, unit), so a
 // micro-batch draws the same architecture however the supernet is partitioned. Evaluation
-// forwards (no seed) mix with softmax(alpha).
+// forwards (no seed) mix with softmax(alpha) (sparsemax for darts_sparsemax).
 //
 // The activation between stages is one flat tensor: the hidden state and the depth mixture
 // ([batch, context, max width] each), then the embedding-width and depth mixing weights.
 //
-// Alpha trains together with the weights here, on the same micro-batches and by the stage's one
-// optimizer (single-level search); DARTS' alternating updates on a separate split are the next
-// step (issue 15). Not yet supported in the pipeline, each refused by Create with an error
-// naming it: dropout (the supernet draws its masks from LibTorch's global generator, so they
+// Alpha is a stage's tensor like any other; ExecutorOptions::architecture trains it bi-level,
+// apart from the weights (StageModel::ArchitectureMask marks it). Not yet supported in the
+// pipeline, each refused by Create with an error naming it: dropout (the supernet draws its masks from LibTorch's global generator, so they
 // would depend on the partition) and tied embeddings (as for the GPT, the head would read a
 // table another stage owns).
 #ifndef PIPEBENCH_NAS_PIPELINE_SUPERNET_STAGE_MODEL_H_

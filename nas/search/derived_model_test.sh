@@ -16,7 +16,7 @@ if ! "$search" --space="$space" --data=synthetic --optimizer=gdas --steps=4 --ba
   fail "search"
 fi
 model="$TEST_TMPDIR/untied/gdas.json"
-grep -q '"heads": \[' "$model" || fail "no per-layer heads in $(cat "$model")"
+grep -q '"description": "derived by gdas' "$model" || fail "no description in $(cat "$model")"
 
 run=(--data=synthetic --model="$model" --micro_batch_size=2 --stages=2 --microbatches=4
      --batches=2)
