@@ -88,9 +88,9 @@ absl::StatusOr<ForwardResult> StageWorker::Forward(int microbatch, const torch::
   f.forward_version = version_;
   // Dropout masks depend on (seed, micro-batch, unit) alone: every schedule and backend drops the
   // same units of the same micro-batch.
-  torch::Tensor out =
-      options_.model->Forward(options_.units, f.weights->leaves, f.input,
-                   options_.seed * 0x9E3779B97F4A7C15ULL + static_cast<std::uint64_t>(microbatch));
+  torch::Tensor out = options_.model->Forward(
+      options_.units, f.weights->leaves, f.input,
+      options_.seed * 0x9E3779B97F4A7C15ULL + static_cast<std::uint64_t>(microbatch));
   ForwardResult result;
   result.weight_version = version_;
   if (last()) {
