@@ -70,8 +70,12 @@ std::vector<torch::Tensor> SupernetStageModel::InitWeights(UnitRange range,
 }
 
 std::vector<bool> SupernetStageModel::WeightDecayMask(UnitRange range) const {
+  // The structure's tensors have the shapes InitWeights draws; alpha rows are vectors.
   std::vector<bool> mask;
-  for (const torch::Tensor& w : InitWeights(range, 0)) mask.push_back(w.dim() >= 2);
+  for (int unit = range.begin; unit < range.end; ++unit) {
+    for (const torch::Tensor& w : structure_.UnitParameters(unit)) mask.push_back(w.dim() >= 2);
+    mask.insert(mask.end(), ArchitectureTensorsOf(unit), false);
+  }
   return mask;
 }
 

@@ -1,5 +1,7 @@
 #include "nas/pipeline/supernet_stage_model.h"
 
+#include <algorithm>
+
 #include "engine/exec/executor.h"
 #include "engine/model/partition.h"
 #include "engine/schedule/registry.h"
@@ -72,6 +74,15 @@ TEST(SupernetStageModelTest, EvaluationIsTheSupernetMixingWithSoftmaxAlpha) {
   const auto model = Model(SamplerKind::kDrnas, WeightStorage::kSeparate);
   const UnitRange all{0, model->units()};
   const std::vector<torch::Tensor> weights = model->InitWeights(all, 5);
+  // Matrices and tables decay; vectors (biases, norms, alpha) do not; alpha is marked.
+  const std::vector<bool> decay = model->WeightDecayMask(all);
+  const std::vector<bool> architecture = model->ArchitectureMask(all);
+  ASSERT_EQ(decay.size(), weights.size());
+  ASSERT_EQ(architecture.size(), weights.size());
+  for (size_t i = 0; i < weights.size(); ++i) {
+    EXPECT_EQ(decay[i], weights[i].dim() >= 2) << "tensor " << i;
+  }
+  EXPECT_EQ(std::count(architecture.begin(), architecture.end(), true), 8);
   auto supernet = EntangledGpt::Create(Space(), 5, {WeightStorage::kSeparate});
   ASSERT_TRUE(supernet.ok());
   // The model's weights are the supernet's of that seed, alpha rows after each unit's.
