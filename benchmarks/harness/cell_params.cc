@@ -207,4 +207,60 @@ absl::StatusOr<NasCostCellParams> NasCostCellOf(const json& params) {
   return cell;
 }
 
+namespace {
+
+// The supernet and sampler settings a pipelined search and its costs cell share.
+absl::Status ReadPipelineSupernet(const std::string& kind, CellReader& reader,
+                                  PipelineSearchOptions& search) {
+  const std::string optimizer = reader.Get<std::string>("optimizer");
+  const std::string storage = reader.Get<std::string>("storage");
+  const json preset = reader.Get<json>("preset");
+  search.micro_batch_size = reader.Get<int>("micro_batch_size");
+  search.gdas_temperature = reader.Get<double>("gdas_temperature");
+  PB_RETURN_IF_ERROR(reader.status());
+  PB_ASSIGN_OR_RETURN(const std::optional<SamplerKind> method,
+                      Parsed(kind, "optimizer", ParseSearchMethod(optimizer)));
+  if (!method) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(kind, " cell: field 'optimizer': 'random' trains no supernet"));
+  }
+  search.sampler = *method;
+  PB_ASSIGN_OR_RETURN(search.storage, Parsed(kind, "storage", ParseWeightStorage(storage)));
+  PB_ASSIGN_OR_RETURN(search.preset, Parsed(kind, "preset", NasPresetFromJson(preset)));
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<NasPipelineCostsCellParams> NasPipelineCostsCellOf(const json& params) {
+  CellReader reader("nas_pipeline_costs", params);
+  NasPipelineCostsCellParams cell;
+  cell.space = reader.Get<std::string>("space");
+  cell.data = reader.Get<std::string>("data");
+  cell.model_stages = reader.Get<int>("model_stages");
+  PB_RETURN_IF_ERROR(ReadPipelineSupernet("nas_pipeline_costs", reader, cell.search));
+  return cell;
+}
+
+absl::StatusOr<NasPipelineCellParams> NasPipelineCellOf(const json& params) {
+  CellReader reader("nas_pipeline", params);
+  NasPipelineCellParams cell;
+  PipelineSearchOptions& search = cell.job.search;
+  cell.space = reader.Get<std::string>("space");
+  cell.data = reader.Get<std::string>("data");
+  search.schedule = reader.Get<std::string>("schedule");
+  search.stages = reader.Get<int>("stages");
+  search.microbatches = reader.Get<int>("microbatches");
+  search.accumulation = reader.Get<int>("accumulation");
+  search.steps = reader.Get<int>("steps");
+  search.seed = reader.Get<std::uint64_t>("seed");
+  cell.job.retrain_steps = reader.Get<int>("retrain_steps");
+  const std::vector<std::string> retrain_from =
+      reader.Get<std::vector<std::string>>("retrain_from");
+  PB_RETURN_IF_ERROR(ReadPipelineSupernet("nas_pipeline", reader, search));
+  PB_ASSIGN_OR_RETURN(cell.job.retrain,
+                      Parsed("nas_pipeline", "retrain_from", ParseEvaluationPlan(retrain_from)));
+  return cell;
+}
+
 }  // namespace pipebench

@@ -12,6 +12,7 @@
 #include "engine/sim/cost_model.h"
 #include "engine/training/run_training.h"
 #include "nas/entangled/supernet_cost.h"
+#include "nas/pipeline/pipeline_search.h"
 #include "nas/search/search_and_evaluate.h"
 #include "nlohmann/json.hpp"
 
@@ -61,6 +62,21 @@ struct NasCostCellParams {
   SupernetCostOptions cost;
 };
 
+// The supernet's stage costs for the pipelined searches that share them (search.schedule unset).
+struct NasPipelineCostsCellParams {
+  std::string space;
+  std::string data;
+  PipelineSearchOptions search;
+  int model_stages = 1;
+};
+
+// A search inside one pipeline, timed by its costs cell's stage costs.
+struct NasPipelineCellParams {
+  std::string space;
+  std::string data;
+  PipelineSearchJob job;
+};
+
 absl::StatusOr<CostsCellParams> CostsCellOf(const nlohmann::json& params);
 absl::StatusOr<SimulateCellParams> SimulateCellOf(const nlohmann::json& params);
 // `kind` is kExecutorCell, kTrainingCell or kDistributedCell (for the error text).
@@ -68,6 +84,8 @@ absl::StatusOr<ExecutedCellParams> ExecutedCellOf(const std::string& kind,
                                                   const nlohmann::json& params);
 absl::StatusOr<NasCellParams> NasCellOf(const nlohmann::json& params);
 absl::StatusOr<NasCostCellParams> NasCostCellOf(const nlohmann::json& params);
+absl::StatusOr<NasPipelineCostsCellParams> NasPipelineCostsCellOf(const nlohmann::json& params);
+absl::StatusOr<NasPipelineCellParams> NasPipelineCellOf(const nlohmann::json& params);
 
 }  // namespace pipebench
 

@@ -138,6 +138,48 @@ TEST(CellParamsTest, NasCostCellsTakeTheirModelSettingsFromThePreset) {
               HasSubstr("nas_cost cell: field 'mixing': unknown mixing 'sparse'"));
 }
 
+TEST(CellParamsTest, NasPipelineCellsBecomeAPipelinedSearchAndItsCosts) {
+  auto config = ParseExperimentConfig(R"({
+    "experiment": "x", "description": "d", "seeds": [3],
+    "studies": [{"name": "s", "kind": "nas", "space": "configs/nas/tiny.json",
+                 "optimizers": ["gdas"], "storages": ["separate"], "steps": 5, "batch_size": 8,
+                 "gdas_temperature": 0.5, "retrain_steps": 7, "retrain_from": ["scratch"],
+                 "pipelines": [{"schedule": "paci", "stages": 2, "microbatches": 4}]}]})");
+  ASSERT_TRUE(config.ok()) << config.status();
+  ASSERT_EQ(config->cells.size(), 2u);
+  ASSERT_EQ(config->cells[0].kind, kNasPipelineCostsCell);
+  auto costs = NasPipelineCostsCellOf(config->cells[0].params);
+  ASSERT_TRUE(costs.ok()) << costs.status();
+  EXPECT_EQ(costs->model_stages, 2);
+  EXPECT_EQ(costs->search.micro_batch_size, 2);
+  EXPECT_EQ(costs->search.sampler, SamplerKind::kGdas);
+  EXPECT_EQ(costs->search.storage, WeightStorage::kSeparate);
+  EXPECT_DOUBLE_EQ(costs->search.gdas_temperature, 0.5);
+  const Cell& search_cell = config->cells[1];
+  EXPECT_EQ(search_cell.costs_key, config->cells[0].key);
+  auto search = NasPipelineCellOf(search_cell.params);
+  ASSERT_TRUE(search.ok()) << search.status();
+  const PipelineSearchOptions& options = search->job.search;
+  EXPECT_EQ(options.schedule, "paci");
+  EXPECT_EQ(options.stages, 2);
+  EXPECT_EQ(options.microbatches, 4);
+  EXPECT_EQ(options.accumulation, 4);
+  EXPECT_EQ(options.micro_batch_size, 2);
+  EXPECT_EQ(options.steps, 5);
+  EXPECT_EQ(options.seed, 3u);
+  EXPECT_EQ(options.preset.name, "pipebench");
+  EXPECT_EQ(search->job.retrain_steps, 7);
+  EXPECT_TRUE(search->job.retrain.scratch);
+  EXPECT_FALSE(search->job.retrain.finetune);
+  json params = search_cell.params;
+  params["optimizer"] = "random";
+  EXPECT_THAT(NasPipelineCellOf(params).status().message(),
+              HasSubstr("nas_pipeline cell: field 'optimizer': 'random' trains no supernet"));
+  params.erase("schedule");
+  EXPECT_THAT(NasPipelineCellOf(params).status().message(),
+              HasSubstr("nas_pipeline cell: field 'schedule' is missing"));
+}
+
 TEST(CellParamsTest, CostsCells) {
   auto cell = CostsCellOf({{"model", "layers=2"}, {"data", "synthetic"}, {"model_stages", 2},
                            {"micro_batch_size", 4}, {"partition", "time"}});

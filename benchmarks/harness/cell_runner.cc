@@ -22,6 +22,7 @@
 #include "engine/util/status_macros.h"
 #include "engine/util/workspace.h"
 #include "nas/entangled/supernet_cost.h"
+#include "nas/pipeline/pipeline_search.h"
 #include "nas/search/search_and_evaluate.h"
 
 namespace pipebench {
@@ -260,6 +261,30 @@ absl::StatusOr<json> RunNasCost(const NasCostCellParams& cell, const CellInputs&
               {"one_hot_max_abs_diff", cost.one_hot_max_abs_diff}};
 }
 
+absl::StatusOr<json> RunNasPipelineCosts(const NasPipelineCostsCellParams& cell,
+                                        const CellInputs& inputs) {
+  PB_ASSIGN_OR_RETURN(TokenDataset data, DataOf(cell.data, inputs));
+  PB_ASSIGN_OR_RETURN(SearchSpace space, LoadSearchSpace(cell.space, data.vocab_size()));
+  PB_ASSIGN_OR_RETURN(const SupernetStageCosts measured,
+                      MeasureSupernetStageCosts(space, cell.search, cell.model_stages));
+  return json{{"costs", json::parse(CostModelToJson(measured.costs))},
+              {"partition", PartitionToJson(measured.partition)}};
+}
+
+absl::StatusOr<json> RunNasPipeline(NasPipelineCellParams cell, const CellInputs& inputs) {
+  PB_ASSIGN_OR_RETURN(TokenDataset data, DataOf(cell.data, inputs));
+  PB_ASSIGN_OR_RETURN(SearchSpace space, LoadSearchSpace(cell.space, data.vocab_size()));
+  cell.job.search.stage_costs =
+      SupernetStageCosts{inputs.partition, SlowedDown(*inputs.costs, inputs.slow_down)};
+  const std::int64_t batches = 2 * static_cast<std::int64_t>(cell.job.search.steps);
+  PB_ASSIGN_OR_RETURN(json record,
+                      PipelineSearchAndEvaluate(space, data, cell.job, [&](const BatchRecord& r) {
+                        if (inputs.report_steps) inputs.report_steps(r.batch + 1, batches);
+                      }));
+  record["partition"] = PartitionToJson(inputs.partition);
+  return record;
+}
+
 }  // namespace
 
 json PartitionToJson(const std::vector<UnitRange>& partition) {
@@ -308,6 +333,15 @@ absl::StatusOr<json> RunCell(const Cell& cell, const CellInputs& inputs) {
     if (cell.kind == kNasCostCell) {
       PB_ASSIGN_OR_RETURN(const NasCostCellParams params, NasCostCellOf(cell.params));
       return RunNasCost(params, inputs);
+    }
+    if (cell.kind == kNasPipelineCostsCell) {
+      PB_ASSIGN_OR_RETURN(const NasPipelineCostsCellParams params,
+                          NasPipelineCostsCellOf(cell.params));
+      return RunNasPipelineCosts(params, inputs);
+    }
+    if (cell.kind == kNasPipelineCell) {
+      PB_ASSIGN_OR_RETURN(NasPipelineCellParams params, NasPipelineCellOf(cell.params));
+      return RunNasPipeline(std::move(params), inputs);
     }
   } catch (const std::exception& e) {
     // LibTorch reports by exception; this is the harness's boundary.

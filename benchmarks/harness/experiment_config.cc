@@ -580,7 +580,8 @@ class Expander {
 
   // The space file and the named preset, read now so a bad name fails the config, not a cell;
   // the preset's settings go into every cell (and so into its key and record).
-  absl::Status SpaceAndPreset(FieldReader& study, const std::string& path, json& base) {
+  absl::Status SpaceAndPreset(FieldReader& study, const std::string& path, json& base,
+                              SearchSpace* parsed_space = nullptr) {
     const std::string space = study.String("space");
     const std::string preset_name = study.String("preset", "pipebench");
     PB_RETURN_IF_ERROR(study.status());
@@ -591,10 +592,12 @@ class Expander {
     std::stringstream text;
     text << file.rdbuf();
     // The vocabulary comes from the data at run time; the largest byte value stands in here.
-    if (absl::StatusOr<SearchSpace> parsed = ParseSearchSpace(text.str(), 256); !parsed.ok()) {
+    absl::StatusOr<SearchSpace> parsed = ParseSearchSpace(text.str(), 256);
+    if (!parsed.ok()) {
       return absl::InvalidArgumentError(
           absl::StrCat(path, ".space: '", space, "': ", parsed.status().message()));
     }
+    if (parsed_space != nullptr) *parsed_space = *parsed;
     absl::StatusOr<NasPreset> preset = LoadNasPreset(preset_name);
     if (!preset.ok()) {
       return absl::Status(preset.status().code(),
@@ -606,6 +609,7 @@ class Expander {
   }
 
   absl::Status Nas(FieldReader& study, const std::string& path, const std::string& name) {
+    if (study.Has("pipelines")) return NasInPipelines(study, path, name);
     study.AllowOnly({"name", "kind", "note", "space", "preset", "optimizers", "storages",
                      "attention", "steps", "batch_size", "retrain_steps", "retrain_from",
                      "search_candidates", "random_architectures", "checkpoints", "data"});
@@ -613,8 +617,7 @@ class Expander {
         {"steps", study.Int("steps", 1)},
         {"batch_size", study.Int("batch_size", 1, 8)},
         {"retrain_steps", study.Int("retrain_steps", 0, 0)},
-        {"retrain_from", study.StringList("retrain_from", {"inherited", "scratch"},
-                                          std::vector<std::string>{"inherited", "scratch"})},
+        {"retrain_from", RetrainFrom(study)},
         {"search_candidates", study.Int("search_candidates", 1, 32)},
         {"random_architectures", study.Int("random_architectures", 1, 8)},
         {"checkpoints", study.Int("checkpoints", 1, 10)},
@@ -622,8 +625,7 @@ class Expander {
     };
     const std::vector<std::string> optimizers = study.StringList(
         "optimizers", {"darts", "darts_sparsemax", "drnas", "gdas", "spos", "random"});
-    const std::vector<std::string> storages = study.StringList(
-        "storages", {"entangled", "separate"}, std::vector<std::string>{"entangled"});
+    const std::vector<std::string> storages = Storages(study);
     const std::string attention = study.String("attention", "exact");
     PB_RETURN_IF_ERROR(SpaceAndPreset(study, path, base));
     if (attention != "exact" && attention != "reference") {
@@ -640,6 +642,116 @@ class Expander {
           cell.update({{"optimizer", optimizer}, {"seed", seed}});
           if (!storage.empty()) cell.update({{"storage", storage}, {"attention", attention}});
           config_.cells.push_back(MakeCell(name, kNasCell, cell));
+        }
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  std::vector<std::string> RetrainFrom(FieldReader& study) {
+    return study.StringList("retrain_from", {"inherited", "scratch"},
+                            std::vector<std::string>{"inherited", "scratch"});
+  }
+  std::vector<std::string> Storages(FieldReader& study) {
+    return study.StringList("storages", {"entangled", "separate"},
+                            std::vector<std::string>{"entangled"});
+  }
+
+  // A NAS study with "pipelines": the supernet searched inside each listed pipeline (optimizers x
+  // storages x pipelines x seeds), every pipeline at the study's mini-batch of `batch_size`
+  // sequences, cut into `microbatches` micro-batches. The supernet's stages are measured once per
+  // (optimizer, storage, model stages), alone on the machine, and shared by the schedules and
+  // seeds that run on them, so schedules compare on identical costs.
+  absl::Status NasInPipelines(FieldReader& study, const std::string& path,
+                              const std::string& name) {
+    study.AllowOnly({"name", "kind", "note", "space", "preset", "optimizers", "storages", "steps",
+                     "batch_size", "retrain_steps", "retrain_from", "data", "pipelines",
+                     "gdas_temperature"});
+    const int batch_size = study.Int("batch_size", 1, 8);
+    json base = {
+        {"steps", study.Int("steps", 1)},
+        {"retrain_steps", study.Int("retrain_steps", 0, 0)},
+        {"retrain_from", RetrainFrom(study)},
+        {"data", study.String("data", data_)},
+        {"gdas_temperature", study.Number("gdas_temperature", 1e-3, 1.0)},
+    };
+    // Alpha trains on gradients: the random baseline and SPOS (which searches afterwards) do not
+    // run in a pipeline yet.
+    const std::vector<std::string> optimizers =
+        study.StringList("optimizers", {"darts", "darts_sparsemax", "drnas", "gdas"});
+    const std::vector<std::string> storages = Storages(study);
+    const json pipelines = study.List("pipelines");
+    SearchSpace space;
+    PB_RETURN_IF_ERROR(SpaceAndPreset(study, path, base, &space));
+    const int units = static_cast<int>(space.max_layers()) + 2;
+    std::vector<json> pipeline_params;
+    for (size_t i = 0; i < pipelines.size(); ++i) {
+      const std::string where = absl::StrCat(path, ".pipelines[", i, "]");
+      FieldReader entry(pipelines[i], where);
+      entry.AllowOnly({"schedule", "stages", "microbatches", "accumulation"});
+      ScheduleParams params;
+      const std::string schedule = entry.String("schedule");
+      params.stages = entry.Int("stages", 1);
+      params.microbatches = entry.Int("microbatches", 1);
+      params.batches = 2 * base["steps"].get<int>();
+      const json accumulation = entry.Has("accumulation") ? *entry.Raw("accumulation") : json(0);
+      PB_RETURN_IF_ERROR(entry.status());
+      absl::StatusOr<int> a =
+          EvaluateAccumulation(accumulation, params.stages, params.microbatches);
+      if (!a.ok()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(where, ".accumulation: ", a.status().message()));
+      }
+      params.accumulation = *a;
+      if (params.accumulation > 0 && params.microbatches % params.accumulation != 0) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            where, ".accumulation: ", params.accumulation, " must divide microbatches ",
+            params.microbatches, " (every update then trains either alpha or the weights)"));
+      }
+      if (batch_size % params.microbatches != 0) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            where, ".microbatches: ", params.microbatches, " does not divide the study's "
+            "batch_size ", batch_size, " (every pipeline trains on the same mini-batch)"));
+      }
+      absl::StatusOr<std::unique_ptr<Schedule>> made = MakeSchedule(schedule, params);
+      if (!made.ok()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(where, ": ", schedule, " at ", DescribeParams(params), ": ",
+                         made.status().message()));
+      }
+      if (params.model_stages() > units) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            where, ": ", params.model_stages(), " model stages but the supernet has ", units,
+            " units (the embeddings, ", space.max_layers(), " layers, the head)"));
+      }
+      pipeline_params.push_back({{"schedule", schedule},
+                                 {"stages", params.stages},
+                                 {"microbatches", params.microbatches},
+                                 {"accumulation", params.effective_accumulation()},
+                                 {"micro_batch_size", batch_size / params.microbatches},
+                                 {"model_stages", params.model_stages()}});
+    }
+    for (const std::string& optimizer : optimizers) {
+      for (const std::string& storage : storages) {
+        for (json pipeline : pipeline_params) {
+          const int model_stages = pipeline["model_stages"].get<int>();
+          pipeline.erase("model_stages");
+          json costs = {{"space", base["space"]},
+                        {"preset", base["preset"]},
+                        {"data", base["data"]},
+                        {"gdas_temperature", base["gdas_temperature"]},
+                        {"optimizer", optimizer},
+                        {"storage", storage},
+                        {"model_stages", model_stages},
+                        {"micro_batch_size", pipeline["micro_batch_size"]}};
+          const Cell costs_cell = MakeCell(name, kNasPipelineCostsCell, costs);
+          if (costs_keys_.insert(costs_cell.key).second) config_.cells.push_back(costs_cell);
+          for (int seed : seeds_) {
+            json cell = base;
+            cell.update(pipeline);
+            cell.update({{"optimizer", optimizer}, {"storage", storage}, {"seed", seed}});
+            config_.cells.push_back(MakeCell(name, kNasPipelineCell, cell, costs_cell.key));
+          }
         }
       }
     }

@@ -13,7 +13,10 @@
 //   single-process executor; records the validation loss against the time simulated from
 //   measured costs.
 // nas: optimizers x weight storages x seeds on one search space; records the derived
-//   architecture, its retrained loss, search time, supernet size and any-time curves.
+//   architecture, its retrained loss, search time, supernet size and any-time curves. With
+//   "pipelines" ([{"schedule", "stages", "microbatches", "accumulation"}, ...]), the supernet is
+//   searched inside each pipeline instead (nas/pipeline), on the simulated clock of its measured
+//   stage costs: optimizers x storages x pipelines x seeds.
 //
 // Any study may carry a "note", printed under its heading in the report.
 //
@@ -39,6 +42,10 @@ inline constexpr char kDistributedCell[] = "distributed";
 inline constexpr char kTrainingCell[] = "training";
 inline constexpr char kNasCell[] = "nas";
 inline constexpr char kNasCostCell[] = "nas_cost";
+// A NAS study with "pipelines": the supernet's stage costs (one per optimizer, storage and model
+// stages), and the search inside one pipeline, timed by them.
+inline constexpr char kNasPipelineCostsCell[] = "nas_pipeline_costs";
+inline constexpr char kNasPipelineCell[] = "nas_pipeline";
 
 struct Cell {
   std::string study;      // the study's name

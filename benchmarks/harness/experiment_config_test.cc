@@ -193,6 +193,60 @@ TEST(ExperimentConfigTest, AccumulationExpressions) {
   EXPECT_FALSE(EvaluateAccumulation(1.5, 4, 8).ok());
 }
 
+constexpr char kPipelinedNas[] = R"({
+  "experiment": "nas_in_pipelines", "description": "d", "seeds": [0, 1],
+  "studies": [{"name": "search", "kind": "nas", "space": "configs/nas/tiny.json",
+               "optimizers": ["drnas", "gdas"], "steps": 3, "batch_size": 8,
+               "pipelines": [{"schedule": "1f1b_flush", "stages": 1, "microbatches": 2},
+                             {"schedule": "1f1b_flush", "stages": 2, "microbatches": 4},
+                             {"schedule": "paci", "stages": 2, "microbatches": 4,
+                              "accumulation": "p"}]}]})";
+
+// Optimizers x pipelines x seeds, each pipeline's costs measured once per optimizer and model
+// stages and shared by the schedules and seeds on them.
+TEST(ExperimentConfigTest, NasInPipelinesSharesStageCostsAcrossSchedules) {
+  auto config = ParseExperimentConfig(kPipelinedNas);
+  ASSERT_TRUE(config.ok()) << config.status();
+  std::map<std::string, int> kinds;
+  std::map<std::string, std::set<std::string>> schedules_per_costs;
+  for (const Cell& cell : config->cells) {
+    ++kinds[cell.kind];
+    if (cell.kind != "nas_pipeline") continue;
+    EXPECT_EQ(cell.params["micro_batch_size"].get<int>() * cell.params["microbatches"].get<int>(),
+              8);
+    schedules_per_costs[cell.costs_key].insert(cell.params["schedule"].get<std::string>());
+    if (cell.params["schedule"] == "paci") EXPECT_EQ(cell.params["accumulation"], 2);
+  }
+  EXPECT_EQ(kinds["nas_pipeline"], 2 * 3 * 2);
+  EXPECT_EQ(kinds["nas_pipeline_costs"], 2 * 2);  // (drnas, gdas) x (1, 2 model stages)
+  ASSERT_EQ(schedules_per_costs.size(), 4u);
+  for (const auto& [key, schedules] : schedules_per_costs) {
+    EXPECT_TRUE(schedules.size() == 1 || schedules == std::set<std::string>({"1f1b_flush",
+                                                                             "paci"}))
+        << key;
+  }
+}
+
+TEST(ExperimentConfigTest, NasInPipelinesRefusesWhatItCannotRun) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"\"optimizers\": [\"drnas\", \"gdas\"]", "\"optimizers\": [\"spos\"]"},
+      {"\"stages\": 1, \"microbatches\": 2", "\"stages\": 1, \"microbatches\": 3"},
+      {"\"stages\": 2, \"microbatches\": 4}", "\"stages\": 8, \"microbatches\": 8}"},
+      {"\"accumulation\": \"p\"", "\"accumulation\": 3"},
+      {"\"steps\": 3,", "\"steps\": 3, \"search_candidates\": 4,"}};
+  const std::vector<std::string> expected = {
+      "studies[0].optimizers[0]: 'spos' is not one of",
+      "studies[0].pipelines[0].microbatches: 3 does not divide the study's batch_size 8",
+      "studies[0].pipelines[1]: 8 model stages but the supernet has",
+      "studies[0].pipelines[2].accumulation: 3 must divide microbatches 4",
+      "studies[0].search_candidates: unknown key"};
+  for (size_t i = 0; i < cases.size(); ++i) {
+    auto config = ParseExperimentConfig(Replace(kPipelinedNas, cases[i].first, cases[i].second));
+    ASSERT_FALSE(config.ok()) << i;
+    EXPECT_THAT(std::string(config.status().message()), HasSubstr(expected[i])) << i;
+  }
+}
+
 TEST(ExperimentConfigTest, MissingConfigFileIsNamed) {
   auto config = LoadExperimentConfig("/nonexistent/experiment.json");
   ASSERT_FALSE(config.ok());
@@ -201,7 +255,7 @@ TEST(ExperimentConfigTest, MissingConfigFileIsNamed) {
 
 TEST(ExperimentConfigTest, EveryShippedConfigParses) {
   for (const char* name : {"paper", "smoke", "throughput", "memory", "time_to_accuracy", "drift",
-                           "nas"}) {
+                           "nas", "nas_pipeline"}) {
     auto config = LoadExperimentConfig(absl::StrCat("configs/experiments/", name, ".json"));
     ASSERT_TRUE(config.ok()) << config.status();
     EXPECT_EQ(config->experiment, name);

@@ -94,6 +94,10 @@ std::string CellLabel(const Cell& cell) {
   for (const char* name : {"variant", "optimizer", "storage"}) {
     if (p.contains(name)) absl::StrAppend(&label, " ", p[name].get<std::string>());
   }
+  // A pipelined search names its schedule (other cells name theirs in "variant").
+  if (p.contains("schedule") && !p.contains("variant")) {
+    absl::StrAppend(&label, " ", p["schedule"].get<std::string>());
+  }
   if (p.contains("stages")) absl::StrAppend(&label, " p=", p["stages"].dump());
   if (p.contains("seed")) absl::StrAppend(&label, " seed ", p["seed"].dump());
   return label;
@@ -140,12 +144,17 @@ class Matrix {
                 << " cells (" << outcome_.reused << " finished earlier) into "
                 << options_.out_dir << "\n";
     }
-    RunPhase([](const Cell& c) { return c.kind == kCostsCell || c.kind == kNasCostCell; }, 1,
-             true);
+    RunPhase(
+        [](const Cell& c) {
+          return c.kind == kCostsCell || c.kind == kNasCostCell ||
+                 c.kind == kNasPipelineCostsCell;
+        },
+        1, true);
     RunPhase([](const Cell& c) { return c.kind == kSimulateCell; }, 1, false);
     RunPhase(
         [](const Cell& c) {
-          return c.kind == kExecutorCell || c.kind == kTrainingCell || c.kind == kNasCell;
+          return c.kind == kExecutorCell || c.kind == kTrainingCell || c.kind == kNasCell ||
+                 c.kind == kNasPipelineCell;
         },
         options_.jobs, true);
     RunPhase([](const Cell& c) { return c.kind == kDistributedCell; }, 1, true);

@@ -430,6 +430,7 @@ absl::StatusOr<RankResult> RankRuntime::Run() {
   for (const auto& worker : workers_) {
     result_.final_weights.push_back(worker->weights());
     result_.max_drift.push_back(worker->max_drift());
+    result_.max_drift_per_group.push_back(worker->max_drift_per_group());
     result_.max_live_versions.push_back(worker->max_live_versions());
   }
   result_.wall_seconds = Now();

@@ -50,6 +50,7 @@ struct RankResult {
   std::vector<std::vector<torch::Tensor>> final_weights;  // per held stage
   std::vector<double> losses;  // per micro-batch; only on the rank holding the last stage
   std::vector<int> max_drift;          // per held stage
+  std::vector<std::vector<int>> max_drift_per_group;  // per held stage (StageWorker's)
   std::vector<int> max_live_versions;  // per held stage
   // Real timings, seconds since this rank's start (same event layout as the simulator's).
   std::vector<TimelineEvent> timeline;

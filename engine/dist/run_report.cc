@@ -59,6 +59,7 @@ json RankResultToJson(const RankResult& r) {
           {"model_stages", r.model_stages},
           {"losses", r.losses},
           {"max_drift", r.max_drift},
+          {"max_drift_per_group", r.max_drift_per_group},
           {"max_live_versions", r.max_live_versions},
           {"start_unix_seconds", r.start_unix_seconds},
           {"wall_seconds", r.wall_seconds},
@@ -127,6 +128,7 @@ absl::StatusOr<std::optional<RunSummary>> ReportDistributedRun(
       m.model_stage = held[i];
       m.rank = rank;
       m.max_drift = r["max_drift"][i].get<int>();
+      SetDriftPerKind(m, r["max_drift_per_group"][i].get<std::vector<int>>());
       m.drift_bound = schedule.DriftBound(rank);
       m.max_live_weight_versions = r["max_live_versions"][i].get<int>();
       summary.max_drift = std::max(summary.max_drift, m.max_drift);

@@ -105,8 +105,10 @@ class StageBench {
   }
 
  private:
+  // A training forward, as a run's are: dropout on and, in a supernet, the architecture sampled,
+  // with a new seed per call (a GDAS sample's cost depends on the path it draws).
   torch::Tensor Forward() {
-    torch::Tensor out = model_.Forward(range_, weights_, input_, std::nullopt);
+    torch::Tensor out = model_.Forward(range_, weights_, input_, forward_seed_++);
     return last_ ? LanguageModelLoss(out, tokens_) : out;
   }
 
@@ -116,6 +118,7 @@ class StageBench {
   const bool last_;
   std::vector<torch::Tensor> weights_;
   AdamW adam_;
+  std::uint64_t forward_seed_ = 0;
   torch::Tensor tokens_, input_, sample_;
   std::vector<torch::Tensor> grad_outputs_, adam_values_, adam_grads_;
   std::vector<std::function<void()>> variants_;

@@ -21,7 +21,8 @@ struct MeasurementOptions {
   bool concurrent = false;
 };
 
-// Per stage: forward, input-gradient, weight-gradient and AdamW-step seconds (median), bytes sent
+// Per stage: forward, input-gradient, weight-gradient and AdamW-step seconds (median) of training
+// forwards (dropout on, a supernet's architecture sampled, a new seed each time), bytes sent
 // downstream per micro-batch, parameter and optimizer-state bytes, and live activation bytes per
 // in-flight micro-batch (the tensors autograd saves, as the model estimates them:
 // StageModel::ActivationBytes).

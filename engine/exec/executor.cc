@@ -245,6 +245,7 @@ absl::StatusOr<ExecutorResult> Executor::Run(const CostModel& costs,
   result_.budget_reached = budget_reached_;
   for (const auto& worker : workers_) {
     result_.max_drift.push_back(worker->max_drift());
+    result_.max_drift_per_group.push_back(worker->max_drift_per_group());
     result_.max_live_versions.push_back(worker->max_live_versions());
   }
   result_.final_weights = CurrentWeights();
@@ -349,6 +350,7 @@ RunSummary SummarizeExecutorRun(const Schedule& schedule, const ExecutorResult& 
     m.rank = schedule.RankOfStage(stage);
     m.drift_bound = schedule.DriftBound(m.rank);
     m.max_drift = result.max_drift[stage];
+    SetDriftPerKind(m, result.max_drift_per_group[stage]);
     m.max_live_weight_versions = result.max_live_versions[stage];
     for (std::int64_t mb = 0; mb < finished; ++mb) {
       CountInDriftHistogram(m, result.microbatches[mb].updates_crossed[stage]);

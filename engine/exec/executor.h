@@ -89,6 +89,7 @@ struct ExecutorResult {
   std::vector<BatchRecord> batches;
   std::vector<MicrobatchRecord> microbatches;
   std::vector<int> max_drift;           // per model stage
+  std::vector<std::vector<int>> max_drift_per_group;  // per model stage (StageWorker's)
   std::vector<int> max_live_versions;   // per model stage
   double final_validation_loss = 0;
   bool budget_reached = false;  // with budget_seconds: the run got to it

@@ -65,6 +65,7 @@ StageWorker::StageWorker(StageWorkerOptions options)
         is_architecture ? *options_.architecture_optimizer : options_.optimizer;
     groups_.push_back(Group{std::move(tensors), config, AdamW(config, std::move(mask))});
   }
+  max_drift_per_group_.assign(groups_.size(), 0);
 }
 
 StageWorker::Group& StageWorker::GroupOf(int microbatch) {
@@ -86,6 +87,7 @@ absl::StatusOr<ForwardResult> StageWorker::Forward(int microbatch, const torch::
   f.input = options_.stage == 0 ? input : input.detach().requires_grad_(true);
   f.weights = current_;
   f.forward_version = version_;
+  for (const Group& group : groups_) f.forward_group_steps.push_back(group.optimizer.steps());
   // Dropout masks depend on (seed, micro-batch, unit) alone: every schedule and backend drops the
   // same units of the same micro-batch.
   torch::Tensor out = options_.model->Forward(
@@ -146,6 +148,10 @@ BackwardResult StageWorker::Backward(int microbatch, const torch::Tensor& grad_o
   result.updates_crossed = version_ - f.forward_version;
   result.weight_version = options_.weights.stash ? f.weights->id : version_;
   max_drift_ = std::max(max_drift_, result.updates_crossed);
+  for (std::size_t g = 0; g < groups_.size(); ++g) {
+    max_drift_per_group_[g] = std::max(max_drift_per_group_[g],
+                                       groups_[g].optimizer.steps() - f.forward_group_steps[g]);
+  }
 
   std::vector<torch::Tensor> restore;
   if (options_.weights.backward_extrapolation > 0 && !update_velocity_.empty()) {

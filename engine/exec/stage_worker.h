@@ -111,6 +111,11 @@ class StageWorker {
   int version() const { return version_; }
   int max_live_versions() const { return max_live_versions_; }
   int max_drift() const { return max_drift_; }
+  // Per optimizer group (all tensors in a plain run; weights, then architecture, in an
+  // alternating one): the most of that group's own updates any backward crossed since its
+  // forward. An architecture micro-batch whose backward crossed a weight update computed alpha's
+  // gradient on other weights than its forward saw; this tells the two kinds of staleness apart.
+  const std::vector<int>& max_drift_per_group() const { return max_drift_per_group_; }
   int inflight() const { return static_cast<int>(inflight_.size()); }
   const std::vector<torch::Tensor>& weights() const { return current_->leaves; }
 
@@ -125,6 +130,7 @@ class StageWorker {
     torch::Tensor grad_output;  // kept from I to W
     std::shared_ptr<WeightVersion> weights;
     int forward_version = 0;
+    std::vector<int> forward_group_steps;  // each group's optimizer steps at the forward
   };
 
   // Tensors one optimizer steps: all of them, or in an alternating run the weights (group 0) and
@@ -152,6 +158,7 @@ class StageWorker {
   std::unordered_map<int, InFlight> inflight_;
   int max_live_versions_ = 1;
   int max_drift_ = 0;
+  std::vector<int> max_drift_per_group_;
 };
 
 }  // namespace pipebench

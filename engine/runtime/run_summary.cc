@@ -47,6 +47,12 @@ void CountInDriftHistogram(ModelStageSummary& stage, int updates) {
   ++histogram[updates];
 }
 
+void SetDriftPerKind(ModelStageSummary& stage, const std::vector<int>& max_drift_per_group) {
+  if (max_drift_per_group.size() != 2) return;
+  stage.max_weight_drift = max_drift_per_group[0];
+  stage.max_architecture_drift = max_drift_per_group[1];
+}
+
 ClockSummary OnClock(double seconds, std::int64_t microbatches,
                      std::optional<std::int64_t> tokens) {
   ClockSummary clock;
@@ -86,6 +92,8 @@ json RunSummaryToJson(const RunSummary& s) {
                   {"drift_bound", m.drift_bound},
                   {"max_live_weight_versions", m.max_live_weight_versions}};
     if (!m.drift_histogram.empty()) stage["drift_histogram"] = m.drift_histogram;
+    if (m.max_weight_drift) stage["max_weight_drift"] = *m.max_weight_drift;
+    if (m.max_architecture_drift) stage["max_architecture_drift"] = *m.max_architecture_drift;
     stages.push_back(stage);
   }
   const ScheduleParams& p = s.params;
@@ -169,6 +177,8 @@ absl::StatusOr<RunSummary> RunSummaryFromJson(const json& in) {
       if (m.contains("drift_histogram")) {
         stage.drift_histogram = m["drift_histogram"].get<std::vector<std::int64_t>>();
       }
+      Read(m, "max_weight_drift", stage.max_weight_drift);
+      Read(m, "max_architecture_drift", stage.max_architecture_drift);
       s.model_stages.push_back(stage);
     }
     field = "train_losses";

@@ -56,6 +56,10 @@ struct ModelStageSummary {
   int max_live_weight_versions = 1;
   // [k] = backward passes that crossed k updates; empty where the backend does not count them.
   std::vector<std::int64_t> drift_histogram;
+  // Bi-level runs (architecture search): max_drift split by the kind of update crossed - the
+  // weights' and the architecture parameters' (each counts only its own kind's updates).
+  std::optional<int> max_weight_drift;
+  std::optional<int> max_architecture_drift;
 };
 
 struct RunSummary {
@@ -74,6 +78,10 @@ struct RunSummary {
   std::vector<double> train_losses;      // per mini-batch, training runs only
   std::optional<double> final_val_loss;  // runs that evaluate
 };
+
+// Sets the per-kind drift from a stage worker's max_drift_per_group: two groups (weights,
+// architecture) in a bi-level run; one (a plain run) leaves both unset.
+void SetDriftPerKind(ModelStageSummary& stage, const std::vector<int>& max_drift_per_group);
 
 // Counts one backward pass that crossed `updates` optimizer updates in `stage`'s drift histogram.
 void CountInDriftHistogram(ModelStageSummary& stage, int updates);

@@ -30,7 +30,8 @@ RunSummary FullSummary() {
   rank.measured_median_action_seconds = {{"forward", 0.01}, {"backward", 0.02}};
   s.ranks = {rank};
   s.model_stages = {{.model_stage = 0, .rank = 0, .max_drift = 1, .drift_bound = 1,
-                     .max_live_weight_versions = 1, .drift_histogram = {4, 8}}};
+                     .max_live_weight_versions = 1, .drift_histogram = {4, 8},
+                     .max_weight_drift = 1, .max_architecture_drift = 0}};
   s.train_losses = {4.0, 3.5, 3.25};
   s.final_val_loss = 3.0;
   return s;
@@ -53,6 +54,8 @@ TEST(RunSummaryTest, RoundTripsEveryField) {
   EXPECT_EQ(json["measured"]["tokens_per_second"], 256.0);
   EXPECT_EQ(json["ranks"][0]["measured"]["median_action_seconds"]["backward"], 0.02);
   EXPECT_EQ(json["model_stages"][0]["drift_histogram"], nlohmann::json({4, 8}));
+  EXPECT_EQ(json["model_stages"][0]["max_weight_drift"], 1);
+  EXPECT_EQ(json["model_stages"][0]["max_architecture_drift"], 0);
 }
 
 TEST(RunSummaryTest, LeavesOutWhatABackendDoesNotHave) {
@@ -62,6 +65,8 @@ TEST(RunSummaryTest, LeavesOutWhatABackendDoesNotHave) {
   s.simulated = OnClock(6.0, 12, std::nullopt);
   s.ranks[0] = {.rank = 0};
   s.model_stages[0].drift_histogram.clear();
+  s.model_stages[0].max_weight_drift.reset();
+  s.model_stages[0].max_architecture_drift.reset();
   s.train_losses.clear();
   s.final_val_loss.reset();
   const nlohmann::json json = RunSummaryToJson(s);
@@ -70,7 +75,9 @@ TEST(RunSummaryTest, LeavesOutWhatABackendDoesNotHave) {
   }
   EXPECT_FALSE(json["simulated"].contains("tokens_per_second"));
   EXPECT_EQ(json["ranks"][0], nlohmann::json({{"rank", 0}}));
-  EXPECT_FALSE(json["model_stages"][0].contains("drift_histogram"));
+  for (const char* absent : {"drift_histogram", "max_weight_drift", "max_architecture_drift"}) {
+    EXPECT_FALSE(json["model_stages"][0].contains(absent)) << absent;
+  }
   absl::StatusOr<RunSummary> back = RunSummaryFromJson(json);
   ASSERT_TRUE(back.ok()) << back.status();
   EXPECT_EQ(RunSummaryToJson(*back), json);
@@ -92,6 +99,17 @@ TEST(RunSummaryTest, AMissingOrMistypedFieldIsNamed) {
   json = RunSummaryToJson(FullSummary());
   json["model_stages"][0]["max_drift"] = "one";
   EXPECT_THAT(RunSummaryFromJson(json).status().message(), HasSubstr("'model_stages'"));
+}
+
+TEST(RunSummaryTest, DriftIsSplitByKindOnlyInBiLevelRuns) {
+  ModelStageSummary plain;
+  SetDriftPerKind(plain, {3});
+  EXPECT_FALSE(plain.max_weight_drift.has_value());
+  EXPECT_FALSE(plain.max_architecture_drift.has_value());
+  ModelStageSummary bilevel;
+  SetDriftPerKind(bilevel, {2, 1});
+  EXPECT_EQ(bilevel.max_weight_drift, 2);
+  EXPECT_EQ(bilevel.max_architecture_drift, 1);
 }
 
 }  // namespace

@@ -11,9 +11,48 @@
 
 namespace pipebench {
 
+namespace {
+
+SupernetOptions NetworkOf(const PipelineSearchOptions& options) {
+  SupernetOptions network;
+  network.storage = options.storage;
+  network.dropout = options.preset.dropout;
+  network.tied_embeddings = options.preset.tied_embeddings;
+  return network;
+}
+
+absl::StatusOr<std::shared_ptr<const SupernetStageModel>> ModelOf(
+    const SearchSpace& space, const PipelineSearchOptions& options) {
+  return SupernetStageModel::Create(space, NetworkOf(options), options.sampler,
+                                    options.gdas_temperature);
+}
+
+ScheduleParams ScheduleParamsOf(const PipelineSearchOptions& options) {
+  ScheduleParams params;
+  params.stages = options.stages;
+  params.microbatches = options.microbatches;
+  params.batches = 2 * options.steps;
+  params.accumulation = options.accumulation;
+  return params;
+}
+
+}  // namespace
+
+absl::StatusOr<SupernetStageCosts> MeasureSupernetStageCosts(
+    const SearchSpace& space, const PipelineSearchOptions& options, int model_stages) {
+  PB_ASSIGN_OR_RETURN(std::shared_ptr<const SupernetStageModel> model, ModelOf(space, options));
+  const MeasurementOptions measurement{.micro_batch_size = options.micro_batch_size};
+  SupernetStageCosts measured;
+  PB_ASSIGN_OR_RETURN(measured.partition,
+                      PartitionByMeasuredTime(*model, model_stages, measurement));
+  PB_ASSIGN_OR_RETURN(measured.costs, MeasureStageCosts(*model, measured.partition, measurement));
+  return measured;
+}
+
 absl::StatusOr<PipelineSearchResult> RunPipelineSearch(const SearchSpace& space,
                                                        const TokenDataset& data,
-                                                       const PipelineSearchOptions& options) {
+                                                       const PipelineSearchOptions& options,
+                                                       const BatchCallback& on_batch) {
   if (options.steps < 1) {
     return absl::InvalidArgumentError(absl::StrCat("steps must be >= 1, got ", options.steps));
   }
@@ -34,24 +73,17 @@ absl::StatusOr<PipelineSearchResult> RunPipelineSearch(const SearchSpace& space,
         "' clips gradients, which a pipeline would need one norm across all stages for; the "
         "pipelined search does not clip yet (use a preset without gradient_clip)"));
   }
-  SupernetOptions network;
-  network.storage = options.storage;
-  network.dropout = preset.dropout;
-  network.tied_embeddings = preset.tied_embeddings;
-  PB_ASSIGN_OR_RETURN(std::shared_ptr<const SupernetStageModel> model,
-                      SupernetStageModel::Create(space, network, options.sampler,
-                                                 options.gdas_temperature));
-  ScheduleParams params;
-  params.stages = options.stages;
-  params.microbatches = options.microbatches;
-  params.batches = 2 * options.steps;
-  params.accumulation = options.accumulation;
+  PB_ASSIGN_OR_RETURN(std::shared_ptr<const SupernetStageModel> model, ModelOf(space, options));
+  const ScheduleParams params = ScheduleParamsOf(options);
   PB_ASSIGN_OR_RETURN(std::unique_ptr<Schedule> schedule,
                       MakeSchedule(options.schedule, params));
-  const MeasurementOptions measurement{.micro_batch_size = options.micro_batch_size};
-  PB_ASSIGN_OR_RETURN(std::vector<UnitRange> partition,
-                      PartitionByMeasuredTime(*model, params.model_stages(), measurement));
-  PB_ASSIGN_OR_RETURN(CostModel costs, MeasureStageCosts(*model, partition, measurement));
+  SupernetStageCosts measured;
+  if (options.stage_costs) {
+    measured = *options.stage_costs;  // RunPipeline checks that its partition fits
+  } else {
+    PB_ASSIGN_OR_RETURN(measured,
+                        MeasureSupernetStageCosts(space, options, params.model_stages()));
+  }
 
   ExecutorOptions run;
   run.model = model;
@@ -62,8 +94,9 @@ absl::StatusOr<PipelineSearchResult> RunPipelineSearch(const SearchSpace& space,
   run.architecture = ArchitectureTraining{preset.architecture.config, options.train_portion};
   run.eval_tokens = std::min<std::int64_t>(
       8192, data.ValidationWindowCount(model->context()) * model->context());
-  PB_ASSIGN_OR_RETURN(ExecutorResult result,
-                      RunPipeline(*schedule, costs, partition, data, run));
+  PB_ASSIGN_OR_RETURN(
+      ExecutorResult result,
+      RunPipeline(*schedule, measured.costs, measured.partition, data, run, on_batch));
 
   std::vector<torch::Tensor> all;
   for (const std::vector<torch::Tensor>& stage : result.final_weights) {
@@ -72,7 +105,8 @@ absl::StatusOr<PipelineSearchResult> RunPipelineSearch(const SearchSpace& space,
   const MixingWeights alpha = model->Alpha(all);
   PipelineSearchResult out;
   out.architecture = ArgmaxArchitecture(space, alpha);
-  out.derived = DerivedConfig(space, out.architecture, network);
+  out.derived = DerivedConfig(space, out.architecture, NetworkOf(options));
+  out.inherited = model->ExtractInherited(all, out.architecture);
   out.summary = SummarizeExecutorRun(*schedule, result);
   out.final_validation_loss = result.final_validation_loss;
   out.alpha_distributions = AlphaDistributions(alpha);
@@ -100,6 +134,46 @@ nlohmann::json PipelineSearchToJson(const SearchSpace& space, const PipelineSear
           {"final_validation_loss", result.final_validation_loss},
           {"alpha", result.alpha_distributions},
           {"derived", nlohmann::json::array({derived})}};
+}
+
+absl::StatusOr<nlohmann::json> PipelineSearchAndEvaluate(const SearchSpace& space,
+                                                         const TokenDataset& data,
+                                                         const PipelineSearchJob& job,
+                                                         const BatchCallback& on_batch) {
+  if (job.retrain_steps < 0 || job.validation_batches < 1) {
+    return absl::InvalidArgumentError("retrain_steps must be >= 0 and validation_batches >= 1");
+  }
+  if (job.retrain_steps > 0 && !job.retrain.finetune && !job.retrain.scratch) {
+    return absl::InvalidArgumentError(
+        "retrain_steps > 0 needs a way to retrain: from the inherited weights, from scratch, "
+        "or both");
+  }
+  const PipelineSearchOptions& options = job.search;
+  PB_ASSIGN_OR_RETURN(const PipelineSearchResult result,
+                      RunPipelineSearch(space, data, options, on_batch));
+  RetrainOptions retrain;
+  retrain.steps = job.retrain_steps;
+  retrain.batch_size = options.microbatches * options.micro_batch_size;
+  retrain.seed = options.seed;
+  retrain.validation_batches = job.validation_batches;
+  retrain.optimizer = options.preset.weights;
+  const EvaluationPlan plan = job.retrain_steps > 0 ? job.retrain : EvaluationPlan();
+  PB_ASSIGN_OR_RETURN(const DerivedEvaluation evaluation,
+                      EvaluateDerived(space, result.architecture, result.inherited,
+                                      NetworkOf(options), data, retrain, plan));
+  auto optional_loss = [](const std::optional<double>& loss) {
+    return loss ? nlohmann::json(*loss) : nlohmann::json(nullptr);
+  };
+  nlohmann::json record = PipelineSearchToJson(space, options, result);
+  nlohmann::json& derived = record["derived"][0];
+  derived["val_loss_inherited"] = evaluation.val_loss_inherited;
+  derived["val_loss_finetuned"] = optional_loss(evaluation.val_loss_finetuned);
+  derived["val_loss_scratch"] = optional_loss(evaluation.val_loss_scratch);
+  record["retrain_steps"] = job.retrain_steps;
+  record["unigram_val_loss"] =
+      UnigramValidationLoss(data, static_cast<int>(space.context), retrain.batch_size,
+                            job.validation_batches, options.seed);
+  return record;
 }
 
 }  // namespace pipebench

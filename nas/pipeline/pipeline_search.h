@@ -19,8 +19,16 @@
 #include "nas/entangled/supernet.h"
 #include "nas/samplers/architecture_sampler.h"
 #include "nas/search/preset.h"
+#include "nas/search/retrain.h"
 
 namespace pipebench {
+
+// The supernet's stages, cut by measured time, and each stage's measured costs: what times a
+// pipelined search on the simulated clock.
+struct SupernetStageCosts {
+  std::vector<UnitRange> partition;
+  CostModel costs;
+};
 
 struct PipelineSearchOptions {
   SamplerKind sampler = SamplerKind::kDrnas;
@@ -38,20 +46,35 @@ struct PipelineSearchOptions {
   WeightStorage storage = WeightStorage::kEntangled;
   // GDAS's temperature, fixed for the run (the preset's schedule needs the step in the forward).
   double gdas_temperature = 1.0;
+  // Set: the run is cut and timed by these (a harness measures them once, alone on the machine,
+  // for every run that shares them); unset: measured at the start of the run.
+  std::optional<SupernetStageCosts> stage_costs;
 };
+
+// The supernet of `options` (its sampler, storage and preset's model settings) cut into
+// `model_stages` by measured time, and their costs at its micro-batch size (its schedule is not
+// read: schedules with as many model stages share the costs).
+absl::StatusOr<SupernetStageCosts> MeasureSupernetStageCosts(const SearchSpace& space,
+                                                             const PipelineSearchOptions& options,
+                                                             int model_stages);
 
 struct PipelineSearchResult {
   Architecture architecture;  // argmax of the final alpha
   GptConfig derived;          // the engine model it extracts to
-  RunSummary summary;         // simulated and measured clocks, drift per model stage
+  GptNetwork inherited;       // that model with the weights it inherits from the supernet
+  // Simulated and measured clocks; drift per model stage, also split into the weights' and the
+  // architecture parameters' (max_weight_drift, max_architecture_drift).
+  RunSummary summary;
   double final_validation_loss = 0;  // the supernet's, mixing with softmax(alpha)
   // Each alpha row's softmax at the end: {"embed", "layers", "heads", "mlp_ratio"}.
   nlohmann::json alpha_distributions;
 };
 
+// `on_batch` sees every mini-batch as it finishes (2 per search step).
 absl::StatusOr<PipelineSearchResult> RunPipelineSearch(const SearchSpace& space,
                                                        const TokenDataset& data,
-                                                       const PipelineSearchOptions& options);
+                                                       const PipelineSearchOptions& options,
+                                                       const BatchCallback& on_batch = nullptr);
 
 // {"method", "schedule", "stages", "microbatches", "accumulation", "storage", "preset", "steps",
 //  "summary" (RunSummaryToJson), "final_validation_loss", "alpha" (softmax per decision),
@@ -59,6 +82,26 @@ absl::StatusOr<PipelineSearchResult> RunPipelineSearch(const SearchSpace& space,
 // SearchAndEvaluate's, so WriteDerivedModels writes its model file.
 nlohmann::json PipelineSearchToJson(const SearchSpace& space, const PipelineSearchOptions& options,
                                     const PipelineSearchResult& result);
+
+// A pipelined search judged as the single-process one is (SearchAndEvaluate, nas/search/retrain.h):
+// the derived network's validation loss with its inherited weights, fine-tuned from them and/or
+// trained from scratch for `retrain_steps`, in one process with the preset's weight settings, at
+// the search's mini-batch (microbatches x micro_batch_size sequences). The judge is the same for
+// every schedule, so two schedules' derived architectures compare by it alone.
+struct PipelineSearchJob {
+  PipelineSearchOptions search;
+  int retrain_steps = 0;
+  EvaluationPlan retrain;
+  int validation_batches = 8;
+};
+
+// PipelineSearchToJson's record plus "unigram_val_loss", "retrain_steps" and, in its one
+// "derived" entry, "val_loss_inherited", "val_loss_finetuned" and "val_loss_scratch" (null when
+// not asked for).
+absl::StatusOr<nlohmann::json> PipelineSearchAndEvaluate(const SearchSpace& space,
+                                                         const TokenDataset& data,
+                                                         const PipelineSearchJob& job,
+                                                         const BatchCallback& on_batch = nullptr);
 
 }  // namespace pipebench
 

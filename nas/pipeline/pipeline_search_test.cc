@@ -65,7 +65,74 @@ TEST(PipelineSearchTest, FlushDerivesWhatOneProcessDoesAndPaciStaysInBounds) {
   // Stage 0 (which owns the global choices) with a = m = 4 on 4 stages: ceil(3 / 4) = 1.
   EXPECT_EQ(paci->summary.model_stages[0].drift_bound, 1);
   EXPECT_EQ(paci->summary.model_stages[0].max_drift, 1);
+  // Split by kind: mini-batches alternate, so stage 0's updates cross both ways - a weight
+  // micro-batch's backward crosses the architecture update before it, and the reverse.
+  for (const ModelStageSummary& stage : paci->summary.model_stages) {
+    ASSERT_TRUE(stage.max_weight_drift && stage.max_architecture_drift);
+    EXPECT_LE(*stage.max_weight_drift, stage.max_drift);
+    EXPECT_LE(*stage.max_architecture_drift, stage.max_drift);
+  }
+  EXPECT_EQ(paci->summary.model_stages[0].max_weight_drift, 1);
+  EXPECT_EQ(paci->summary.model_stages[0].max_architecture_drift, 1);
+  for (const ModelStageSummary& stage : flush->summary.model_stages) {
+    EXPECT_EQ(stage.max_weight_drift, 0);
+    EXPECT_EQ(stage.max_architecture_drift, 0);
+  }
   EXPECT_TRUE(std::isfinite(paci->final_validation_loss));
+}
+
+// Given stage costs time the run (nothing is measured again): twice the costs, twice the
+// simulated search time, the same training.
+TEST(PipelineSearchTest, GivenStageCostsTimeTheRun) {
+  PipelineSearchOptions options = Options("paci", 2);
+  absl::StatusOr<SupernetStageCosts> measured = MeasureSupernetStageCosts(Space(), options, 2);
+  ASSERT_TRUE(measured.ok()) << measured.status();
+  ASSERT_EQ(measured->partition.size(), 2u);
+  EXPECT_GT(measured->costs.cost(0).forward, 0);
+  SupernetStageCosts unit{measured->partition, CostModel()};
+  SupernetStageCosts doubled = unit;
+  doubled.costs.stages = {{.forward = 2, .backward_input = 2, .backward_weight = 2}};
+  options.stage_costs = unit;
+  auto once = RunPipelineSearch(Space(), Data(), options);
+  options.stage_costs = doubled;
+  auto twice = RunPipelineSearch(Space(), Data(), options);
+  ASSERT_TRUE(once.ok()) << once.status();
+  ASSERT_TRUE(twice.ok()) << twice.status();
+  EXPECT_DOUBLE_EQ(twice->summary.simulated->seconds, 2 * once->summary.simulated->seconds);
+  EXPECT_EQ(twice->final_validation_loss, once->final_validation_loss);
+  options.stage_costs = SupernetStageCosts{{{0, measured->partition.back().end}}, CostModel()};
+  EXPECT_FALSE(RunPipelineSearch(Space(), Data(), options).ok())
+      << "one stage's partition for a two-stage run";
+}
+
+// The derived network is judged as the single-process search judges it, and inherits the
+// supernet's trained weights (it predicts better than a fresh network of the same shape).
+TEST(PipelineSearchTest, JudgesTheDerivedNetworkWithItsInheritedWeights) {
+  PipelineSearchJob job;
+  job.search = Options("paci", 2);
+  job.search.steps = 12;
+  job.retrain_steps = 4;
+  job.retrain.scratch = true;
+  job.validation_batches = 2;
+  auto result = RunPipelineSearch(Space(), Data(), job.search);
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(GptConfigToJson(result->inherited.config), GptConfigToJson(result->derived));
+  const double inherited = DerivedValidationLoss(result->inherited, Data(), 8, 16, 2, 0);
+  const double fresh = DerivedValidationLoss(
+      FreshNetwork(Space(), result->architecture, SupernetOptions(), 5), Data(), 8, 16, 2, 0);
+  EXPECT_LT(inherited, fresh - 0.05);
+
+  absl::StatusOr<nlohmann::json> record = PipelineSearchAndEvaluate(Space(), Data(), job);
+  ASSERT_TRUE(record.ok()) << record.status();
+  const nlohmann::json& derived = (*record)["derived"][0];
+  EXPECT_DOUBLE_EQ(derived["val_loss_inherited"].get<double>(), inherited);
+  EXPECT_TRUE(derived["val_loss_finetuned"].is_null());
+  EXPECT_TRUE(std::isfinite(derived["val_loss_scratch"].get<double>()));
+  EXPECT_EQ((*record)["retrain_steps"], 4);
+  EXPECT_GT((*record)["unigram_val_loss"].get<double>(), 0);
+  EXPECT_EQ((*record)["summary"]["model_stages"][0]["max_weight_drift"], 1);
+  job.retrain.scratch = false;
+  EXPECT_FALSE(PipelineSearchAndEvaluate(Space(), Data(), job).ok()) << "no way to retrain";
 }
 
 TEST(PipelineSearchTest, RefusesWhatItCannotSearchFaithfully) {

@@ -102,6 +102,22 @@ MixingWeights SupernetStageModel::Alpha(const std::vector<torch::Tensor>& all_we
   return alpha;
 }
 
+GptNetwork SupernetStageModel::ExtractInherited(const std::vector<torch::Tensor>& all_weights,
+                                                const Architecture& arch) const {
+  // A supernet of its own (the structure's tensors are shared by every stage's model), its
+  // tensors overwritten unit by unit; alpha rows are skipped.
+  const EntangledGpt supernet = *EntangledGpt::Create(space_, /*seed=*/0, options_);
+  torch::NoGradGuard no_grad;
+  std::size_t next = 0;
+  for (int unit = 0; unit < units(); ++unit) {
+    for (torch::Tensor& w : supernet.UnitParameters(unit)) w.copy_(all_weights.at(next++));
+    next += ArchitectureTensorsOf(unit);
+  }
+  TORCH_CHECK(next == all_weights.size(), "ExtractInherited: ", all_weights.size(),
+              " tensors for a supernet of ", next);
+  return supernet.Extract(arch);
+}
+
 std::vector<bool> SupernetStageModel::ArchitectureMask(UnitRange range) const {
   std::vector<bool> mask;
   for (int unit = range.begin; unit < range.end; ++unit) {

@@ -73,6 +73,10 @@ class SupernetStageModel final : public StageModel {
   // Alpha gathered from every unit's weights (the stages' final weights, concatenated in stage
   // order).
   MixingWeights Alpha(const std::vector<torch::Tensor>& all_weights) const;
+  // The standalone network of `arch` with the weights it inherits from `all_weights` (laid out as
+  // for Alpha): a supernet holding them, then EntangledGpt::Extract.
+  GptNetwork ExtractInherited(const std::vector<torch::Tensor>& all_weights,
+                              const Architecture& arch) const;
   const SearchSpace& space() const { return space_; }
 
  private:

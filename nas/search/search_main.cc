@@ -72,13 +72,17 @@ namespace {
 
 // --schedule: the search inside the pipeline (nas/pipeline/pipeline_search.h).
 absl::Status RunInPipeline(const SearchSpace& space, const TokenDataset& data,
-                           const SearchOptions& search, std::ostream& out) {
+                           const SearchJob& job, std::ostream& out) {
+  const SearchOptions& search = job.search;
   if (!search.method) {
     return absl::InvalidArgumentError(
         "--optimizer=random trains no supernet; a pipelined search needs a gradient method or "
         "spos");
   }
-  PipelineSearchOptions options;
+  PipelineSearchJob pipelined;
+  pipelined.retrain_steps = job.retrain_steps;
+  pipelined.retrain = job.retrain;
+  PipelineSearchOptions& options = pipelined.search;
   options.sampler = *search.method;
   options.schedule = absl::GetFlag(FLAGS_schedule);
   options.stages = absl::GetFlag(FLAGS_stages);
@@ -91,8 +95,8 @@ absl::Status RunInPipeline(const SearchSpace& space, const TokenDataset& data,
   options.preset = search.preset;
   options.storage = search.storage;
   options.gdas_temperature = absl::GetFlag(FLAGS_gdas_temperature);
-  PB_ASSIGN_OR_RETURN(PipelineSearchResult result, RunPipelineSearch(space, data, options));
-  const nlohmann::json record = PipelineSearchToJson(space, options, result);
+  PB_ASSIGN_OR_RETURN(const nlohmann::json record,
+                      PipelineSearchAndEvaluate(space, data, pipelined));
   out << nlohmann::json{{"pipeline_search", record}}.dump() << "\n";
   if (const std::string dir = absl::GetFlag(FLAGS_models_dir); !dir.empty()) {
     PB_RETURN_IF_ERROR(WriteDerivedModels(record, ResolveOutputPath(dir)));
@@ -129,7 +133,7 @@ absl::Status Run() {
     if (!file) return absl::NotFoundError("cannot write --out " + absl::GetFlag(FLAGS_out));
   }
   std::ostream& out = file.is_open() ? file : std::cout;
-  if (!absl::GetFlag(FLAGS_schedule).empty()) return RunInPipeline(space, data, options, out);
+  if (!absl::GetFlag(FLAGS_schedule).empty()) return RunInPipeline(space, data, job, out);
   PB_ASSIGN_OR_RETURN(nlohmann::json record,
                       SearchAndEvaluate(space, data, job, [&](const SearchStep& s) {
                         out << nlohmann::json{{"step", s.step},
