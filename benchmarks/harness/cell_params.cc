@@ -252,6 +252,7 @@ absl::StatusOr<NasPipelineCellParams> NasPipelineCellOf(const json& params) {
   search.stages = reader.Get<int>("stages");
   search.microbatches = reader.Get<int>("microbatches");
   search.accumulation = reader.Get<int>("accumulation");
+  search.chunks = reader.Get<int>("chunks");
   search.steps = reader.Get<int>("steps");
   search.seed = reader.Get<std::uint64_t>("seed");
   cell.job.retrain_steps = reader.Get<int>("retrain_steps");

@@ -683,19 +683,35 @@ class Expander {
     const json pipelines = study.List("pipelines");
     SearchSpace space;
     PB_RETURN_IF_ERROR(SpaceAndPreset(study, path, base, &space));
+    absl::StatusOr<NasPreset> preset = NasPresetFromJson(base["preset"]);
+    if (!preset.ok()) return preset.status();
+    if (preset->dropout > 0 || preset->tied_embeddings || preset->weights.gradient_clip > 0 ||
+        preset->architecture.gradient_clip > 0) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          path, ".preset: '", preset->name, "' uses dropout, tied embeddings or gradient "
+          "clipping, which the pipelined supernet does not take yet; use a preset without them "
+          "(pipebench)"));
+    }
     const int units = static_cast<int>(space.max_layers()) + 2;
+    const std::vector<std::string> known = RegisteredSchedules();
     std::vector<json> pipeline_params;
     for (size_t i = 0; i < pipelines.size(); ++i) {
       const std::string where = absl::StrCat(path, ".pipelines[", i, "]");
       FieldReader entry(pipelines[i], where);
-      entry.AllowOnly({"schedule", "stages", "microbatches", "accumulation"});
+      entry.AllowOnly({"schedule", "stages", "microbatches", "accumulation", "chunks"});
       ScheduleParams params;
       const std::string schedule = entry.String("schedule");
       params.stages = entry.Int("stages", 1);
       params.microbatches = entry.Int("microbatches", 1);
+      params.chunks = entry.Int("chunks", 1, 1);
       params.batches = 2 * base["steps"].get<int>();
       const json accumulation = entry.Has("accumulation") ? *entry.Raw("accumulation") : json(0);
       PB_RETURN_IF_ERROR(entry.status());
+      if (std::find(known.begin(), known.end(), schedule) == known.end()) {
+        return absl::InvalidArgumentError(absl::StrCat(where, ".schedule: unknown schedule '",
+                                                       schedule, "'; registered: ",
+                                                       absl::StrJoin(known, ", ")));
+      }
       absl::StatusOr<int> a =
           EvaluateAccumulation(accumulation, params.stages, params.microbatches);
       if (!a.ok()) {
@@ -728,6 +744,7 @@ class Expander {
                                  {"stages", params.stages},
                                  {"microbatches", params.microbatches},
                                  {"accumulation", params.effective_accumulation()},
+                                 {"chunks", params.chunks},
                                  {"micro_batch_size", batch_size / params.microbatches},
                                  {"model_stages", params.model_stages()}});
     }

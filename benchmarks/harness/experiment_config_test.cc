@@ -227,19 +227,46 @@ TEST(ExperimentConfigTest, NasInPipelinesSharesStageCostsAcrossSchedules) {
   }
 }
 
+// Costs are shared only where the supernet's stages and micro-batch size are the same.
+TEST(ExperimentConfigTest, NasInPipelinesMeasuresEachMicroBatchSizeAndChunkingApart) {
+  auto config = ParseExperimentConfig(R"({
+    "experiment": "x", "description": "d", "seeds": [0],
+    "studies": [{"name": "s", "kind": "nas", "space": "configs/nas/tiny.json",
+                 "optimizers": ["drnas"], "steps": 3, "batch_size": 8,
+                 "pipelines": [{"schedule": "1f1b_flush", "stages": 2, "microbatches": 4},
+                               {"schedule": "paci", "stages": 2, "microbatches": 4},
+                               {"schedule": "1f1b_flush", "stages": 2, "microbatches": 2},
+                               {"schedule": "interleaved_1f1b", "stages": 2,
+                                "microbatches": 4, "chunks": 2}]}]})");
+  ASSERT_TRUE(config.ok()) << config.status();
+  std::vector<std::string> costs_keys;
+  for (const Cell& cell : config->cells) {
+    if (cell.kind == "nas_pipeline") costs_keys.push_back(cell.costs_key);
+  }
+  ASSERT_EQ(costs_keys.size(), 4u);
+  EXPECT_EQ(costs_keys[0], costs_keys[1]) << "flush and PACI at p=2, m=4 share costs";
+  EXPECT_NE(costs_keys[0], costs_keys[2]) << "another micro-batch size is measured apart";
+  EXPECT_NE(costs_keys[0], costs_keys[3]) << "four model stages are measured apart";
+  EXPECT_EQ(config->cells.back().params["chunks"], 2);
+}
+
 TEST(ExperimentConfigTest, NasInPipelinesRefusesWhatItCannotRun) {
   const std::vector<std::pair<std::string, std::string>> cases = {
       {"\"optimizers\": [\"drnas\", \"gdas\"]", "\"optimizers\": [\"spos\"]"},
       {"\"stages\": 1, \"microbatches\": 2", "\"stages\": 1, \"microbatches\": 3"},
       {"\"stages\": 2, \"microbatches\": 4}", "\"stages\": 8, \"microbatches\": 8}"},
       {"\"accumulation\": \"p\"", "\"accumulation\": 3"},
-      {"\"steps\": 3,", "\"steps\": 3, \"search_candidates\": 4,"}};
+      {"\"steps\": 3,", "\"steps\": 3, \"search_candidates\": 4,"},
+      {"\"steps\": 3,", "\"steps\": 3, \"preset\": \"tanglenas\","},
+      {"\"schedule\": \"1f1b_flush\", \"stages\": 1", "\"schedule\": \"nope\", \"stages\": 1"}};
   const std::vector<std::string> expected = {
       "studies[0].optimizers[0]: 'spos' is not one of",
       "studies[0].pipelines[0].microbatches: 3 does not divide the study's batch_size 8",
       "studies[0].pipelines[1]: 8 model stages but the supernet has",
       "studies[0].pipelines[2].accumulation: 3 must divide microbatches 4",
-      "studies[0].search_candidates: unknown key"};
+      "studies[0].search_candidates: unknown key",
+      "studies[0].preset: 'tanglenas' uses dropout, tied embeddings or gradient clipping",
+      "studies[0].pipelines[0].schedule: unknown schedule 'nope'"};
   for (size_t i = 0; i < cases.size(); ++i) {
     auto config = ParseExperimentConfig(Replace(kPipelinedNas, cases[i].first, cases[i].second));
     ASSERT_FALSE(config.ok()) << i;

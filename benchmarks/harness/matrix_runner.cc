@@ -79,7 +79,7 @@ bool CurrentSchema(const json& record) {
   const std::string kind = record.value("kind", "");
   if (record.value("status", "") != "ok") return true;
   if (kind != kSimulateCell && kind != kExecutorCell && kind != kTrainingCell &&
-      kind != kDistributedCell) {
+      kind != kDistributedCell && kind != kNasPipelineCell) {
     return true;
   }
   const json* result = record.contains("result") ? &record["result"] : nullptr;

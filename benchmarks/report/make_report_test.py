@@ -1,6 +1,8 @@
 """Unit tests of the report's arithmetic (run by make_report_test.sh with Debian's python3)."""
+import json
 import os
 import sys
+import tempfile
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -102,6 +104,87 @@ class SummarySchemaTest(unittest.TestCase):
              "result": {"summary": {"schema_version": make_report.SUMMARY_SCHEMA_VERSION}}},
             {"status": "ok", "kind": "nas", "params": {}, "result": {"architecture": {}}},
             {"status": "failed", "kind": "simulate", "params": {}}])
+
+    def test_pipelined_searches_are_checked_too(self):
+        old = {"status": "ok", "kind": "nas_pipeline", "params": {"schedule": "paci"},
+               "result": {"summary": {"schema_version": 0}}}
+        with self.assertRaises(SystemExit) as raised:
+            make_report.check_schema([old])
+        self.assertIn("paci", str(raised.exception.code))
+
+
+class PipelinedSearchTest(unittest.TestCase):
+    def test_alpha_distance_is_total_variation_over_every_decision(self):
+        a = {"embed": [0.5, 0.5], "layers": [1.0, 0.0], "heads": [[0.2, 0.8], [0.5, 0.5]],
+             "mlp_ratio": [[1.0, 0.0], [0.0, 1.0]]}
+        b = {"embed": [0.5, 0.5], "layers": [0.0, 1.0], "heads": [[0.4, 0.6], [0.5, 0.5]],
+             "mlp_ratio": [[1.0, 0.0], [0.0, 1.0]]}
+        mean, largest = make_report.Report.alpha_distance(a, b)
+        # Six decisions: depth moved entirely (1.0), layer 0's heads by 0.2, the rest not.
+        self.assertAlmostEqual(mean, 1.2 / 6)
+        self.assertAlmostEqual(largest, 1.0)
+        self.assertEqual(make_report.Report.alpha_distance(a, a), (0.0, 0.0))
+
+    def test_pipeline_labels_and_architectures(self):
+        self.assertEqual(make_report.Report.pipeline_label(
+            {"schedule": "1f1b_flush", "stages": 1, "microbatches": 4, "accumulation": 4}),
+            "one stage m=4")
+        self.assertEqual(make_report.Report.pipeline_label(
+            {"schedule": "paci", "stages": 4, "microbatches": 8, "accumulation": 2}),
+            "paci p=4 m=8 a=2")
+        self.assertEqual(make_report.Report.pipeline_label(
+            {"schedule": "interleaved_1f1b", "stages": 2, "microbatches": 4, "chunks": 2,
+             "accumulation": 4}), "interleaved_1f1b p=2 m=4 v=2")
+        self.assertEqual(make_report.Report.describe_architecture(
+            {"embed": 48, "layers": 2, "heads": [4, 2, 6], "mlp_ratio": [2, 3, 4]}),
+            "e48 L2 h[4,2] r[2,3]")
+
+    @staticmethod
+    def record(schedule, stages, seed, scratch, seconds, embed):
+        alpha = {"embed": [0.5, 0.5], "layers": [0.5, 0.5], "heads": [[0.5, 0.5]],
+                 "mlp_ratio": [[0.5, 0.5]]}
+        stage = {"model_stage": 0, "rank": 0, "max_drift": 1, "drift_bound": 1,
+                 "max_live_weight_versions": 1, "max_weight_drift": 1,
+                 "max_architecture_drift": 0}
+        return {"study": "search", "kind": "nas_pipeline", "status": "ok",
+                "params": {"optimizer": "drnas", "schedule": schedule, "stages": stages,
+                           "microbatches": 4, "micro_batch_size": 4, "accumulation": 4,
+                           "chunks": 1, "seed": seed, "steps": 3, "retrain_steps": 0,
+                           "gdas_temperature": 1.0, "storage": "entangled",
+                           "preset": {"name": "pipebench",
+                                      "weights": {"learning_rate": 1e-3, "warmup_steps": 10},
+                                      "architecture": {"learning_rate": 3e-4}}},
+                "result": {"unigram_val_loss": 3.3, "final_validation_loss": 3.0,
+                           "alpha": alpha,
+                           "summary": {"schema_version": make_report.SUMMARY_SCHEMA_VERSION,
+                                       "simulated": {"seconds": seconds,
+                                                     "tokens_per_second": 100 / seconds},
+                                       "model_stages": [stage]},
+                           "derived": [{"architecture": {"embed": embed, "layers": 1,
+                                                         "heads": [2], "mlp_ratio": [2]},
+                                        "parameters": 1000, "val_loss_inherited": 3.1,
+                                        "val_loss_finetuned": None,
+                                        "val_loss_scratch": scratch}]}}
+
+    def test_a_study_without_retraining_renders(self):
+        with tempfile.TemporaryDirectory() as out:
+            config = {"experiment": "x", "studies": [
+                {"name": "search", "kind": "nas", "pipelines": [{}]}]}
+            with open(os.path.join(out, "manifest.json"), "w") as f:
+                json.dump({"config": config}, f)
+            records = [self.record("1f1b_flush", 1, 0, None, 4.0, 24),
+                       self.record("1f1b_flush", 4, 0, None, 2.0, 24),
+                       self.record("paci", 4, 0, None, 1.0, 48)]
+            with open(os.path.join(out, "results.jsonl"), "w") as f:
+                f.write("\n".join(json.dumps(r) for r in records) + "\n")
+            make_report.Report(out).write()
+            with open(os.path.join(out, "report.md")) as f:
+                report = f.read()
+        self.assertIn("| drnas | paci p=4 m=4 a=4 | 0 of 1 |", report)
+        self.assertIn("| drnas | 1f1b_flush p=4 m=4 | 1 of 1 |", report)
+        self.assertIn("2.00x", report)  # PACI over 1F1B-flush on the same stages
+        self.assertIn("paci p=4 m=4 a=4: the one-stage search's architecture in 0 of 1 seeds.",
+                      report)
 
 
 if __name__ == "__main__":

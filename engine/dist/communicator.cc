@@ -1,5 +1,6 @@
 #include "engine/dist/communicator.h"
 
+#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 
@@ -12,12 +13,16 @@
 
 #include <chrono>
 #include <exception>
+#include <functional>
+#include <map>
+#include <mutex>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "engine/dist/local_address.h"
+#include "engine/util/status_macros.h"
 
 namespace pipebench {
 namespace {
@@ -38,6 +43,91 @@ absl::Status FromException(const std::exception& e, const std::string& context) 
   }
   return absl::UnavailableError(message);
 }
+
+// A c10d operation in flight.
+class C10dPending final : public PendingTransfer {
+ public:
+  C10dPending(c10::intrusive_ptr<c10d::Work> work, std::string description)
+      : work_(std::move(work)), description_(std::move(description)) {}
+
+  absl::Status Wait(absl::Duration timeout) override {
+    try {
+      work_->wait(ToChrono(timeout));
+    } catch (const std::exception& e) {
+      return FromException(e, description_ + " failed");
+    }
+    return absl::OkStatus();
+  }
+
+  void Abort() override {
+    try {
+      work_->abort();
+    } catch (const std::exception&) {
+      // Already finished or failed: nothing to cancel.
+    }
+  }
+
+ private:
+  c10::intrusive_ptr<c10d::Work> work_;
+  std::string description_;
+};
+
+// c10d process groups: Gloo's one group carries every channel (its messages match by tag);
+// with NCCL, `group_of` makes one group per channel on first use, so no channel's receive posted
+// ahead can hold up another channel's send on a shared stream.
+class C10dTransport final : public PointToPointTransport {
+ public:
+  using GroupFactory = std::function<c10::intrusive_ptr<c10d::ProcessGroup>(int channel)>;
+
+  C10dTransport(int rank, GroupFactory group_of, bool group_per_channel, torch::Device device)
+      : rank_(rank), group_of_(std::move(group_of)), group_per_channel_(group_per_channel),
+        device_(device) {}
+
+  absl::StatusOr<std::unique_ptr<PendingTransfer>> Send(const torch::Tensor& tensor, int dst,
+                                                       int channel, int tag) override {
+    const std::string what = absl::StrCat("rank ", rank_, ": send to rank ", dst, " (channel ",
+                                          channel, ", tag ", tag, ")");
+    try {
+      std::vector<at::Tensor> tensors = {tensor};
+      return std::unique_ptr<PendingTransfer>(
+          std::make_unique<C10dPending>(Group(channel)->send(tensors, dst, tag), what));
+    } catch (const std::exception& e) {
+      return FromException(e, what + " failed");
+    }
+  }
+
+  absl::StatusOr<std::unique_ptr<PendingTransfer>> Recv(torch::Tensor tensor, int src,
+                                                       int channel, int tag) override {
+    const std::string what = absl::StrCat("rank ", rank_, ": receive from rank ", src,
+                                          " (channel ", channel, ", tag ", tag, ")");
+    try {
+      std::vector<at::Tensor> tensors = {tensor};
+      return std::unique_ptr<PendingTransfer>(
+          std::make_unique<C10dPending>(Group(channel)->recv(tensors, src, tag), what));
+    } catch (const std::exception& e) {
+      return FromException(e, what + " failed");
+    }
+  }
+
+  bool matches_by_order() const override { return group_per_channel_; }
+  torch::Device device() const override { return device_; }
+
+ private:
+  c10::intrusive_ptr<c10d::ProcessGroup> Group(int channel) {
+    const int key = group_per_channel_ ? channel : 0;
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = groups_.find(key);
+    if (it == groups_.end()) it = groups_.emplace(key, group_of_(key)).first;
+    return it->second;
+  }
+
+  const int rank_;
+  const GroupFactory group_of_;
+  const bool group_per_channel_;
+  const torch::Device device_;
+  std::mutex mutex_;  // receiver threads post concurrently
+  std::map<int, c10::intrusive_ptr<c10d::ProcessGroup>> groups_;
+};
 
 }  // namespace
 
@@ -84,8 +174,7 @@ absl::StatusOr<std::unique_ptr<Communicator>> Communicator::Connect(
   } catch (const std::exception& e) {
     return FromException(e, absl::StrCat("TCPStore rendezvous failed for ", where));
   }
-  c10::intrusive_ptr<c10d::ProcessGroup> group;
-  torch::Device device = torch::kCPU;
+  std::unique_ptr<PointToPointTransport> transport;
   if (options.transport == Transport::kNccl) {
 #ifdef PIPEBENCH_WITH_NCCL
     try {
@@ -94,14 +183,23 @@ absl::StatusOr<std::unique_ptr<Communicator>> Communicator::Connect(
         return absl::FailedPreconditionError(
             absl::StrCat("NCCL transport: no CUDA device visible to ", where));
       }
-      device = torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(options.rank % devices));
+      const torch::Device device(torch::kCUDA,
+                                 static_cast<c10::DeviceIndex>(options.rank % devices));
       c10::cuda::set_device(device.index());
       // Blocking waits make a dead or stuck peer an error after the timeout, as with Gloo.
       setenv("NCCL_BLOCKING_WAIT", "1", /*overwrite=*/0);
       auto nccl_options = c10d::ProcessGroupNCCL::Options::create();
       nccl_options->timeout = ToChrono(options.timeout);
-      group = c10::make_intrusive<c10d::ProcessGroupNCCL>(store, options.rank,
-                                                          options.world_size, nccl_options);
+      // One group per channel, each under its own store prefix; NCCL sets up a pair's
+      // communicator on the first message, so groups no message uses cost nothing.
+      auto group_of = [store, rank = options.rank, size = options.world_size,
+                       nccl_options](int channel) -> c10::intrusive_ptr<c10d::ProcessGroup> {
+        return c10::make_intrusive<c10d::ProcessGroupNCCL>(
+            c10::make_intrusive<c10d::PrefixStore>(absl::StrCat("channel", channel), store), rank,
+            size, nccl_options);
+      };
+      transport = std::make_unique<C10dTransport>(options.rank, std::move(group_of),
+                                                  /*group_per_channel=*/true, device);
     } catch (const std::exception& e) {
       return FromException(e, absl::StrCat("NCCL process group setup failed for ", where));
     }
@@ -119,22 +217,29 @@ absl::StatusOr<std::unique_ptr<Communicator>> Communicator::Connect(
       auto gloo_options =
           c10d::ProcessGroupGloo::Options::create(ToChrono(options.rendezvous_timeout));
       gloo_options->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname(*listen));
-      group = c10::make_intrusive<c10d::ProcessGroupGloo>(store, options.rank,
-                                                          options.world_size, gloo_options);
+      c10::intrusive_ptr<c10d::ProcessGroup> group = c10::make_intrusive<c10d::ProcessGroupGloo>(
+          store, options.rank, options.world_size, gloo_options);
+      transport = std::make_unique<C10dTransport>(
+          options.rank, [group](int) { return group; }, /*group_per_channel=*/false,
+          torch::kCPU);
     } catch (const std::exception& e) {
       return FromException(e, absl::StrCat("Gloo process group setup failed for ", where));
     }
   }
   return std::unique_ptr<Communicator>(
-      new Communicator(options, std::move(store), std::move(group), device));
+      new Communicator(options, std::move(store), std::move(transport)));
+}
+
+std::unique_ptr<Communicator> Communicator::Over(const CommunicatorOptions& options,
+                                                 std::unique_ptr<PointToPointTransport> transport,
+                                                 c10::intrusive_ptr<c10d::Store> store) {
+  return std::unique_ptr<Communicator>(
+      new Communicator(options, std::move(store), std::move(transport)));
 }
 
 Communicator::Communicator(CommunicatorOptions options, c10::intrusive_ptr<c10d::Store> store,
-                           c10::intrusive_ptr<c10d::ProcessGroup> group, torch::Device device)
-    : options_(std::move(options)),
-      store_(std::move(store)),
-      group_(std::move(group)),
-      device_(device) {}
+                           std::unique_ptr<PointToPointTransport> transport)
+    : options_(std::move(options)), store_(std::move(store)), transport_(std::move(transport)) {}
 
 Communicator::~Communicator() = default;
 
@@ -147,76 +252,90 @@ absl::Status Communicator::CheckPeer(int peer, const char* role) const {
   return absl::OkStatus();
 }
 
-Transfer::Transfer(c10::intrusive_ptr<c10d::Work> work, torch::Tensor tensor,
+absl::Status Communicator::CheckSequence(bool send, int peer, int channel, int tag) {
+  if (!transport_->matches_by_order()) return absl::OkStatus();
+  std::lock_guard<std::mutex> lock(sequence_mutex_);
+  auto [it, first] = last_tag_.try_emplace({send, peer, channel}, tag);
+  if (first) return absl::OkStatus();
+  if (tag != it->second + 1) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "rank ", options_.rank, ": ", send ? "send to" : "receive from", " rank ", peer,
+        " on channel ", channel, " has tag ", tag, " after ", it->second,
+        "; this transport matches messages by order, so each channel's must follow in "
+        "sequence"));
+  }
+  it->second = tag;
+  return absl::OkStatus();
+}
+
+Transfer::Transfer(std::unique_ptr<PendingTransfer> pending, torch::Tensor tensor,
                    std::string description, absl::Duration timeout, torch::Tensor staging)
-    : work_(std::move(work)),
+    : pending_(std::move(pending)),
       tensor_(std::move(tensor)),
       staging_(std::move(staging)),
       description_(std::move(description)),
       timeout_(timeout) {}
 
-Transfer::~Transfer() = default;
-
-void Transfer::Abort() {
-  try {
-    work_->abort();
-  } catch (const std::exception&) {
-    // Already finished or failed: nothing to cancel.
-  }
-}
+void Transfer::Abort() { pending_->Abort(); }
 
 absl::Status Transfer::Wait() {
+  PB_RETURN_IF_ERROR(pending_->Wait(timeout_));
+  if (!staging_.defined()) return absl::OkStatus();
   try {
-    work_->wait(ToChrono(timeout_));
-    if (staging_.defined()) tensor_.copy_(staging_);
+    tensor_.copy_(staging_);
   } catch (const std::exception& e) {
-    return FromException(e, description_ + " failed");
+    return FromException(e, description_ + ": copying from the device failed");
   }
   return absl::OkStatus();
 }
 
 absl::StatusOr<std::unique_ptr<Transfer>> Communicator::StartSend(const torch::Tensor& tensor,
-                                                                  int dst, int tag) {
-  if (absl::Status s = CheckPeer(dst, "destination"); !s.ok()) return s;
+                                                                  int dst, int tag,
+                                                                  int channel) {
+  PB_RETURN_IF_ERROR(CheckPeer(dst, "destination"));
+  PB_RETURN_IF_ERROR(CheckSequence(/*send=*/true, dst, channel, tag));
   const std::string what =
       absl::StrCat("rank ", options_.rank, ": send to rank ", dst, " (tag ", tag, ")");
+  torch::Tensor on_device;
   try {
-    std::vector<at::Tensor> tensors = {tensor.to(device_).contiguous()};
-    auto work = group_->send(tensors, dst, tag);
-    return std::make_unique<Transfer>(std::move(work), tensors[0], what, options_.timeout);
+    on_device = tensor.to(transport_->device()).contiguous();
   } catch (const std::exception& e) {
     return FromException(e, what + " failed");
   }
+  PB_ASSIGN_OR_RETURN(std::unique_ptr<PendingTransfer> pending,
+                      transport_->Send(on_device, dst, channel, tag));
+  return std::make_unique<Transfer>(std::move(pending), on_device, what, options_.timeout);
 }
 
 absl::StatusOr<std::unique_ptr<Transfer>> Communicator::StartRecv(torch::Tensor buffer, int src,
-                                                                  int tag) {
-  if (absl::Status s = CheckPeer(src, "source"); !s.ok()) return s;
+                                                                  int tag, int channel) {
+  PB_RETURN_IF_ERROR(CheckPeer(src, "source"));
   if (!buffer.is_contiguous()) {
     return absl::InvalidArgumentError("receives need a contiguous destination tensor");
   }
+  PB_RETURN_IF_ERROR(CheckSequence(/*send=*/false, src, channel, tag));
   const std::string what =
       absl::StrCat("rank ", options_.rank, ": receive from rank ", src, " (tag ", tag, ")");
+  torch::Tensor staging;
   try {
-    torch::Tensor staging;
-    if (buffer.device() != device_) {
-      staging = torch::empty(buffer.sizes(), buffer.options().device(device_));
+    if (buffer.device() != transport_->device()) {
+      staging = torch::empty(buffer.sizes(), buffer.options().device(transport_->device()));
     }
-    std::vector<at::Tensor> tensors = {staging.defined() ? staging : buffer};
-    auto work = group_->recv(tensors, src, tag);
-    return std::make_unique<Transfer>(std::move(work), buffer, what, options_.timeout, staging);
   } catch (const std::exception& e) {
     return FromException(e, what + " failed");
   }
+  PB_ASSIGN_OR_RETURN(std::unique_ptr<PendingTransfer> pending,
+                      transport_->Recv(staging.defined() ? staging : buffer, src, channel, tag));
+  return std::make_unique<Transfer>(std::move(pending), buffer, what, options_.timeout, staging);
 }
 
-absl::Status Communicator::Send(const torch::Tensor& tensor, int dst, int tag) {
-  absl::StatusOr<std::unique_ptr<Transfer>> transfer = StartSend(tensor, dst, tag);
+absl::Status Communicator::Send(const torch::Tensor& tensor, int dst, int tag, int channel) {
+  absl::StatusOr<std::unique_ptr<Transfer>> transfer = StartSend(tensor, dst, tag, channel);
   return transfer.ok() ? (*transfer)->Wait() : transfer.status();
 }
 
-absl::Status Communicator::Recv(torch::Tensor& tensor, int src, int tag) {
-  absl::StatusOr<std::unique_ptr<Transfer>> transfer = StartRecv(tensor, src, tag);
+absl::Status Communicator::Recv(torch::Tensor& tensor, int src, int tag, int channel) {
+  absl::StatusOr<std::unique_ptr<Transfer>> transfer = StartRecv(tensor, src, tag, channel);
   return transfer.ok() ? (*transfer)->Wait() : transfer.status();
 }
 

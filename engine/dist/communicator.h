@@ -1,9 +1,10 @@
 // Point-to-point tensor transport between pipeline ranks, on PyTorch's c10d.
 //
-// Rendezvous goes through a c10d TCPStore hosted by rank 0; transport is ProcessGroupGloo on CPU,
-// or ProcessGroupNCCL in a `--config=nccl` build (tensors are staged through the rank's GPU;
-// NCCL matches point-to-point messages by order, not by tag).
-// c10d reports failures by throwing; this class is the one place that turns those exceptions into
+// Rendezvous goes through a c10d TCPStore hosted by rank 0; transport (transport.h) is
+// ProcessGroupGloo on CPU, or in a `--config=nccl` build ProcessGroupNCCL - one NCCL communicator
+// per channel, since NCCL matches point-to-point messages by order, not by tag, and runs a rank's
+// operations toward one peer in order (tensors are staged through the rank's GPU).
+// c10d reports failures by throwing; this file is the one place that turns those exceptions into
 // absl::Status, so nothing above it needs try/catch.
 //
 // Example:
@@ -15,17 +16,19 @@
 
 #include <torch/torch.h>
 
+#include <map>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <tuple>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "engine/dist/transport.h"
 
 namespace c10d {
-class ProcessGroup;
 class Store;
-class Work;
 }  // namespace c10d
 
 namespace pipebench {
@@ -34,9 +37,9 @@ namespace pipebench {
 class Transfer {
  public:
   // `staging`, when defined, is the device tensor a receive lands in; Wait copies it to `tensor`.
-  Transfer(c10::intrusive_ptr<c10d::Work> work, torch::Tensor tensor, std::string description,
-           absl::Duration timeout, torch::Tensor staging = torch::Tensor());
-  ~Transfer();
+  Transfer(std::unique_ptr<PendingTransfer> pending, torch::Tensor tensor,
+           std::string description, absl::Duration timeout,
+           torch::Tensor staging = torch::Tensor());
   // Blocks up to the communicator's timeout. Errors name the peer rank.
   absl::Status Wait();
   // Cancels the transfer; a Wait blocked on it (from any thread) returns an error at once.
@@ -44,7 +47,7 @@ class Transfer {
   const torch::Tensor& tensor() const { return tensor_; }
 
  private:
-  c10::intrusive_ptr<c10d::Work> work_;
+  std::unique_ptr<PendingTransfer> pending_;
   torch::Tensor tensor_;
   torch::Tensor staging_;
   std::string description_;
@@ -78,6 +81,12 @@ class Communicator {
  public:
   // Joins the group; blocks until all `world_size` ranks have joined or the timeout passes.
   static absl::StatusOr<std::unique_ptr<Communicator>> Connect(const CommunicatorOptions& options);
+  // A communicator over a transport of the caller's (an in-process fabric in tests), with `store`
+  // for Publish / Fetch (a c10d::HashStore shared by in-process ranks). options.transport and the
+  // rendezvous fields are not read.
+  static std::unique_ptr<Communicator> Over(const CommunicatorOptions& options,
+                                            std::unique_ptr<PointToPointTransport> transport,
+                                            c10::intrusive_ptr<c10d::Store> store);
 
   ~Communicator();
   Communicator(const Communicator&) = delete;
@@ -88,15 +97,19 @@ class Communicator {
   absl::Duration timeout() const { return options_.timeout; }
 
   // Sends a CPU tensor to `dst`; returns once the tensor may be reused.
-  absl::Status Send(const torch::Tensor& tensor, int dst, int tag);
+  absl::Status Send(const torch::Tensor& tensor, int dst, int tag, int channel = 0);
 
   // Receives into `tensor`, which must already have the sender's shape and dtype.
-  absl::Status Recv(torch::Tensor& tensor, int src, int tag);
+  absl::Status Recv(torch::Tensor& tensor, int src, int tag, int channel = 0);
 
-  // Asynchronous forms: the transfer proceeds while the caller computes.
+  // Asynchronous forms: the transfer proceeds while the caller computes. On a transport that
+  // matches by order, each channel's messages to (from) one peer must be posted with consecutive
+  // tags, as its receiver (sender) posts them; a message out of sequence is FailedPrecondition
+  // naming the channel, not a tensor delivered to the wrong receive.
   absl::StatusOr<std::unique_ptr<Transfer>> StartSend(const torch::Tensor& tensor, int dst,
-                                                      int tag);
-  absl::StatusOr<std::unique_ptr<Transfer>> StartRecv(torch::Tensor buffer, int src, int tag);
+                                                      int tag, int channel = 0);
+  absl::StatusOr<std::unique_ptr<Transfer>> StartRecv(torch::Tensor buffer, int src, int tag,
+                                                      int channel = 0);
 
   // Small out-of-band values through the rendezvous store (results, failure reports).
   absl::Status Publish(const std::string& key, const std::string& value);
@@ -107,14 +120,19 @@ class Communicator {
 
  private:
   Communicator(CommunicatorOptions options, c10::intrusive_ptr<c10d::Store> store,
-               c10::intrusive_ptr<c10d::ProcessGroup> group, torch::Device device);
+               std::unique_ptr<PointToPointTransport> transport);
 
   absl::Status CheckPeer(int peer, const char* role) const;
+  // On a transport that matches by order: OK when `tag` follows the last one posted on
+  // (peer, channel) in this direction.
+  absl::Status CheckSequence(bool send, int peer, int channel, int tag);
 
   CommunicatorOptions options_;
   c10::intrusive_ptr<c10d::Store> store_;
-  c10::intrusive_ptr<c10d::ProcessGroup> group_;
-  torch::Device device_;  // where tensors travel from: CPU for Gloo, this rank's GPU for NCCL
+  std::unique_ptr<PointToPointTransport> transport_;
+  std::mutex sequence_mutex_;
+  // (send?, peer, channel) -> the last tag posted; guarded by sequence_mutex_.
+  std::map<std::tuple<bool, int, int>, int> last_tag_;
 };
 
 }  // namespace pipebench

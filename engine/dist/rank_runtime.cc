@@ -113,9 +113,10 @@ class Mailbox {
 class Receiver {
  public:
   Receiver(Communicator& comm, Mailbox& mailbox, int chunk, Direction direction, int peer,
-           int total, std::function<int(int)> tag, std::function<torch::Tensor()> buffer)
+           int total, int channel, std::function<int(int)> tag,
+           std::function<torch::Tensor()> buffer)
       : comm_(comm), mailbox_(mailbox), chunk_(chunk), direction_(direction), peer_(peer),
-        total_(total), tag_(std::move(tag)), buffer_(std::move(buffer)),
+        total_(total), channel_(channel), tag_(std::move(tag)), buffer_(std::move(buffer)),
         thread_([this] { Loop(); }) {}
 
   ~Receiver() {
@@ -141,7 +142,7 @@ class Receiver {
         if (stopping_) return;
         while (next < total_ && static_cast<int>(posted_.size()) < kReceiveWindow) {
           absl::StatusOr<std::unique_ptr<Transfer>> transfer =
-              comm_.StartRecv(buffer_(), peer_, tag_(next));
+              comm_.StartRecv(buffer_(), peer_, tag_(next), channel_);
           if (!transfer.ok()) {
             mailbox_.Fail(transfer.status());
             return;
@@ -173,6 +174,7 @@ class Receiver {
   const Direction direction_;
   const int peer_;
   const int total_;
+  const int channel_;
   const std::function<int(int)> tag_;
   const std::function<torch::Tensor()> buffer_;
   std::mutex mutex_;
@@ -216,8 +218,11 @@ class RankRuntime : public TensorRoute {
   }
 
  private:
+  // One channel per (direction, receiving stage): a stage boundary's activations or gradients,
+  // in micro-batch order (transport.h).
+  int Channel(Direction direction, int stage) const { return direction * stages_ + stage; }
   int Tag(Direction direction, int stage, int mb) const {
-    return (direction * stages_ + stage) * total_ + mb;
+    return Channel(direction, stage) * total_ + mb;
   }
   absl::Status RunLoop();
   absl::Status WaitForInput(const RankDriver::Step& step, std::int64_t seen);
@@ -277,7 +282,8 @@ absl::Status RankRuntime::Deliver(Direction direction, int to_stage, int mb, tor
     return absl::OkStatus();
   }
   PB_ASSIGN_OR_RETURN(std::unique_ptr<Transfer> send,
-                      comm_.StartSend(tensor, to_rank, Tag(direction, to_stage, mb)));
+                      comm_.StartSend(tensor, to_rank, Tag(direction, to_stage, mb),
+                                      Channel(direction, to_stage)));
   result_.timeline.push_back({direction == kActivation ? ActionType::kSendActivation
                                                        : ActionType::kSendGradient,
                               rank_, to_stage / p_, mb, Now(), Now(), -1, 0, to_rank});
@@ -416,11 +422,13 @@ absl::StatusOr<RankResult> RankRuntime::Run() {
     if (stage > 0 && schedule_.RankOfStage(stage - 1) != rank_) {
       receivers_.push_back(std::make_unique<Receiver>(
           comm_, mailbox_, chunk, kActivation, schedule_.RankOfStage(stage - 1), total_,
+          Channel(kActivation, stage),
           [this, stage](int mb) { return Tag(kActivation, stage, mb); }, buffer));
     }
     if (stage + 1 < stages_ && schedule_.RankOfStage(stage + 1) != rank_) {
       receivers_.push_back(std::make_unique<Receiver>(
           comm_, mailbox_, chunk, kGradient, schedule_.RankOfStage(stage + 1), total_,
+          Channel(kGradient, stage),
           [this, stage](int mb) { return Tag(kGradient, stage, mb); }, buffer));
     }
   }

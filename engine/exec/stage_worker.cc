@@ -126,6 +126,13 @@ void StageWorker::NoteLiveVersions() {
   max_live_versions_ = std::max(max_live_versions_, static_cast<int>(live.size()));
 }
 
+void StageWorker::NoteDriftPerGroup(const InFlight& f) {
+  for (std::size_t g = 0; g < groups_.size(); ++g) {
+    max_drift_per_group_[g] = std::max(max_drift_per_group_[g],
+                                       groups_[g].optimizer.steps() - f.forward_group_steps[g]);
+  }
+}
+
 void StageWorker::Accumulate(Group& group, const std::vector<torch::Tensor>& grads) {
   torch::NoGradGuard no_grad;
   for (size_t k = 0; k < grads.size(); ++k) {
@@ -148,10 +155,7 @@ BackwardResult StageWorker::Backward(int microbatch, const torch::Tensor& grad_o
   result.updates_crossed = version_ - f.forward_version;
   result.weight_version = options_.weights.stash ? f.weights->id : version_;
   max_drift_ = std::max(max_drift_, result.updates_crossed);
-  for (std::size_t g = 0; g < groups_.size(); ++g) {
-    max_drift_per_group_[g] = std::max(max_drift_per_group_[g],
-                                       groups_[g].optimizer.steps() - f.forward_group_steps[g]);
-  }
+  NoteDriftPerGroup(f);
 
   std::vector<torch::Tensor> restore;
   if (options_.weights.backward_extrapolation > 0 && !update_velocity_.empty()) {
@@ -201,6 +205,7 @@ int StageWorker::WeightGradient(int microbatch) {
                                   /*create_graph=*/false, /*allow_unused=*/true);
   }
   Accumulate(group, grads);
+  NoteDriftPerGroup(f);  // an update between I and W reaches the weight gradient
   const int version = options_.weights.stash ? f.weights->id : version_;
   inflight_.erase(microbatch);
   return version;
@@ -220,6 +225,10 @@ absl::Status StageWorker::OptimizerStep() {
   torch::NoGradGuard no_grad;
   for (Group& group : groups_) {
     if (group.backwards_since_step == 0) continue;
+    if (group.tensors.empty()) {  // a stage with no tensor of this kind: nothing to update
+      group.backwards_since_step = 0;
+      continue;
+    }
     const int step = group.optimizer.steps();
     Update update{&group, {},
                   LearningRate(group.config, step) *

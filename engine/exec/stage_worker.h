@@ -112,9 +112,10 @@ class StageWorker {
   int max_live_versions() const { return max_live_versions_; }
   int max_drift() const { return max_drift_; }
   // Per optimizer group (all tensors in a plain run; weights, then architecture, in an
-  // alternating one): the most of that group's own updates any backward crossed since its
-  // forward. An architecture micro-batch whose backward crossed a weight update computed alpha's
-  // gradient on other weights than its forward saw; this tells the two kinds of staleness apart.
+  // alternating one): the most of that group's own updates any backward (input or weight
+  // gradient) crossed since its forward. Without stashing, an architecture micro-batch whose
+  // backward crossed a weight update computes alpha's gradient on other weights than its forward
+  // saw; this tells the two kinds of staleness apart.
   const std::vector<int>& max_drift_per_group() const { return max_drift_per_group_; }
   int inflight() const { return static_cast<int>(inflight_.size()); }
   const std::vector<torch::Tensor>& weights() const { return current_->leaves; }
@@ -148,6 +149,7 @@ class StageWorker {
   std::vector<torch::Tensor> Leaves(const WeightVersion& version, const Group& group) const;
   void Accumulate(Group& group, const std::vector<torch::Tensor>& grads);
   void NoteLiveVersions();
+  void NoteDriftPerGroup(const InFlight& f);
 
   StageWorkerOptions options_;
   std::shared_ptr<WeightVersion> current_;

@@ -33,6 +33,7 @@ ScheduleParams ScheduleParamsOf(const PipelineSearchOptions& options) {
   params.microbatches = options.microbatches;
   params.batches = 2 * options.steps;
   params.accumulation = options.accumulation;
+  params.chunks = options.chunks;
   return params;
 }
 
@@ -127,6 +128,7 @@ nlohmann::json PipelineSearchToJson(const SearchSpace& space, const PipelineSear
           {"stages", options.stages},
           {"microbatches", options.microbatches},
           {"accumulation", options.accumulation},
+          {"chunks", options.chunks},
           {"storage", WeightStorageName(options.storage)},
           {"preset", NasPresetToJson(options.preset)},
           {"steps", options.steps},

@@ -36,6 +36,7 @@ struct PipelineSearchOptions {
   int stages = 2;
   int microbatches = 4;   // per mini-batch
   int accumulation = 0;   // PACI's a (0: m)
+  int chunks = 1;         // model stages per rank (interleaved schedules)
   int micro_batch_size = 4;
   int steps = 50;         // search steps: an alpha and a weight mini-batch each
   std::uint64_t seed = 0;

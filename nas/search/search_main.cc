@@ -60,6 +60,7 @@ ABSL_FLAG(std::string, schedule, "",
 ABSL_FLAG(int, stages, 2, "Pipeline stages (with --schedule).");
 ABSL_FLAG(int, microbatches, 4, "Micro-batches per mini-batch (with --schedule).");
 ABSL_FLAG(int, accumulation, 0, "PACI's a, backwards per update (with --schedule; 0: m).");
+ABSL_FLAG(int, chunks, 1, "Model stages per rank, interleaved schedules (with --schedule).");
 ABSL_FLAG(int, micro_batch_size, 4, "Sequences per micro-batch (with --schedule).");
 ABSL_FLAG(double, gdas_temperature, 1.0,
           "GDAS's Gumbel-softmax temperature, fixed for a pipelined search.");
@@ -88,6 +89,7 @@ absl::Status RunInPipeline(const SearchSpace& space, const TokenDataset& data,
   options.stages = absl::GetFlag(FLAGS_stages);
   options.microbatches = absl::GetFlag(FLAGS_microbatches);
   options.accumulation = absl::GetFlag(FLAGS_accumulation);
+  options.chunks = absl::GetFlag(FLAGS_chunks);
   options.micro_batch_size = absl::GetFlag(FLAGS_micro_batch_size);
   options.steps = search.steps;
   options.seed = search.seed;
