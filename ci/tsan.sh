@@ -8,4 +8,5 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 exec ./bazelw test --config=tsan "$@" \
   --test_env=TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$PWD/ci/tsan.supp" \
   //engine/util:subprocess_test //engine/dist:communicator_test //engine/dist:rank_runtime_test \
+  //engine/dist:message_order_test \
   //benchmarks/harness:progress_test //engine/cli:launch_cli_test

@@ -8,6 +8,7 @@
 #include "engine/util/status_macros.h"
 #include "nas/pipeline/supernet_stage_model.h"
 #include "nas/search/search.h"
+#include "nas/search/search_and_evaluate.h"
 
 namespace pipebench {
 
@@ -142,14 +143,7 @@ absl::StatusOr<nlohmann::json> PipelineSearchAndEvaluate(const SearchSpace& spac
                                                          const TokenDataset& data,
                                                          const PipelineSearchJob& job,
                                                          const BatchCallback& on_batch) {
-  if (job.retrain_steps < 0 || job.validation_batches < 1) {
-    return absl::InvalidArgumentError("retrain_steps must be >= 0 and validation_batches >= 1");
-  }
-  if (job.retrain_steps > 0 && !job.retrain.finetune && !job.retrain.scratch) {
-    return absl::InvalidArgumentError(
-        "retrain_steps > 0 needs a way to retrain: from the inherited weights, from scratch, "
-        "or both");
-  }
+  PB_RETURN_IF_ERROR(CheckRetraining(job.retrain_steps, job.retrain, job.validation_batches));
   const PipelineSearchOptions& options = job.search;
   PB_ASSIGN_OR_RETURN(const PipelineSearchResult result,
                       RunPipelineSearch(space, data, options, on_batch));
@@ -163,14 +157,8 @@ absl::StatusOr<nlohmann::json> PipelineSearchAndEvaluate(const SearchSpace& spac
   PB_ASSIGN_OR_RETURN(const DerivedEvaluation evaluation,
                       EvaluateDerived(space, result.architecture, result.inherited,
                                       NetworkOf(options), data, retrain, plan));
-  auto optional_loss = [](const std::optional<double>& loss) {
-    return loss ? nlohmann::json(*loss) : nlohmann::json(nullptr);
-  };
   nlohmann::json record = PipelineSearchToJson(space, options, result);
-  nlohmann::json& derived = record["derived"][0];
-  derived["val_loss_inherited"] = evaluation.val_loss_inherited;
-  derived["val_loss_finetuned"] = optional_loss(evaluation.val_loss_finetuned);
-  derived["val_loss_scratch"] = optional_loss(evaluation.val_loss_scratch);
+  AddEvaluation(evaluation, record["derived"][0]);
   record["retrain_steps"] = job.retrain_steps;
   record["unigram_val_loss"] =
       UnigramValidationLoss(data, static_cast<int>(space.context), retrain.batch_size,

@@ -17,13 +17,9 @@ nlohmann::json OptionalLoss(const std::optional<double>& loss) {
 absl::StatusOr<nlohmann::json> SearchAndEvaluate(
     const SearchSpace& space, const TokenDataset& data, const SearchJob& job,
     const std::function<void(const SearchStep&)>& on_step) {
-  if (job.retrain_steps < 0 || job.validation_batches < 1) {
-    return absl::InvalidArgumentError("retrain_steps must be >= 0 and validation_batches >= 1");
-  }
-  if (job.retrain_steps > 0 && !job.retrain.finetune && !job.retrain.scratch) {
-    return absl::InvalidArgumentError(
-        "retrain_steps > 0 needs a way to retrain: from the inherited weights, from scratch, "
-        "or both");
+  if (absl::Status s = CheckRetraining(job.retrain_steps, job.retrain, job.validation_batches);
+      !s.ok()) {
+    return s;
   }
   const SearchOptions& options = job.search;
   absl::StatusOr<SearchResult> result = RunSearch(space, data, options, on_step);
@@ -49,15 +45,14 @@ absl::StatusOr<nlohmann::json> SearchAndEvaluate(
                        {"architecture", point.architecture},
                        {"val_loss", point.val_loss}});
     }
-    derived.push_back({{"method", d.method},
-                       {"architecture", d.architecture_json},
-                       {"parameters", d.parameters},
-                       {"model", nlohmann::json::parse(GptConfigToJson(d.network->config))},
-                       {"search_seconds", d.search_seconds},
-                       {"curve", curve},
-                       {"val_loss_inherited", evaluation->val_loss_inherited},
-                       {"val_loss_finetuned", OptionalLoss(evaluation->val_loss_finetuned)},
-                       {"val_loss_scratch", OptionalLoss(evaluation->val_loss_scratch)}});
+    nlohmann::json entry = {{"method", d.method},
+                            {"architecture", d.architecture_json},
+                            {"parameters", d.parameters},
+                            {"model", nlohmann::json::parse(GptConfigToJson(d.network->config))},
+                            {"search_seconds", d.search_seconds},
+                            {"curve", curve}};
+    AddEvaluation(*evaluation, entry);
+    derived.push_back(std::move(entry));
   }
   return nlohmann::json{{"method", SearchMethodName(options.method)},
                         {"space",
@@ -78,6 +73,25 @@ absl::StatusOr<nlohmann::json> SearchAndEvaluate(
                         {"supernet_parameters", result->supernet_parameters},
                         {"retrain_steps", job.retrain_steps},
                         {"derived", derived}};
+}
+
+absl::Status CheckRetraining(int retrain_steps, const EvaluationPlan& plan,
+                             int validation_batches) {
+  if (retrain_steps < 0 || validation_batches < 1) {
+    return absl::InvalidArgumentError("retrain_steps must be >= 0 and validation_batches >= 1");
+  }
+  if (retrain_steps > 0 && !plan.finetune && !plan.scratch) {
+    return absl::InvalidArgumentError(
+        "retrain_steps > 0 needs a way to retrain: from the inherited weights, from scratch, "
+        "or both");
+  }
+  return absl::OkStatus();
+}
+
+void AddEvaluation(const DerivedEvaluation& evaluation, nlohmann::json& derived) {
+  derived["val_loss_inherited"] = evaluation.val_loss_inherited;
+  derived["val_loss_finetuned"] = OptionalLoss(evaluation.val_loss_finetuned);
+  derived["val_loss_scratch"] = OptionalLoss(evaluation.val_loss_scratch);
 }
 
 absl::Status WriteDerivedModels(const nlohmann::json& record, const std::string& dir) {

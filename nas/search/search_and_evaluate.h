@@ -34,6 +34,15 @@ absl::StatusOr<nlohmann::json> SearchAndEvaluate(
     const SearchSpace& space, const TokenDataset& data, const SearchJob& job,
     const std::function<void(const SearchStep&)>& on_step = {});
 
+// OK when retrain_steps >= 0 and validation_batches >= 1 and, with retrain_steps > 0, `plan`
+// names a way to retrain; else InvalidArgument saying which.
+absl::Status CheckRetraining(int retrain_steps, const EvaluationPlan& plan,
+                             int validation_batches);
+
+// Sets "val_loss_inherited", "val_loss_finetuned" and "val_loss_scratch" (null when not asked
+// for) in a record's derived entry.
+void AddEvaluation(const DerivedEvaluation& evaluation, nlohmann::json& derived);
+
 // Writes each derived network of a SearchAndEvaluate record as an engine model file,
 // `dir`/<method>.json (the folder is created), with a description naming the search.
 absl::Status WriteDerivedModels(const nlohmann::json& record, const std::string& dir);
