@@ -215,7 +215,9 @@ TEST(ExperimentConfigTest, NasInPipelinesSharesStageCostsAcrossSchedules) {
     EXPECT_EQ(cell.params["micro_batch_size"].get<int>() * cell.params["microbatches"].get<int>(),
               8);
     schedules_per_costs[cell.costs_key].insert(cell.params["schedule"].get<std::string>());
-    if (cell.params["schedule"] == "paci") EXPECT_EQ(cell.params["accumulation"], 2);
+    if (cell.params["schedule"] == "paci") {
+      EXPECT_EQ(cell.params["accumulation"], 2);
+    }
   }
   EXPECT_EQ(kinds["nas_pipeline"], 2 * 3 * 2);
   EXPECT_EQ(kinds["nas_pipeline_costs"], 2 * 2);  // (drnas, gdas) x (1, 2 model stages)
