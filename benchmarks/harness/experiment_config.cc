@@ -668,8 +668,11 @@ class Expander {
                      "batch_size", "retrain_steps", "retrain_from", "data", "pipelines",
                      "gdas_temperature"});
     const int batch_size = study.Int("batch_size", 1, 8);
+    const int steps = study.Int("steps", 1);
+    // Two mini-batches a step: the schedule's mini-batch count must stay an int.
+    if (steps > (1 << 29)) study.Fail("steps", absl::StrCat("at most 2^29, got ", steps));
     json base = {
-        {"steps", study.Int("steps", 1)},
+        {"steps", steps},
         {"retrain_steps", study.Int("retrain_steps", 0, 0)},
         {"retrain_from", RetrainFrom(study)},
         {"data", study.String("data", data_)},
@@ -704,7 +707,7 @@ class Expander {
       params.stages = entry.Int("stages", 1);
       params.microbatches = entry.Int("microbatches", 1);
       params.chunks = entry.Int("chunks", 1, 1);
-      params.batches = 2 * base["steps"].get<int>();
+      params.batches = 2 * steps;
       const json accumulation = entry.Has("accumulation") ? *entry.Raw("accumulation") : json(0);
       PB_RETURN_IF_ERROR(entry.status());
       if (std::find(known.begin(), known.end(), schedule) == known.end()) {

@@ -260,6 +260,7 @@ TEST(ExperimentConfigTest, NasInPipelinesRefusesWhatItCannotRun) {
       {"\"accumulation\": \"p\"", "\"accumulation\": 3"},
       {"\"steps\": 3,", "\"steps\": 3, \"search_candidates\": 4,"},
       {"\"steps\": 3,", "\"steps\": 3, \"preset\": \"tanglenas\","},
+      {"\"steps\": 3,", "\"steps\": 1073741824,"},
       {"\"schedule\": \"1f1b_flush\", \"stages\": 1", "\"schedule\": \"nope\", \"stages\": 1"}};
   const std::vector<std::string> expected = {
       "studies[0].optimizers[0]: 'spos' is not one of",
@@ -268,6 +269,7 @@ TEST(ExperimentConfigTest, NasInPipelinesRefusesWhatItCannotRun) {
       "studies[0].pipelines[2].accumulation: 3 must divide microbatches 4",
       "studies[0].search_candidates: unknown key",
       "studies[0].preset: 'tanglenas' uses dropout, tied embeddings or gradient clipping",
+      "studies[0].steps: at most 2^29, got 1073741824",
       "studies[0].pipelines[0].schedule: unknown schedule 'nope'"};
   for (size_t i = 0; i < cases.size(); ++i) {
     auto config = ParseExperimentConfig(Replace(kPipelinedNas, cases[i].first, cases[i].second));

@@ -55,8 +55,9 @@ absl::StatusOr<PipelineSearchResult> RunPipelineSearch(const SearchSpace& space,
                                                        const TokenDataset& data,
                                                        const PipelineSearchOptions& options,
                                                        const BatchCallback& on_batch) {
-  if (options.steps < 1) {
-    return absl::InvalidArgumentError(absl::StrCat("steps must be >= 1, got ", options.steps));
+  if (options.steps < 1 || options.steps > (1 << 29)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "steps must be in [1, 2^29] (two mini-batches each), got ", options.steps));
   }
   if (options.sampler == SamplerKind::kSpos) {
     return absl::UnimplementedError(

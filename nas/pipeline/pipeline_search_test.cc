@@ -143,6 +143,8 @@ TEST(PipelineSearchTest, RefusesWhatItCannotSearchFaithfully) {
   options = Options("paci", 2);
   options.steps = 0;
   EXPECT_FALSE(RunPipelineSearch(Space(), Data(), options).ok());
+  options.steps = 1 << 30;  // two mini-batches a step would overflow the schedule's count
+  EXPECT_FALSE(RunPipelineSearch(Space(), Data(), options).ok());
   options = Options("paci", 2);
   options.sampler = SamplerKind::kSpos;
   EXPECT_NE(RunPipelineSearch(Space(), Data(), options).status().message().find("spos"),
