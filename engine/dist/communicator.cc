@@ -85,34 +85,33 @@ class C10dTransport final : public PointToPointTransport {
 
   absl::StatusOr<std::unique_ptr<PendingTransfer>> Send(const torch::Tensor& tensor, int dst,
                                                        int channel, int tag) override {
-    const std::string what = absl::StrCat("rank ", rank_, ": send to rank ", dst, " (channel ",
-                                          channel, ", tag ", tag, ")");
-    try {
-      std::vector<at::Tensor> tensors = {tensor};
-      return std::unique_ptr<PendingTransfer>(
-          std::make_unique<C10dPending>(Group(channel)->send(tensors, dst, tag), what));
-    } catch (const std::exception& e) {
-      return FromException(e, what + " failed");
-    }
+    return Post(/*send=*/true, tensor, dst, channel, tag);
   }
 
   absl::StatusOr<std::unique_ptr<PendingTransfer>> Recv(torch::Tensor tensor, int src,
                                                        int channel, int tag) override {
-    const std::string what = absl::StrCat("rank ", rank_, ": receive from rank ", src,
-                                          " (channel ", channel, ", tag ", tag, ")");
-    try {
-      std::vector<at::Tensor> tensors = {tensor};
-      return std::unique_ptr<PendingTransfer>(
-          std::make_unique<C10dPending>(Group(channel)->recv(tensors, src, tag), what));
-    } catch (const std::exception& e) {
-      return FromException(e, what + " failed");
-    }
+    return Post(/*send=*/false, tensor, src, channel, tag);
   }
 
   bool matches_by_order() const override { return group_per_channel_; }
   torch::Device device() const override { return device_; }
 
  private:
+  absl::StatusOr<std::unique_ptr<PendingTransfer>> Post(bool send, const torch::Tensor& tensor,
+                                                       int peer, int channel, int tag) {
+    const std::string what =
+        absl::StrCat("rank ", rank_, send ? ": send to rank " : ": receive from rank ", peer,
+                     " (channel ", channel, ", tag ", tag, ")");
+    try {
+      std::vector<at::Tensor> tensors = {tensor};
+      const c10::intrusive_ptr<c10d::ProcessGroup> group = Group(channel);
+      return std::unique_ptr<PendingTransfer>(std::make_unique<C10dPending>(
+          send ? group->send(tensors, peer, tag) : group->recv(tensors, peer, tag), what));
+    } catch (const std::exception& e) {
+      return FromException(e, what + " failed");
+    }
+  }
+
   c10::intrusive_ptr<c10d::ProcessGroup> Group(int channel) {
     const int key = group_per_channel_ ? channel : 0;
     std::lock_guard<std::mutex> lock(mutex_);
