@@ -581,7 +581,8 @@ class Expander {
   // The space file and the named preset, read now so a bad name fails the config, not a cell;
   // the preset's settings go into every cell (and so into its key and record).
   absl::Status SpaceAndPreset(FieldReader& study, const std::string& path, json& base,
-                              SearchSpace* parsed_space = nullptr) {
+                              SearchSpace* parsed_space = nullptr,
+                              NasPreset* parsed_preset = nullptr) {
     const std::string space = study.String("space");
     const std::string preset_name = study.String("preset", "pipebench");
     PB_RETURN_IF_ERROR(study.status());
@@ -605,6 +606,7 @@ class Expander {
     }
     base["space"] = space;
     base["preset"] = NasPresetToJson(*preset);
+    if (parsed_preset != nullptr) *parsed_preset = *preset;
     return absl::OkStatus();
   }
 
@@ -685,13 +687,12 @@ class Expander {
     const std::vector<std::string> storages = Storages(study);
     const json pipelines = study.List("pipelines");
     SearchSpace space;
-    PB_RETURN_IF_ERROR(SpaceAndPreset(study, path, base, &space));
-    absl::StatusOr<NasPreset> preset = NasPresetFromJson(base["preset"]);
-    if (!preset.ok()) return preset.status();
-    if (preset->dropout > 0 || preset->tied_embeddings || preset->weights.gradient_clip > 0 ||
-        preset->architecture.gradient_clip > 0) {
+    NasPreset preset;
+    PB_RETURN_IF_ERROR(SpaceAndPreset(study, path, base, &space, &preset));
+    if (preset.dropout > 0 || preset.tied_embeddings || preset.weights.gradient_clip > 0 ||
+        preset.architecture.gradient_clip > 0) {
       return absl::InvalidArgumentError(absl::StrCat(
-          path, ".preset: '", preset->name, "' uses dropout, tied embeddings or gradient "
+          path, ".preset: '", preset.name, "' uses dropout, tied embeddings or gradient "
           "clipping, which the pipelined supernet does not take yet; use a preset without them "
           "(pipebench)"));
     }
