@@ -76,6 +76,8 @@ absl::StatusOr<CostsCellParams> CostsCellOf(const json& params) {
   cell.model_stages = reader.Get<int>("model_stages");
   cell.micro_batch_size = reader.Get<int>("micro_batch_size");
   cell.balance_by_time = reader.Get<std::string>("partition", "layers") == "time";
+  // Absent in CPU experiments, so their cells' keys are what they were before devices existed.
+  cell.device = reader.Get<std::string>("device", "cpu");
   PB_RETURN_IF_ERROR(reader.status());
   return cell;
 }
@@ -128,6 +130,7 @@ absl::StatusOr<ExecutedCellParams> ExecutedCellOf(const std::string& kind, const
   run.eval_tokens = reader.Get<std::int64_t>("eval_tokens", TrainConfig().eval_tokens);
   run.lr = reader.Get<double>("lr", TrainConfig().lr);
   run.warmup = reader.Get<int>("warmup", TrainConfig().warmup);
+  run.device = reader.Get<std::string>("device", TrainConfig().device);
   cell.budget_seconds = reader.Get<double>("budget_seconds", 0.0);
   cell.budget_flush_steps = reader.Get<int>("budget_flush_steps", 0);
   PB_RETURN_IF_ERROR(reader.status());

@@ -25,6 +25,7 @@ struct CostsCellParams {
   int model_stages = 1;
   int micro_batch_size = 8;
   bool balance_by_time = false;  // "partition": "time"; else blocks spread evenly
+  std::string device = "cpu";    // where the stages are timed (the experiment's "device")
 };
 
 // Simulates a schedule: on its costs cell's measured costs and the study's link, or on costs

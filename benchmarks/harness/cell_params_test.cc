@@ -29,6 +29,10 @@ TEST(CellParamsTest, AnExecutedCellBecomesATrainConfig) {
   EXPECT_EQ(cell->run.lr, 2e-3);
   EXPECT_EQ(cell->run.eval_every, 2);
   EXPECT_EQ(cell->run.eval_tokens, 256);
+  EXPECT_EQ(cell->run.device, "cpu");  // a CPU experiment's cells carry no device
+  json on_gpu = TrainingCell();
+  on_gpu["device"] = "cuda:1";
+  EXPECT_EQ(ExecutedCellOf(kTrainingCell, on_gpu)->run.device, "cuda:1");
 }
 
 TEST(CellParamsTest, AnExecutedCellNeedsALength) {
@@ -186,6 +190,11 @@ TEST(CellParamsTest, CostsCells) {
   ASSERT_TRUE(cell.ok()) << cell.status();
   EXPECT_TRUE(cell->balance_by_time);
   EXPECT_EQ(cell->model_stages, 2);
+  EXPECT_EQ(cell->device, "cpu");
+  auto on_gpu = CostsCellOf({{"model", "layers=2"}, {"data", "synthetic"}, {"model_stages", 2},
+                             {"micro_batch_size", 4}, {"device", "cuda"}});
+  ASSERT_TRUE(on_gpu.ok()) << on_gpu.status();
+  EXPECT_EQ(on_gpu->device, "cuda");
 }
 
 }  // namespace

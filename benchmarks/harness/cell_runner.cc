@@ -14,6 +14,7 @@
 #include "engine/exec/executor.h"
 #include "engine/model/dataset.h"
 #include "engine/model/partition.h"
+#include "engine/platform/device.h"
 #include "engine/schedule/registry.h"
 #include "engine/runtime/run_summary.h"
 #include "engine/sim/report.h"
@@ -51,6 +52,7 @@ absl::StatusOr<json> RunCosts(const CostsCellParams& cell, const CellInputs& inp
   MeasurementOptions options;
   options.micro_batch_size = cell.micro_batch_size;
   options.repeats = 25;
+  PB_ASSIGN_OR_RETURN(options.device, ParseDevice(cell.device));
   std::vector<UnitRange> partition;
   if (cell.balance_by_time) {
     PB_ASSIGN_OR_RETURN(partition, PartitionByMeasuredTime(model, cell.model_stages, options));
@@ -170,7 +172,7 @@ absl::StatusOr<json> RunExecutor(const ExecutedCellParams& cell, const CellInput
   if (partition.empty()) {
     PB_ASSIGN_OR_RETURN(partition, PartitionByLayers(*model, params.model_stages()));
   }
-  ExecutorOptions executor_options = ExecutorOptionsFor(run, model);
+  PB_ASSIGN_OR_RETURN(ExecutorOptions executor_options, ExecutorOptionsFor(run, model));
   executor_options.budget_seconds = budget;
   executor_options.horizon_batches = horizon_batches;
   json curve = json::array();

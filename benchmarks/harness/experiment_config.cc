@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "engine/model/gpt.h"
+#include "engine/platform/device.h"
 #include "engine/schedule/registry.h"
 #include "engine/sim/cost_model.h"
 #include "engine/util/status_macros.h"
@@ -232,11 +233,15 @@ class Expander {
  public:
   absl::Status Top(const json& root) {
     FieldReader top(root, "");
-    top.AllowOnly({"experiment", "description", "seeds", "data", "studies"});
+    top.AllowOnly({"experiment", "description", "seeds", "data", "device", "studies"});
     config_.experiment = top.String("experiment");
     config_.description = top.String("description");
     seeds_ = top.IntList("seeds", 0, std::vector<int>{0});
     data_ = top.String("data", std::string(kDefaultData));
+    device_ = top.String("device", "cpu");
+    if (const absl::StatusOr<torch::Device> device = ParseDevice(device_); !device.ok()) {
+      top.Fail("device", std::string(device.status().message()));
+    }
     const json studies = top.List("studies");
     PB_RETURN_IF_ERROR(top.status());
     if (config_.experiment.empty() ||
@@ -261,6 +266,10 @@ class Expander {
         PB_RETURN_IF_ERROR(Pipeline(study, path, name));
       } else if (kind == "training") {
         PB_RETURN_IF_ERROR(Training(study, path, name));
+      } else if ((kind == "nas" || kind == "nas_cost") && device_ != "cpu") {
+        return absl::InvalidArgumentError(absl::StrCat(
+            path, ".kind: ", kind, " studies run on the CPU only; the experiment's device is '",
+            device_, "'"));
       } else if (kind == "nas") {
         PB_RETURN_IF_ERROR(Nas(study, path, name));
       } else if (kind == "nas_cost") {
@@ -386,6 +395,7 @@ class Expander {
                    {"model_stages", model_stages},
                    {"micro_batch_size", grid.micro_batch_size}};
     if (partition != "layers") params["partition"] = partition;
+    OnDevice(params);
     Cell cell = MakeCell(study, kCostsCell, params);
     if (costs_keys_.insert(cell.key).second) config_.cells.push_back(cell);
     return cell.key;
@@ -468,6 +478,7 @@ class Expander {
         }
         cell["steps"] = steps;
         cell["data"] = data_;
+        OnDevice(cell);
         if (backend == kExecutorCell) {
           costs_key = CostsCell(name, grid, model, params.model_stages());
         }
@@ -569,6 +580,7 @@ class Expander {
         cell["budget_seconds"] = budget;
       }
       if (partition != "layers") cell["partition"] = partition;
+      OnDevice(cell);
       const std::string costs_key =
           CostsCell(name, grid, model, params.model_stages(), partition);
       for (int seed : seeds_) {
@@ -808,8 +820,15 @@ class Expander {
   }
 
   ExperimentConfig config_;
+  // The experiment's "device" into a cell that computes or times stages; a CPU experiment's cells
+  // carry none, so their keys (and resumed results) are those of before devices existed.
+  void OnDevice(json& params) const {
+    if (device_ != "cpu") params["device"] = device_;
+  }
+
   std::vector<int> seeds_;
   std::string data_;
+  std::string device_;
   std::set<std::string> costs_keys_;
 };
 

@@ -125,6 +125,49 @@ TEST(ExperimentConfigTest, ErrorsNameTheField) {
   expect_error(Replace(kConfig, "\"demo\"", "\"../demo\""), "experiment: must be");
 }
 
+// A GPU experiment's cells that compute or time stages carry the device, so their keys (and
+// resumed results) never mix with a CPU run's; a CPU experiment's carry none, keeping the keys
+// every committed run was made with.
+TEST(ExperimentConfigTest, TheDeviceGoesIntoEveryCellThatComputesOnIt) {
+  auto on_cpu = ParseExperimentConfig(kConfig);
+  ASSERT_TRUE(on_cpu.ok()) << on_cpu.status();
+  for (const Cell& cell : on_cpu->cells) EXPECT_FALSE(cell.params.contains("device")) << cell.key;
+  auto explicit_cpu = ParseExperimentConfig(
+      Replace(kConfig, "\"seeds\"", "\"device\": \"cpu\", \"seeds\""));
+  ASSERT_TRUE(explicit_cpu.ok()) << explicit_cpu.status();
+  ASSERT_EQ(explicit_cpu->cells.size(), on_cpu->cells.size());
+  for (size_t i = 0; i < on_cpu->cells.size(); ++i) {
+    EXPECT_EQ(explicit_cpu->cells[i].key, on_cpu->cells[i].key);
+  }
+  auto on_gpu = ParseExperimentConfig(
+      Replace(kConfig, "\"seeds\"", "\"device\": \"cuda:1\", \"seeds\""));
+  ASSERT_TRUE(on_gpu.ok()) << on_gpu.status();
+  ASSERT_EQ(on_gpu->cells.size(), on_cpu->cells.size());
+  std::map<std::string, int> with_device;
+  for (const Cell& cell : on_gpu->cells) {
+    if (cell.params.contains("device")) {
+      EXPECT_EQ(cell.params["device"], "cuda:1") << cell.key;
+      ++with_device[cell.kind];
+    }
+  }
+  // Simulations read their costs cell's (GPU-measured) costs and compute nothing themselves.
+  EXPECT_EQ(with_device, (std::map<std::string, int>{
+                             {"costs", 2}, {"executor", 24}, {"training", 2}}));
+}
+
+TEST(ExperimentConfigTest, AnUnknownDeviceOrANasStudyOffTheCpuIsRefused) {
+  auto bad =
+      ParseExperimentConfig(Replace(kConfig, "\"seeds\"", "\"device\": \"gpu\", \"seeds\""));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_THAT(std::string(bad.status().message()), HasSubstr("device: device must be cpu, cuda"));
+  auto nas = ParseExperimentConfig(R"({"experiment": "x", "description": "", "device": "cuda",
+    "studies": [{"name": "n", "kind": "nas", "space": "configs/nas/tiny.json",
+       "optimizers": ["darts"], "storages": ["we"], "steps": 2}]})");
+  ASSERT_FALSE(nas.ok());
+  EXPECT_THAT(std::string(nas.status().message()),
+              HasSubstr("studies[0].kind: nas studies run on the CPU only"));
+}
+
 TEST(ExperimentConfigTest, ATrainingStudyMayGiveASimulatedTimeBudgetInsteadOfSteps) {
   auto config = ParseExperimentConfig(
       Replace(kConfig, "\"steps\": 10,", "\"budget_seconds\": 30, \"target\": 2.5,"));

@@ -26,6 +26,12 @@ expect_error "not found" --data=/nonexistent/input.txt
 expect_error "unknown key 'depth'" --model=depth=3
 expect_error "divisible by heads" --model=layers=2,embed=10,heads=4
 expect_error "non-finite" --lr=1e12 --warmup=0 --weight_decay=0 --batches=30
+expect_error "--device must be cpu, cuda" --device=gpu
+if [[ "${PIPEBENCH_WITH_CUDA:-0}" != 1 ]]; then
+  # Debian's LibTorch has no CUDA: one error naming the GPU build, before any data is read.
+  expect_error "--device 'cuda': this build is against a CPU-only LibTorch" --device=cuda
+  expect_error "ci/gpu/build.sh" --device=cuda:0 --stages=1 --microbatches=1
+fi
 
 out="$TEST_TMPDIR/run.jsonl"
 if ! "$train" "${tiny[@]}" --schedule=paci --stages=2 --microbatches=2 --batches=6 --eval_every=3 \
@@ -35,6 +41,15 @@ fi
 if [[ $(grep -c '"step"' "$out") -ne 6 ]] || ! grep -q '"val_loss"' "$out" ||
    ! tail -1 "$out" | grep -q '"summary"'; then
   echo "FAIL: expected 6 step lines, a val_loss and a summary:"; cat "$out"; failures=$((failures + 1))
+fi
+# --device=cpu is the default: the same losses, step for step.
+on_cpu="$TEST_TMPDIR/on_cpu.jsonl"
+"$train" "${tiny[@]}" --schedule=paci --stages=2 --microbatches=2 --batches=6 --eval_every=3 \
+  --device=cpu --out="$on_cpu"
+losses() { grep -o '"\(train\|val\)_loss":[^,}]*' "$1"; }
+if [[ -z "$(losses "$out")" || "$(losses "$out")" != "$(losses "$on_cpu")" ]]; then
+  echo "FAIL: --device=cpu trained other losses than the default:"; diff <(losses "$out") \
+    <(losses "$on_cpu"); failures=$((failures + 1))
 fi
 
 echo "$failures failures"

@@ -58,13 +58,17 @@ ABSL_FLAG(int64_t, eval_tokens, pipebench::TrainConfig().eval_tokens,
 ABSL_FLAG(std::string, out, "", "Write the JSON lines here instead of standard output.");
 ABSL_FLAG(int, threads, pipebench::TrainConfig().threads,
           "LibTorch and OpenBLAS threads (0: their defaults; under the launcher, cores / nproc).");
+ABSL_FLAG(std::string, device, pipebench::TrainConfig().device,
+          "Where stages compute: cpu, cuda (each rank on GPU rank % visible GPUs) or cuda:N. A GPU "
+          "needs the CUDA build (ci/gpu/build.sh); stage costs are measured on it too.");
 ABSL_FLAG(int, timeout_seconds, pipebench::TrainConfig().timeout_seconds,
           "Distributed runs: how long a rank waits for a peer before naming it as failed.");
 ABSL_FLAG(std::string, trace, pipebench::TrainConfig().trace,
           "Distributed runs: rank 0 writes a Chrome/Perfetto trace of every rank's real timings.");
 ABSL_FLAG(std::string, transport, pipebench::TrainConfig().transport,
-          "Distributed runs: gloo, or nccl in a --config=nccl build (stage tensors then travel "
-          "through each rank's GPU).");
+          "Distributed runs: gloo, or nccl in a CUDA build (ci/gpu/build.sh or --config=nccl). "
+          "With --device=cuda, nccl sends and receives in GPU memory; gloo stages through the "
+          "host.");
 ABSL_FLAG(double, slow_down, pipebench::TrainConfig().slow_down,
           "Inject a regression: every compute action takes this many times its own time (for "
           "showing that the CI gate's measured checks fail).");
@@ -98,6 +102,7 @@ TrainConfig ConfigFromFlags() {
   c.eval_every = absl::GetFlag(FLAGS_eval_every);
   c.eval_tokens = absl::GetFlag(FLAGS_eval_tokens);
   c.threads = absl::GetFlag(FLAGS_threads);
+  c.device = absl::GetFlag(FLAGS_device);
   c.timeout_seconds = absl::GetFlag(FLAGS_timeout_seconds);
   c.trace = absl::GetFlag(FLAGS_trace);
   c.transport = absl::GetFlag(FLAGS_transport);

@@ -4,7 +4,7 @@
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 
-#ifdef PIPEBENCH_WITH_NCCL
+#ifdef PIPEBENCH_WITH_CUDA
 #include <c10/cuda/CUDAFunctions.h>
 #include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
 
@@ -22,6 +22,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "engine/dist/local_address.h"
+#include "engine/platform/device.h"
+#include "engine/platform/torch_compat.h"
 #include "engine/util/status_macros.h"
 
 namespace pipebench {
@@ -77,7 +79,7 @@ class C10dPending final : public PendingTransfer {
 // ahead can hold up another channel's send on a shared stream.
 class C10dTransport final : public PointToPointTransport {
  public:
-  using GroupFactory = std::function<c10::intrusive_ptr<c10d::ProcessGroup>(int channel)>;
+  using GroupFactory = std::function<c10::intrusive_ptr<PointToPointGroup>(int channel)>;
 
   C10dTransport(int rank, GroupFactory group_of, bool group_per_channel, torch::Device device)
       : rank_(rank), group_of_(std::move(group_of)), group_per_channel_(group_per_channel),
@@ -104,7 +106,7 @@ class C10dTransport final : public PointToPointTransport {
                      " (channel ", channel, ", tag ", tag, ")");
     try {
       std::vector<at::Tensor> tensors = {tensor};
-      const c10::intrusive_ptr<c10d::ProcessGroup> group = Group(channel);
+      const c10::intrusive_ptr<PointToPointGroup> group = Group(channel);
       return std::unique_ptr<PendingTransfer>(std::make_unique<C10dPending>(
           send ? group->send(tensors, peer, tag) : group->recv(tensors, peer, tag), what));
     } catch (const std::exception& e) {
@@ -112,7 +114,7 @@ class C10dTransport final : public PointToPointTransport {
     }
   }
 
-  c10::intrusive_ptr<c10d::ProcessGroup> Group(int channel) {
+  c10::intrusive_ptr<PointToPointGroup> Group(int channel) {
     const int key = group_per_channel_ ? channel : 0;
     std::lock_guard<std::mutex> lock(mutex_);
     auto it = groups_.find(key);
@@ -125,7 +127,7 @@ class C10dTransport final : public PointToPointTransport {
   const bool group_per_channel_;
   const torch::Device device_;
   std::mutex mutex_;  // receiver threads post concurrently
-  std::map<int, c10::intrusive_ptr<c10d::ProcessGroup>> groups_;
+  std::map<int, c10::intrusive_ptr<PointToPointGroup>> groups_;
 };
 
 }  // namespace
@@ -139,11 +141,11 @@ absl::StatusOr<Transport> ParseTransport(const std::string& name) {
 
 absl::StatusOr<std::unique_ptr<Communicator>> Communicator::Connect(
     const CommunicatorOptions& options) {
-#ifndef PIPEBENCH_WITH_NCCL
+#ifndef PIPEBENCH_WITH_CUDA
   if (options.transport == Transport::kNccl) {
     return absl::FailedPreconditionError(
-        "this build has no NCCL transport; build with --config=nccl against a CUDA LibTorch "
-        "(PIPEBENCH_CUDA_LIBTORCH=<its root>), or use gloo");
+        "this build has no NCCL transport; build with ci/gpu/build.sh (or Bazel's --config=nccl) "
+        "against a CUDA LibTorch, or use gloo");
   }
 #endif
   if (options.world_size < 1) {
@@ -175,30 +177,32 @@ absl::StatusOr<std::unique_ptr<Communicator>> Communicator::Connect(
   }
   std::unique_ptr<PointToPointTransport> transport;
   if (options.transport == Transport::kNccl) {
-#ifdef PIPEBENCH_WITH_NCCL
+#ifdef PIPEBENCH_WITH_CUDA
+    // The rank's compute GPU when it computes on one; else its own GPU, rank % visible.
+    const absl::StatusOr<torch::Device> device =
+        ResolveDevice(options.device.is_cuda() ? options.device : torch::Device(torch::kCUDA),
+                      options.rank);
+    if (!device.ok()) {
+      return absl::Status(device.status().code(),
+                          absl::StrCat("NCCL transport for ", where, ": ",
+                                       device.status().message()));
+    }
     try {
-      const int devices = c10::cuda::device_count();
-      if (devices < 1) {
-        return absl::FailedPreconditionError(
-            absl::StrCat("NCCL transport: no CUDA device visible to ", where));
-      }
-      const torch::Device device(torch::kCUDA,
-                                 static_cast<c10::DeviceIndex>(options.rank % devices));
-      c10::cuda::set_device(device.index());
+      c10::cuda::set_device(device->index());
       // Blocking waits make a dead or stuck peer an error after the timeout, as with Gloo.
-      setenv("NCCL_BLOCKING_WAIT", "1", /*overwrite=*/0);
+      for (const char* variable : kNcclBlockingWaitVariables) setenv(variable, "1", 0);
       auto nccl_options = c10d::ProcessGroupNCCL::Options::create();
       nccl_options->timeout = ToChrono(options.timeout);
       // One group per channel, each under its own store prefix; NCCL sets up a pair's
       // communicator on the first message, so groups no message uses cost nothing.
       auto group_of = [store, rank = options.rank, size = options.world_size,
-                       nccl_options](int channel) -> c10::intrusive_ptr<c10d::ProcessGroup> {
+                       nccl_options](int channel) -> c10::intrusive_ptr<PointToPointGroup> {
         return c10::make_intrusive<c10d::ProcessGroupNCCL>(
             c10::make_intrusive<c10d::PrefixStore>(absl::StrCat("channel", channel), store), rank,
             size, nccl_options);
       };
       transport = std::make_unique<C10dTransport>(options.rank, std::move(group_of),
-                                                  /*group_per_channel=*/true, device);
+                                                  /*group_per_channel=*/true, *device);
     } catch (const std::exception& e) {
       return FromException(e, absl::StrCat("NCCL process group setup failed for ", where));
     }
@@ -216,7 +220,7 @@ absl::StatusOr<std::unique_ptr<Communicator>> Communicator::Connect(
       auto gloo_options =
           c10d::ProcessGroupGloo::Options::create(ToChrono(options.rendezvous_timeout));
       gloo_options->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname(*listen));
-      c10::intrusive_ptr<c10d::ProcessGroup> group = c10::make_intrusive<c10d::ProcessGroupGloo>(
+      c10::intrusive_ptr<PointToPointGroup> group = c10::make_intrusive<c10d::ProcessGroupGloo>(
           store, options.rank, options.world_size, gloo_options);
       transport = std::make_unique<C10dTransport>(
           options.rank, [group](int) { return group; }, /*group_per_channel=*/false,

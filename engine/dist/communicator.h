@@ -3,7 +3,9 @@
 // Rendezvous goes through a c10d TCPStore hosted by rank 0; transport (transport.h) is
 // ProcessGroupGloo on CPU, or in a `--config=nccl` build ProcessGroupNCCL - one NCCL communicator
 // per channel, since NCCL matches point-to-point messages by order, not by tag, and runs a rank's
-// operations toward one peer in order (tensors are staged through the rank's GPU).
+// operations toward one peer in order. A tensor not on the transport's device (CPU tensors over
+// NCCL, GPU tensors over Gloo) is staged through a copy on it; a rank computing on its GPU with
+// NCCL sends and receives in place.
 // c10d reports failures by throwing; this file is the one place that turns those exceptions into
 // absl::Status, so nothing above it needs try/catch.
 //
@@ -69,8 +71,12 @@ struct CommunicatorOptions {
   absl::Duration timeout = absl::Seconds(60);
   // Bounds joining the group, which waits for the slowest process to start.
   absl::Duration rendezvous_timeout = absl::Seconds(120);
-  // kNccl needs a `--config=nccl` build; elsewhere Connect fails with FailedPrecondition.
+  // kNccl needs a CUDA build (ci/gpu/build.sh or `--config=nccl`); elsewhere Connect fails with
+  // FailedPrecondition.
   Transport transport = Transport::kGloo;
+  // The device this rank computes on. kNccl runs on it when it is a GPU (else on GPU
+  // rank % visible, staging CPU tensors through it); Gloo always runs on the CPU.
+  torch::Device device = torch::kCPU;
   // Gloo listens on this interface's address (GLOO_SOCKET_IFNAME, as with torchrun); empty: on
   // the address this host reaches master_addr through (local_address.h), which on one machine
   // is loopback and on several is the one the other hosts can reach.
@@ -96,7 +102,7 @@ class Communicator {
   int world_size() const { return options_.world_size; }
   absl::Duration timeout() const { return options_.timeout; }
 
-  // Sends a CPU tensor to `dst`; returns once the tensor may be reused.
+  // Sends a tensor to `dst`; returns once the tensor may be reused.
   absl::Status Send(const torch::Tensor& tensor, int dst, int tag, int channel = 0);
 
   // Receives into `tensor`, which must already have the sender's shape and dtype.

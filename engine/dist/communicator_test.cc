@@ -79,7 +79,7 @@ TEST(CommunicatorTest, RejectsImpossibleRanks) {
             absl::StatusCode::kInvalidArgument);
 }
 
-#ifndef PIPEBENCH_WITH_NCCL
+#ifndef PIPEBENCH_WITH_CUDA
 // The default CPU build has no NCCL: asking for it names the build switch instead of failing
 // somewhere inside c10d.
 TEST(CommunicatorTest, NcclWithoutTheNcclBuildSaysHowToGetIt) {

@@ -22,6 +22,7 @@
 #include "absl/time/clock.h"
 #include "engine/exec/stage_action.h"
 #include "engine/exec/stage_worker.h"
+#include "engine/platform/device.h"
 #include "engine/runtime/rank_driver.h"
 #include "engine/util/status_macros.h"
 
@@ -400,22 +401,27 @@ absl::StatusOr<RankResult> RankRuntime::Run() {
   if (options_.model == nullptr) return absl::InvalidArgumentError("no model to train");
   PB_RETURN_IF_ERROR(ValidatePartition(*options_.model, partition_, stages_));
   PB_RETURN_IF_ERROR(ValidateArchitectureTraining(options_, partition_));
+  PB_ASSIGN_OR_RETURN(const torch::Device device, ResolveDevice(options_.device, rank_));
   driver_ = std::make_unique<RankDriver>(schedule_, rank_);
   // Each stage's cosine horizon is its optimizer steps in the run, as in the single-process run.
   PB_ASSIGN_OR_RETURN(const std::vector<int> optimizer_steps, OptimizerStepsPerRank(schedule_));
   for (int chunk = 0; chunk < chunks_; ++chunk) {
     const int stage = schedule_.StageOf(rank_, chunk);
     result_.model_stages.push_back(stage);
-    workers_.push_back(std::make_unique<StageWorker>(
+    StageWorkerOptions worker =
         WorkerOptionsFor(schedule_, stage, partition_, options_.model, options_.optimizer,
                          options_.seed,
                          HorizonSteps(optimizer_steps[rank_], schedule_.params().batches,
                                       options_.horizon_batches),
-                         options_.architecture)));
+                         options_.architecture);
+    worker.device = device;
+    workers_.push_back(std::make_unique<StageWorker>(std::move(worker)));
   }
   result_.losses.assign(total_, 0.0);
-  auto buffer = [this] {
-    return torch::empty(options_.model->ActivationShape(options_.micro_batch_size));
+  // Tensors arrive where the stage computes: on its GPU, NCCL receives into them in place.
+  auto buffer = [this, device] {
+    return torch::empty(options_.model->ActivationShape(options_.micro_batch_size),
+                        torch::TensorOptions().device(device));
   };
   for (int chunk = 0; chunk < chunks_; ++chunk) {
     const int stage = schedule_.StageOf(rank_, chunk);

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "engine/model/gpt.h"
 #include "engine/model/partition.h"
+#include "engine/platform/device.h"
 #include "engine/util/status_macros.h"
 
 namespace pipebench {
@@ -19,9 +20,10 @@ double Median(std::vector<double> values) {
   return values[values.size() / 2];
 }
 
-double Seconds(const std::function<void()>& run) {
+double Seconds(const std::function<void()>& run, const torch::Device& device) {
   const auto start = std::chrono::steady_clock::now();
   run();
+  Synchronize(device);
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
@@ -35,9 +37,12 @@ std::vector<double> InterleavedMedians(const MeasurementOptions& options,
   for (int i = 0; i < options.warmup; ++i) {
     for (const auto& run : variants) run();
   }
+  Synchronize(options.device);
   std::vector<std::vector<double>> times(variants.size());
   for (int i = 0; i < std::max(1, options.repeats); ++i) {
-    for (size_t v = 0; v < variants.size(); ++v) times[v].push_back(Seconds(variants[v]));
+    for (size_t v = 0; v < variants.size(); ++v) {
+      times[v].push_back(Seconds(variants[v], options.device));
+    }
   }
   std::vector<double> medians;
   for (auto& t : times) medians.push_back(Median(std::move(t)));
@@ -55,10 +60,16 @@ class StageBench {
         last_(range.end == model.units()),
         weights_(model.InitWeights(range, 0)),
         adam_(OptimizerConfig(), model.WeightDecayMask(range)) {
+    const torch::Device device = options.device;
+    if (!device.is_cpu()) {
+      for (torch::Tensor& w : weights_) w = w.detach().to(device).set_requires_grad(true);
+    }
     const int64_t batch = options.micro_batch_size;
-    tokens_ = torch::randint(0, model.vocab_size(), {batch, model.context()}, torch::kInt64);
+    tokens_ = torch::randint(0, model.vocab_size(), {batch, model.context()}, torch::kInt64)
+                  .to(device);
     input_ = first_ ? tokens_
                     : torch::randn(model.ActivationShape(options.micro_batch_size))
+                          .to(device)
                           .requires_grad_(true);
     sample_ = Forward();
     if (!last_) grad_outputs_.push_back(torch::randn_like(sample_));
@@ -128,8 +139,10 @@ class StageBench {
 
 absl::StatusOr<CostModel> MeasureStageCosts(const StageModel& model,
                                             const std::vector<UnitRange>& partition,
-                                            const MeasurementOptions& options) {
+                                            const MeasurementOptions& requested) {
   if (partition.empty()) return absl::InvalidArgumentError("empty partition");
+  MeasurementOptions options = requested;
+  PB_ASSIGN_OR_RETURN(options.device, ResolveDevice(requested.device));
   PB_RETURN_IF_ERROR(model.CheckStages(static_cast<int>(partition.size())));
   CostModel costs;
   costs.stages.assign(partition.size(), StageCost());

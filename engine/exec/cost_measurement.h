@@ -3,6 +3,8 @@
 #ifndef PIPEBENCH_ENGINE_EXEC_COST_MEASUREMENT_H_
 #define PIPEBENCH_ENGINE_EXEC_COST_MEASUREMENT_H_
 
+#include <torch/torch.h>
+
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -19,6 +21,9 @@ struct MeasurementOptions {
   // Measure every stage at once, each in its own thread, as when p processes share the machine:
   // contention for cores, caches and memory bandwidth is then part of the measured cost.
   bool concurrent = false;
+  // Where the stages compute (see engine/platform/device.h); on a GPU each timing waits for the
+  // device, so it is the kernels' time, not their launch's.
+  torch::Device device = torch::kCPU;
 };
 
 // Per stage: forward, input-gradient, weight-gradient and AdamW-step seconds (median) of training

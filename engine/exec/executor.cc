@@ -10,6 +10,7 @@
 #include "engine/exec/stage_action.h"
 #include "engine/exec/stage_worker.h"
 #include "engine/model/gpt.h"
+#include "engine/platform/device.h"
 #include "engine/util/status_macros.h"
 
 namespace pipebench {
@@ -108,6 +109,7 @@ class Executor {
   const ExecutorOptions& options_;
   const int stages_;
   const int m_;
+  torch::Device device_ = torch::kCPU;  // options_.device, resolved
   std::vector<std::unique_ptr<StageWorker>> workers_;
   InProcessRoute route_;
   std::vector<int> stages_done_;        // per micro-batch: stages whose backward has fully run
@@ -184,7 +186,7 @@ void Executor::EmitFinishedBatches(const BatchCallback& on_batch) {
     if (every > 0 && (batch + 1) % every == 0) {
       const Clock::time_point eval_start = Clock::now();
       record.validation_loss = ValidationLoss(*options_.model, partition_, CurrentWeights(), data_,
-                                              options_.eval_tokens);
+                                              options_.eval_tokens, device_);
       excluded_seconds_ += std::chrono::duration<double>(Clock::now() - eval_start).count();
     }
     result_.wall_seconds = std::chrono::duration<double>(Clock::now() - replay_start_).count() -
@@ -218,6 +220,7 @@ absl::StatusOr<ExecutorResult> Executor::Run(const CostModel& costs,
                                                    " is smaller than the data's ",
                                                    data_.vocab_size()));
   }
+  PB_ASSIGN_OR_RETURN(device_, ResolveDevice(options_.device));
   PB_ASSIGN_OR_RETURN(result_.simulation, Simulate(schedule_, costs, {.record_timeline = true}));
 
   const int total = schedule_.params().total_microbatches();
@@ -226,9 +229,11 @@ absl::StatusOr<ExecutorResult> Executor::Run(const CostModel& costs,
     const int horizon =
         HorizonSteps(result_.simulation.stages[rank].optimizer_steps,
                      schedule_.params().batches, options_.horizon_batches);
-    workers_.push_back(std::make_unique<StageWorker>(WorkerOptionsFor(
-        schedule_, g, partition_, options_.model, options_.optimizer, options_.seed, horizon,
-        options_.architecture)));
+    StageWorkerOptions worker = WorkerOptionsFor(schedule_, g, partition_, options_.model,
+                                                 options_.optimizer, options_.seed, horizon,
+                                                 options_.architecture);
+    worker.device = device_;
+    workers_.push_back(std::make_unique<StageWorker>(std::move(worker)));
   }
   result_.microbatches.assign(total, MicrobatchRecord{0, 0, std::vector<int>(stages_, 0),
                                                       std::vector<int>(stages_, 0),
@@ -251,7 +256,7 @@ absl::StatusOr<ExecutorResult> Executor::Run(const CostModel& costs,
   result_.final_weights = CurrentWeights();
   result_.final_validation_loss =
       ValidationLoss(*options_.model, partition_, result_.final_weights, data_,
-                     options_.eval_tokens);
+                     options_.eval_tokens, device_);
   return std::move(result_);
 }
 
@@ -298,7 +303,8 @@ absl::Status CheckEvalTokens(const TokenDataset& data, int context, std::int64_t
 
 double ValidationLoss(const StageModel& model, const std::vector<UnitRange>& partition,
                       const std::vector<std::vector<torch::Tensor>>& weights,
-                      const TokenDataset& data, std::int64_t eval_tokens) {
+                      const TokenDataset& data, std::int64_t eval_tokens,
+                      const torch::Device& device) {
   // Windows at a time: large enough to keep the matrix products efficient.
   constexpr int kWindowsPerBatch = 64;
   torch::NoGradGuard no_grad;
@@ -307,12 +313,12 @@ double ValidationLoss(const StageModel& model, const std::vector<UnitRange>& par
   for (std::int64_t first = 0; first < windows; first += kWindowsPerBatch) {
     const int count = static_cast<int>(std::min<std::int64_t>(kWindowsPerBatch, windows - first));
     const TokenBatch batch = data.ValidationWindows(first, count, model.context());
-    torch::Tensor x = batch.inputs;
+    torch::Tensor x = batch.inputs.to(device);
     for (size_t g = 0; g < partition.size(); ++g) {
       x = model.Forward(partition[g], weights[g], x, std::nullopt);
     }
     // LanguageModelLoss is the mean over the batch's tokens; weight it by the batch's windows.
-    total += LanguageModelLoss(x, batch.targets).item<double>() * count;
+    total += LanguageModelLoss(x, batch.targets.to(device)).item<double>() * count;
   }
   return total / windows;
 }

@@ -55,6 +55,10 @@ struct ExecutorOptions {
   // and its weights (architecture search; see ArchitectureTraining). Unset: every tensor trains
   // on every micro-batch of the whole training split.
   std::optional<ArchitectureTraining> architecture;
+  // Where every stage computes: the CPU, or a GPU in a CUDA build ("cuda" without an index: the
+  // first visible one here; rank % visible in the distributed runtime). Only token ids come from
+  // the host; activations, gradients, weights and optimizer state stay on the device.
+  torch::Device device = torch::kCPU;
 };
 
 // The training sequences of micro-batch `microbatch` (of `microbatches_per_batch` per
@@ -96,14 +100,15 @@ struct ExecutorResult {
   // Wall-clock from the first action to the last mini-batch, validation and the caller's batch
   // callback excluded.
   double wall_seconds = 0;
-  std::vector<std::vector<torch::Tensor>> final_weights;  // per model stage
+  std::vector<std::vector<torch::Tensor>> final_weights;  // per model stage, on the device
   SimulationResult simulation;
 };
 
 using BatchCallback = std::function<void(const BatchRecord&)>;
 
 // `partition` has one unit range per model stage (p * v). Errors: invalid model or partition,
-// a non-finite loss (naming stage, micro-batch and batch) or gradient (naming stage and step).
+// a non-finite loss (naming stage, micro-batch and batch) or gradient (naming stage and step),
+// a device this build or machine does not have (FailedPrecondition).
 absl::StatusOr<ExecutorResult> RunPipeline(const Schedule& schedule, const CostModel& costs,
                                            const std::vector<UnitRange>& partition,
                                            const TokenDataset& data,
@@ -129,10 +134,11 @@ absl::Status ValidateArchitectureTraining(const ExecutorOptions& options,
 absl::Status CheckEvalTokens(const TokenDataset& data, int context, std::int64_t eval_tokens);
 
 // Mean per-token validation loss, over the fixed subset of `eval_tokens` tokens (see
-// ExecutorOptions::eval_tokens), of a model given by per-stage weights.
+// ExecutorOptions::eval_tokens), of a model given by per-stage weights on `device`.
 double ValidationLoss(const StageModel& model, const std::vector<UnitRange>& partition,
                       const std::vector<std::vector<torch::Tensor>>& weights,
-                      const TokenDataset& data, std::int64_t eval_tokens);
+                      const TokenDataset& data, std::int64_t eval_tokens,
+                      const torch::Device& device);
 
 }  // namespace pipebench
 

@@ -471,6 +471,22 @@ TEST(ExecutorTest, ArchitectureTrainingNeedsAModelWithArchitectureParameters) {
   EXPECT_NE(result.status().message().find("split must be in (0, 1)"), std::string::npos);
 }
 
+#ifndef PIPEBENCH_WITH_CUDA
+// On Debian's CPU LibTorch a GPU run stops before any work with one error naming the GPU build.
+TEST(ExecutorTest, AGpuDeviceOnACpuBuildIsOneClearError) {
+  ExecutorOptions options = Options(TinyModel());
+  options.device = torch::Device(torch::kCUDA);
+  auto schedule = MakeSchedule("1f1b_flush", Params(2, 2, 1));
+  ASSERT_TRUE(schedule.ok());
+  const auto result = RunPipeline(**schedule, CostModel(),
+                                  *PartitionByLayers(*options.model, 2), Data(), options);
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(result.status().message().find("ci/gpu/build.sh"), std::string::npos)
+      << result.status();
+}
+#endif
+
 TEST(ExecutorTest, PartitionMustMatchTheSchedule) {
   const ExecutorOptions options = Options(TinyModel());
   auto schedule = MakeSchedule("gpipe", Params(2, 2, 1));

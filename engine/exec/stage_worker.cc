@@ -45,6 +45,11 @@ StageWorkerOptions WorkerOptionsFor(const Schedule& schedule, int model_stage,
 StageWorker::StageWorker(StageWorkerOptions options)
     : options_(std::move(options)), current_(std::make_shared<WeightVersion>()) {
   current_->leaves = options_.model->InitWeights(options_.units, options_.seed);
+  if (!options_.device.is_cpu()) {
+    for (torch::Tensor& w : current_->leaves) {
+      w = w.detach().to(options_.device).set_requires_grad(true);
+    }
+  }
   grad_sum_.resize(current_->leaves.size());
   const std::vector<bool> decay = options_.model->WeightDecayMask(options_.units);
   const std::vector<bool> architecture =
@@ -84,7 +89,8 @@ std::vector<torch::Tensor> StageWorker::Leaves(const WeightVersion& version,
 absl::StatusOr<ForwardResult> StageWorker::Forward(int microbatch, const torch::Tensor& input,
                                                    const torch::Tensor& targets) {
   InFlight f;
-  f.input = options_.stage == 0 ? input : input.detach().requires_grad_(true);
+  const torch::Tensor here = input.to(options_.device);
+  f.input = options_.stage == 0 ? here : here.detach().requires_grad_(true);
   f.weights = current_;
   f.forward_version = version_;
   for (const Group& group : groups_) f.forward_group_steps.push_back(group.optimizer.steps());
@@ -96,7 +102,7 @@ absl::StatusOr<ForwardResult> StageWorker::Forward(int microbatch, const torch::
   ForwardResult result;
   result.weight_version = version_;
   if (last()) {
-    out = LanguageModelLoss(out, targets);
+    out = LanguageModelLoss(out, targets.to(options_.device));
     result.loss = out.item<double>();
     if (!std::isfinite(result.loss)) {
       return absl::InvalidArgumentError(

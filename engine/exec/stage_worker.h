@@ -60,6 +60,11 @@ struct StageWorkerOptions {
   // Set: alternate between the architecture and the weights (see ArchitectureTraining).
   std::optional<OptimizerConfig> architecture_optimizer;
   int microbatches_per_batch = 1;
+  // Where the weights, activations and optimizer state live (a resolved device; see
+  // engine/platform/device.h). Weights are drawn on the CPU and moved once; inputs arriving
+  // elsewhere (token ids from the data set) are moved on entry, so activations and gradients
+  // leave on this device.
+  torch::Device device = torch::kCPU;
 };
 
 struct ForwardResult {
@@ -95,7 +100,8 @@ class StageWorker {
   explicit StageWorker(StageWorkerOptions options);
 
   // `input`: token ids on stage 0, the upstream activation elsewhere. `targets` is used on the
-  // last stage. A non-finite loss or activation is an error naming the stage and micro-batch.
+  // last stage. Either may be on any device; the returned activation is on this stage's. A
+  // non-finite loss or activation is an error naming the stage and micro-batch.
   absl::StatusOr<ForwardResult> Forward(int microbatch, const torch::Tensor& input,
                                         const torch::Tensor& targets);
   // The full backward, or with `input_only` just the input gradient (zero-bubble I; the weight

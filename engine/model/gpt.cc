@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "engine/platform/device.h"
 #include "engine/util/status_macros.h"
 #include "engine/util/workspace.h"
 #include "nlohmann/json.hpp"
@@ -70,7 +71,7 @@ void AppendUnitWeights(const GptConfig& config, int unit, std::uint64_t seed,
 // Inverted dropout with masks from `gen`; the identity when there is no generator.
 torch::Tensor Dropout(const torch::Tensor& x, double p, std::optional<at::Generator>& gen) {
   if (!gen || p <= 0) return x;
-  const torch::Tensor keep = at::bernoulli(torch::full(x.sizes(), 1.0 - p), *gen);
+  const torch::Tensor keep = at::bernoulli(torch::full(x.sizes(), 1.0 - p, x.options()), *gen);
   return x * keep / (1.0 - p);
 }
 
@@ -90,7 +91,8 @@ torch::Tensor Block(const GptConfig& config, int block, const torch::Tensor* w,
   torch::Tensor k = heads(qkv[1]);
   torch::Tensor v = heads(qkv[2]);
   torch::Tensor scores = torch::matmul(q, k.transpose(-2, -1)) * (1.0 / std::sqrt(double(head_dim)));
-  torch::Tensor future = torch::ones({time, time}, torch::kBool).triu(1);
+  torch::Tensor future =
+      torch::ones({time, time}, x.options().dtype(torch::kBool)).triu(1);
   scores = scores.masked_fill(future, -std::numeric_limits<float>::infinity());
   torch::Tensor attended =
       torch::matmul(Dropout(torch::softmax(scores, -1), config.dropout, gen), v);
@@ -310,7 +312,8 @@ torch::Tensor ForwardUnits(const GptConfig& config, UnitRange range,
   for (int unit = range.begin; unit < range.end; ++unit) {
     std::optional<at::Generator> gen;
     if (dropout_seed && config.dropout > 0) {
-      gen = at::make_generator<at::CPUGeneratorImpl>(*dropout_seed * 1000003ULL + unit);
+      // Drawn where the activations are: a GPU run's masks come from the GPU's generator.
+      gen = MakeGenerator(input.device(), *dropout_seed * 1000003ULL + unit);
     }
     if (unit == 0) {
       const int64_t time = x.size(1);

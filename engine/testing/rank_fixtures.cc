@@ -43,7 +43,8 @@ std::vector<absl::StatusOr<RankResult>> RunRanksInThreads(const Schedule& schedu
                                                           const TokenDataset& data,
                                                           const ExecutorOptions& options,
                                                           const FaultInjection& fault,
-                                                          absl::Duration timeout) {
+                                                          absl::Duration timeout,
+                                                          Transport transport) {
   const int port = UnusedLoopbackPort();
   return RunRanks(schedule, data, options, fault,
                   [&](int rank) -> absl::StatusOr<std::unique_ptr<Communicator>> {
@@ -52,6 +53,8 @@ std::vector<absl::StatusOr<RankResult>> RunRanksInThreads(const Schedule& schedu
                     comm_options.world_size = schedule.params().stages;
                     comm_options.master_port = port;
                     comm_options.timeout = timeout;
+                    comm_options.transport = transport;
+                    comm_options.device = options.device;
                     return Communicator::Connect(comm_options);
                   });
 }

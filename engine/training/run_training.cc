@@ -17,6 +17,7 @@
 #include "engine/model/gpt.h"
 #include "engine/model/partition.h"
 #include "engine/platform/blas_info.h"
+#include "engine/platform/device.h"
 #include "engine/schedule/registry.h"
 #include "engine/sim/cost_model.h"
 #include "engine/util/status_macros.h"
@@ -29,13 +30,20 @@ using nlohmann::json;
 
 namespace {
 
+// A device error ("device 'cuda': ...") as the flag it came from.
+absl::Status AsFlagError(const absl::Status& status) {
+  return absl::Status(status.code(), absl::StrCat("--", status.message()));
+}
+
 absl::StatusOr<std::vector<UnitRange>> MakePartition(const TrainConfig& config,
                                                      const StageModel& model, int model_stages) {
   const std::string& spec = config.partition;
   if (spec == "equal") return PartitionByLayers(model, model_stages);
   if (spec == "cost") {
-    return PartitionByMeasuredTime(model, model_stages,
-                                   {.micro_batch_size = config.micro_batch_size});
+    const absl::StatusOr<torch::Device> device = ParseDevice(config.device);
+    if (!device.ok()) return AsFlagError(device.status());
+    return PartitionByMeasuredTime(
+        model, model_stages, {.micro_batch_size = config.micro_batch_size, .device = *device});
   }
   std::vector<int> blocks;
   for (absl::string_view count : absl::StrSplit(spec, ',')) {
@@ -91,7 +99,9 @@ absl::StatusOr<std::optional<RunSummary>> TrainOneRank(
     const std::vector<UnitRange>& partition, const TokenDataset& data,
     const ExecutorOptions& options, std::ostream& out) {
   PB_ASSIGN_OR_RETURN(FaultInjection fault, ParseFault(config.fault));
-  PB_ASSIGN_OR_RETURN(std::unique_ptr<Communicator> comm, Communicator::Connect(comm_options));
+  CommunicatorOptions on_device = comm_options;
+  on_device.device = options.device;
+  PB_ASSIGN_OR_RETURN(std::unique_ptr<Communicator> comm, Communicator::Connect(on_device));
   PB_ASSIGN_OR_RETURN(RankResult result,
                       RunRank(schedule, partition, data, options, *comm, fault));
   return ReportDistributedRun(*comm, schedule, result,
@@ -109,7 +119,8 @@ absl::StatusOr<RunSummary> TrainInOneProcess(const TrainConfig& config, const Sc
     PB_ASSIGN_OR_RETURN(costs, LoadCostModel(ResolvePath(config.costs)));
   } else {
     PB_ASSIGN_OR_RETURN(costs, MeasureStageCosts(*options.model, partition,
-                                                 {.micro_batch_size = options.micro_batch_size}));
+                                                 {.micro_batch_size = options.micro_batch_size,
+                                                  .device = options.device}));
   }
   if (!config.write_costs.empty()) {
     const std::string path = ResolveOutputPath(config.write_costs);
@@ -139,9 +150,12 @@ ScheduleParams TrainConfig::schedule_params() const {
   return params;
 }
 
-ExecutorOptions ExecutorOptionsFor(const TrainConfig& config,
-                                   std::shared_ptr<const StageModel> model) {
+absl::StatusOr<ExecutorOptions> ExecutorOptionsFor(const TrainConfig& config,
+                                                   std::shared_ptr<const StageModel> model) {
   ExecutorOptions options;
+  const absl::StatusOr<torch::Device> device = ParseDevice(config.device);
+  if (!device.ok()) return AsFlagError(device.status());
+  options.device = *device;
   options.model = std::move(model);
   options.micro_batch_size = config.micro_batch_size;
   options.seed = config.seed;
@@ -187,6 +201,7 @@ std::vector<std::string> TrainArgs(const TrainConfig& c) {
       absl::StrCat("--eval_every=", c.eval_every),
       absl::StrCat("--eval_tokens=", c.eval_tokens),
       absl::StrCat("--threads=", c.threads),
+      absl::StrCat("--device=", c.device),
       absl::StrCat("--timeout_seconds=", c.timeout_seconds),
       absl::StrCat("--trace=", c.trace),
       absl::StrCat("--transport=", c.transport),
@@ -227,12 +242,10 @@ absl::StatusOr<std::optional<RunSummary>> RunTraining(
   if (config.threads > 0) SetComputeThreads(config.threads);
   const ScheduleParams params = config.schedule_params();
   PB_ASSIGN_OR_RETURN(std::unique_ptr<Schedule> schedule, MakeSchedule(config.schedule, params));
-  if (distributed && distributed->transport == Transport::kNccl && params.chunks > 1) {
-    // Interleaved ranks receive two streams from one peer, which only message tags keep apart.
-    return absl::InvalidArgumentError(
-        "--transport=nccl matches messages by order, not tag: interleaved schedules (--chunks > "
-        "1) need gloo");
-  }
+  // A GPU this build or machine lacks is an error now, before the data is read or a peer waits.
+  const absl::StatusOr<torch::Device> device =
+      ResolveDeviceSpec(config.device, distributed ? distributed->rank : 0);
+  if (!device.ok()) return AsFlagError(device.status());
   if (distributed && distributed->world_size != params.stages) {
     return absl::InvalidArgumentError(absl::StrCat("WORLD_SIZE is ", distributed->world_size,
                                                    " but --stages is ", params.stages,
@@ -247,7 +260,7 @@ absl::StatusOr<std::optional<RunSummary>> RunTraining(
   const auto model = std::make_shared<const GptModel>(std::move(gpt));
   PB_ASSIGN_OR_RETURN(std::vector<UnitRange> partition,
                       MakePartition(config, *model, params.model_stages()));
-  const ExecutorOptions options = ExecutorOptionsFor(config, model);
+  PB_ASSIGN_OR_RETURN(const ExecutorOptions options, ExecutorOptionsFor(config, model));
   if (distributed) {
     return TrainOneRank(config, *distributed, *schedule, partition, data, options, out);
   }

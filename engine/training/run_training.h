@@ -45,6 +45,9 @@ struct TrainConfig {
   int eval_every = 10;  // 0: only at the end
   std::int64_t eval_tokens = 8192;
   int threads = 0;      // 0: the libraries' defaults
+  // cpu, cuda (a rank's GPU: rank % visible) or cuda:N; a GPU needs a CUDA build
+  // (engine/platform/device.h). Stage costs are measured on it too.
+  std::string device = "cpu";
   // Distributed runs only.
   int timeout_seconds = 60;
   std::string trace;
@@ -56,9 +59,10 @@ struct TrainConfig {
 };
 
 // The single-process executor's options for `config` on `model` (each stage's cosine spanning its
-// own optimizer steps); the harness's executor and training cells use them too.
-ExecutorOptions ExecutorOptionsFor(const TrainConfig& config,
-                                   std::shared_ptr<const StageModel> model);
+// own optimizer steps); the harness's executor and training cells use them too. An unreadable
+// --device is InvalidArgument naming it.
+absl::StatusOr<ExecutorOptions> ExecutorOptionsFor(const TrainConfig& config,
+                                                   std::shared_ptr<const StageModel> model);
 
 // A finished mini-batch as train writes it (step, train_loss, sim_time, tokens, val_loss when
 // evaluated); the harness's training curves hold the same fields.
