@@ -239,16 +239,20 @@ absl::Status StageWorker::OptimizerStep() {
     Update update{&group, {},
                   LearningRate(group.config, step) *
                       options_.weights.LearningRateScale(step, group.config.warmup_steps)};
+    // One flag for the group, read once: on a GPU each read waits for the device.
+    torch::Tensor finite;
     for (std::size_t i : group.tensors) {
       torch::Tensor& g = grad_sum_[i];
       if (g.defined()) {
         g.div_(group.backwards_since_step);
-        if (!torch::isfinite(g).all().item<bool>()) {
-          return absl::InvalidArgumentError(absl::StrCat(
-              "non-finite gradient at stage ", options_.stage, ", optimizer step ", step));
-        }
+        const torch::Tensor all = torch::isfinite(g).all();
+        finite = finite.defined() ? finite.logical_and(all) : all;
       }
       update.grads.push_back(g);
+    }
+    if (finite.defined() && !finite.item<bool>()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "non-finite gradient at stage ", options_.stage, ", optimizer step ", step));
     }
     updates.push_back(std::move(update));
   }
