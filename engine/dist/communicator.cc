@@ -189,8 +189,13 @@ absl::StatusOr<std::unique_ptr<Communicator>> Communicator::Connect(
     }
     try {
       c10::cuda::set_device(device->index());
-      // Blocking waits make a dead or stuck peer an error after the timeout, as with Gloo.
-      for (const char* variable : kNcclBlockingWaitVariables) setenv(variable, "1", 0);
+      // Blocking waits make a dead or stuck peer an error after the timeout, as with Gloo. Set
+      // once: ranks in threads of one process (tests) connect concurrently, and setenv is not
+      // safe beside another thread's getenv.
+      static std::once_flag blocking_wait;
+      std::call_once(blocking_wait, [] {
+        for (const char* variable : kNcclBlockingWaitVariables) setenv(variable, "1", 0);
+      });
       auto nccl_options = c10d::ProcessGroupNCCL::Options::create();
       nccl_options->timeout = ToChrono(options.timeout);
       // One group per channel, each under its own store prefix; NCCL sets up a pair's

@@ -50,8 +50,10 @@ void ExpectRanksMatchExecutor(const std::string& name, const ScheduleParams& par
     const auto& weights = ranks[rank]->final_weights[0];
     for (size_t k = 0; k < weights.size(); ++k) {
       EXPECT_TRUE(weights[k].is_cuda()) << "rank " << rank << " tensor " << k;
-      EXPECT_TRUE(torch::allclose(weights[k].cpu(), local->final_weights[rank][k].cpu(), 1e-4,
-                                  1e-5))
+      // By norm (as executor_gpu_test): Adam may turn rounding noise into a step of either sign.
+      const torch::Tensor expected = local->final_weights[rank][k].cpu();
+      EXPECT_LT((weights[k].cpu() - expected).norm().item<double>(),
+                1e-3 * expected.norm().item<double>() + 1e-6)
           << "rank " << rank << " tensor " << k;
     }
   }

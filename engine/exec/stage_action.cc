@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "engine/platform/device.h"
 #include "engine/util/status_macros.h"
 
 namespace pipebench {
@@ -70,11 +71,15 @@ absl::StatusOr<StageActionOutcome> RunStageAction(const Action& action, int stag
                                                   int model_stages, StageWorker& worker,
                                                   const BatchSource& batches, TensorRoute& route,
                                                   double slow_down) {
-  if (slow_down <= 1.0) return Run(action, stage, model_stages, worker, batches, route);
   const auto start = std::chrono::steady_clock::now();
   absl::StatusOr<StageActionOutcome> outcome =
       Run(action, stage, model_stages, worker, batches, route);
-  std::this_thread::sleep_for((std::chrono::steady_clock::now() - start) * (slow_down - 1.0));
+  // On a GPU the action is over when its kernels are, not when they were queued: the callers'
+  // clocks (traces, busy time, the slow-down below) time it here.
+  Synchronize(worker.device());
+  if (slow_down > 1.0) {
+    std::this_thread::sleep_for((std::chrono::steady_clock::now() - start) * (slow_down - 1.0));
+  }
   return outcome;
 }
 

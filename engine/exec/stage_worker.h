@@ -124,6 +124,7 @@ class StageWorker {
   // saw; this tells the two kinds of staleness apart.
   const std::vector<int>& max_drift_per_group() const { return max_drift_per_group_; }
   int inflight() const { return static_cast<int>(inflight_.size()); }
+  const torch::Device& device() const { return options_.device; }
   const std::vector<torch::Tensor>& weights() const { return current_->leaves; }
 
  private:

@@ -35,15 +35,16 @@ absl::Status AsFlagError(const absl::Status& status) {
   return absl::Status(status.code(), absl::StrCat("--", status.message()));
 }
 
+// `device`: where this process computes (resolved for its rank), so with --partition=cost each
+// rank times the units on its own GPU.
 absl::StatusOr<std::vector<UnitRange>> MakePartition(const TrainConfig& config,
-                                                     const StageModel& model, int model_stages) {
+                                                     const StageModel& model, int model_stages,
+                                                     const torch::Device& device) {
   const std::string& spec = config.partition;
   if (spec == "equal") return PartitionByLayers(model, model_stages);
   if (spec == "cost") {
-    const absl::StatusOr<torch::Device> device = ParseDevice(config.device);
-    if (!device.ok()) return AsFlagError(device.status());
     return PartitionByMeasuredTime(
-        model, model_stages, {.micro_batch_size = config.micro_batch_size, .device = *device});
+        model, model_stages, {.micro_batch_size = config.micro_batch_size, .device = device});
   }
   std::vector<int> blocks;
   for (absl::string_view count : absl::StrSplit(spec, ',')) {
@@ -259,7 +260,7 @@ absl::StatusOr<std::optional<RunSummary>> RunTraining(
   PB_ASSIGN_OR_RETURN(GptConfig gpt, ParseGptConfig(config.model, data.vocab_size()));
   const auto model = std::make_shared<const GptModel>(std::move(gpt));
   PB_ASSIGN_OR_RETURN(std::vector<UnitRange> partition,
-                      MakePartition(config, *model, params.model_stages()));
+                      MakePartition(config, *model, params.model_stages(), *device));
   PB_ASSIGN_OR_RETURN(const ExecutorOptions options, ExecutorOptionsFor(config, model));
   if (distributed) {
     return TrainOneRank(config, *distributed, *schedule, partition, data, options, out);
