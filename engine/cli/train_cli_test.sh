@@ -27,6 +27,11 @@ expect_error "unknown key 'depth'" --model=depth=3
 expect_error "divisible by heads" --model=layers=2,embed=10,heads=4
 expect_error "non-finite" --lr=1e12 --warmup=0 --weight_decay=0 --batches=30
 expect_error "--device must be cpu, cuda" --device=gpu
+# A rank refuses before it connects (no peer is started here).
+output=$(WORLD_SIZE=2 RANK=0 MASTER_PORT=1 "$train" "${tiny[@]}" --partition=cost 2>&1)
+if [[ $? -eq 0 || "$output" != *"--partition=cost times the units on each rank apart"* ]]; then
+  echo "FAIL: a distributed --partition=cost printed '$output'"; failures=$((failures + 1))
+fi
 if [[ "${PIPEBENCH_WITH_CUDA:-0}" != 1 ]]; then
   # Debian's LibTorch has no CUDA: one error naming the GPU build, before any data is read.
   expect_error "--device 'cuda': this build is against a CPU-only LibTorch" --device=cuda

@@ -35,8 +35,7 @@ absl::Status AsFlagError(const absl::Status& status) {
   return absl::Status(status.code(), absl::StrCat("--", status.message()));
 }
 
-// `device`: where this process computes (resolved for its rank), so with --partition=cost each
-// rank times the units on its own GPU.
+// `device`: where this process computes, so --partition=cost times the units there.
 absl::StatusOr<std::vector<UnitRange>> MakePartition(const TrainConfig& config,
                                                      const StageModel& model, int model_stages,
                                                      const torch::Device& device) {
@@ -251,6 +250,13 @@ absl::StatusOr<std::optional<RunSummary>> RunTraining(
     return absl::InvalidArgumentError(absl::StrCat("WORLD_SIZE is ", distributed->world_size,
                                                    " but --stages is ", params.stages,
                                                    "; start one process per stage"));
+  }
+  if (distributed && config.partition == "cost") {
+    // Each rank would time the units on its own, and timings that differ would cut the model
+    // differently on different ranks: layers trained twice or not at all, with no error.
+    return absl::InvalidArgumentError(
+        "--partition=cost times the units on each rank apart, and ranks whose timings differ "
+        "would cut the model differently; give the blocks per stage (e.g. 2,1,1) or equal");
   }
   if (config.micro_batch_size < 1) {
     return absl::InvalidArgumentError(
