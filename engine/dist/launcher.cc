@@ -7,9 +7,10 @@
 #include <chrono>
 #include <cstdlib>
 #include <optional>
-#include <thread>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 #include "engine/util/subprocess.h"
 
 namespace pipebench {
@@ -81,7 +82,15 @@ absl::Status LaunchRanks(const LaunchOptions& options, const std::vector<std::st
       stop_at = Clock::now() + std::chrono::seconds(2);
       terminated = true;
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    // Woken by the next exit itself: a rank that dies is seen before the ranks its death stops
+    // (they fail milliseconds later), so "failed first" names the cause.
+    std::vector<Subprocess*> alive;
+    for (int rank = 0; rank < options.nproc; ++rank) {
+      if (!statuses[rank]) alive.push_back(&ranks[rank]);
+    }
+    WaitForAnyExit(alive, stop_at == Clock::time_point::max()
+                              ? absl::InfiniteDuration()
+                              : absl::FromChrono(stop_at - Clock::now()));
   }
   if (first_failure < 0) return absl::OkStatus();
   const int first_rank = options.node_rank * options.nproc;  // ranks by their global number

@@ -58,12 +58,9 @@ class StageBench {
         range_(range),
         first_(range.begin == 0),
         last_(range.end == model.units()),
-        weights_(model.InitWeights(range, 0)),
+        weights_(TrainableOn(model.InitWeights(range, 0), options.device)),
         adam_(OptimizerConfig(), model.WeightDecayMask(range)) {
     const torch::Device device = options.device;
-    if (!device.is_cpu()) {
-      for (torch::Tensor& w : weights_) w = w.detach().to(device).set_requires_grad(true);
-    }
     const int64_t batch = options.micro_batch_size;
     tokens_ = torch::randint(0, model.vocab_size(), {batch, model.context()}, torch::kInt64)
                   .to(device);

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "engine/platform/device.h"
 
 namespace pipebench {
 
@@ -44,12 +45,8 @@ StageWorkerOptions WorkerOptionsFor(const Schedule& schedule, int model_stage,
 
 StageWorker::StageWorker(StageWorkerOptions options)
     : options_(std::move(options)), current_(std::make_shared<WeightVersion>()) {
-  current_->leaves = options_.model->InitWeights(options_.units, options_.seed);
-  if (!options_.device.is_cpu()) {
-    for (torch::Tensor& w : current_->leaves) {
-      w = w.detach().to(options_.device).set_requires_grad(true);
-    }
-  }
+  current_->leaves =
+      TrainableOn(options_.model->InitWeights(options_.units, options_.seed), options_.device);
   grad_sum_.resize(current_->leaves.size());
   const std::vector<bool> decay = options_.model->WeightDecayMask(options_.units);
   const std::vector<bool> architecture =

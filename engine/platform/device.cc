@@ -78,6 +78,13 @@ at::Generator MakeGenerator(const torch::Device& device, std::uint64_t seed) {
   return generator;
 }
 
+std::vector<torch::Tensor> TrainableOn(std::vector<torch::Tensor> weights,
+                                       const torch::Device& device) {
+  if (device.is_cpu()) return weights;
+  for (torch::Tensor& w : weights) w = w.detach().to(device).set_requires_grad(true);
+  return weights;
+}
+
 void Synchronize(const torch::Device& device) {
   if (device.is_cuda()) torch::cuda::synchronize(device.has_index() ? device.index() : -1);
 }

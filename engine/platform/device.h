@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -36,6 +37,11 @@ std::string DeviceName(const torch::Device& device);
 // (dropout masks on the activations' device). On the CPU, the generator the CPU code has always
 // used, so CPU runs draw what they drew before.
 at::Generator MakeGenerator(const torch::Device& device, std::uint64_t seed);
+
+// Weights drawn on the CPU, as trainable leaves on `device`: moved once (the CPU ones returned as
+// they are), so every device starts from the very weights a CPU run does.
+std::vector<torch::Tensor> TrainableOn(std::vector<torch::Tensor> weights,
+                                       const torch::Device& device);
 
 // Waits until `device` has finished the work queued on it (a no-op on the CPU), so a clock read
 // after it times the work, not its launch.

@@ -1,21 +1,26 @@
 #include "engine/util/subprocess.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
-#include <chrono>
+#include <climits>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
-#include <thread>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 
 extern char** environ;
 
@@ -167,6 +172,37 @@ bool ExitedCleanly(int wait_status) {
 
 bool CompletedProcess::ok() const { return !timed_out && ExitedCleanly(wait_status); }
 
+void WaitForAnyExit(const std::vector<Subprocess*>& children, absl::Duration timeout) {
+  std::vector<pollfd> exits;
+  bool pidfds = true;
+  for (Subprocess* child : children) {
+    if (child->pid() <= 0 || child->Poll()) {
+      for (const pollfd& exit : exits) close(exit.fd);
+      return;
+    }
+    // The system call: bookworm's glibc declares pidfd_open without C linkage for C++.
+    const int fd = static_cast<int>(syscall(SYS_pidfd_open, child->pid(), 0));
+    if (fd < 0) {
+      pidfds = false;
+      break;
+    }
+    exits.push_back({fd, POLLIN, 0});
+  }
+  if (!pidfds || exits.empty()) {
+    for (const pollfd& exit : exits) close(exit.fd);
+    if (!children.empty()) absl::SleepFor(std::min(timeout, absl::Milliseconds(10)));
+    return;
+  }
+  // Whole milliseconds, rounded up, so a caller's deadline has passed when poll returns by it.
+  const int wait_ms = timeout == absl::InfiniteDuration()
+                          ? -1
+                          : static_cast<int>(std::clamp<std::int64_t>(
+                                absl::ToInt64Milliseconds(absl::Ceil(timeout, absl::Milliseconds(1))),
+                                0, INT_MAX));
+  poll(exits.data(), exits.size(), wait_ms);  // interrupted or not: callers check and loop
+  for (const pollfd& exit : exits) close(exit.fd);
+}
+
 absl::StatusOr<CompletedProcess> RunToCompletion(const std::vector<std::string>& argv,
                                                  const SubprocessOptions& options,
                                                  absl::Duration timeout) {
@@ -195,7 +231,7 @@ absl::StatusOr<CompletedProcess> RunToCompletion(const std::vector<std::string>&
         child->Kill();
         break;
       }
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      WaitForAnyExit({&*child}, deadline - absl::Now());
     }
     result.wait_status = *child->Poll();
   }

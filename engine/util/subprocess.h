@@ -76,6 +76,13 @@ class Subprocess {
   std::optional<int> status_;
 };
 
+// Blocks until one of `children` exits or `timeout` passes, whichever comes first; a child that has
+// exited already (or none given) returns at once. Reaps nothing: Poll then says which exited. Woken
+// by the exit itself (a pidfd per child), so a supervisor of several children sees them exit in the
+// order they do, not a polling period later; where pidfds are missing (Linux < 5.3) it wakes
+// every 10 ms instead.
+void WaitForAnyExit(const std::vector<Subprocess*>& children, absl::Duration timeout);
+
 struct CompletedProcess {
   int wait_status = 0;
   bool timed_out = false;

@@ -104,5 +104,25 @@ TEST(SubprocessTest, SignalReachesTheChild) {
   EXPECT_EQ(DescribeWaitStatus(child->Wait()), "was killed by signal 15");
 }
 
+// Woken by the exit, not the timeout: had it waited out its 60 s, the 30 s sleeper would be gone.
+TEST(SubprocessTest, WaitForAnyExitReturnsWhenOneChildExits) {
+  auto quick = Subprocess::Start({"/bin/sleep", "0.1"});
+  auto slow = Subprocess::Start({"/bin/sleep", "30"});
+  ASSERT_TRUE(quick.ok() && slow.ok());
+  while (!quick->Poll()) WaitForAnyExit({&*slow, &*quick}, absl::Seconds(60));
+  EXPECT_TRUE(ExitedCleanly(*quick->Poll()));
+  EXPECT_FALSE(slow->Poll().has_value());
+}
+
+TEST(SubprocessTest, WaitForAnyExitReturnsAtItsTimeout) {
+  auto slow = Subprocess::Start({"/bin/sleep", "30"});
+  ASSERT_TRUE(slow.ok());
+  const absl::Time start = absl::Now();
+  WaitForAnyExit({&*slow}, absl::Milliseconds(100));
+  EXPECT_GE(absl::Now() - start, absl::Milliseconds(100));
+  EXPECT_FALSE(slow->Poll().has_value());
+  WaitForAnyExit({}, absl::InfiniteDuration());  // nothing to wait for: returns at once
+}
+
 }  // namespace
 }  // namespace pipebench
