@@ -128,7 +128,9 @@ absl::Status GptConfig::Validate() const {
       }
     }
   }
-  for (int b = 0; b < layers; ++b) {
+  // One check for a uniform model: its layer count may be any int, the per-block lists are as
+  // long as the text that wrote them.
+  for (int b = 0; b < (block_heads.empty() ? 1 : layers); ++b) {
     if (embed % HeadsOf(b) != 0) {
       return absl::InvalidArgumentError(
           absl::StrCat("model embed (", embed, ") must be divisible by heads (", HeadsOf(b), ")",
