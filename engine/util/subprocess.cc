@@ -174,32 +174,31 @@ bool CompletedProcess::ok() const { return !timed_out && ExitedCleanly(wait_stat
 
 void WaitForAnyExit(const std::vector<Subprocess*>& children, absl::Duration timeout) {
   std::vector<pollfd> exits;
+  bool exited = false;
   bool pidfds = true;
   for (Subprocess* child : children) {
-    if (child->pid() <= 0 || child->Poll()) {
-      for (const pollfd& exit : exits) close(exit.fd);
-      return;
-    }
+    exited = child->pid() <= 0 || child->Poll().has_value();
+    if (exited) break;
     // The system call: bookworm's glibc declares pidfd_open without C linkage for C++.
     const int fd = static_cast<int>(syscall(SYS_pidfd_open, child->pid(), 0));
-    if (fd < 0) {
-      pidfds = false;
-      break;
-    }
+    pidfds = fd >= 0;
+    if (!pidfds) break;
     exits.push_back({fd, POLLIN, 0});
   }
-  if (!pidfds || exits.empty()) {
-    for (const pollfd& exit : exits) close(exit.fd);
-    if (!children.empty()) absl::SleepFor(std::min(timeout, absl::Milliseconds(10)));
-    return;
+  if (!exited && !children.empty()) {
+    if (pidfds) {
+      // Whole milliseconds, rounded up, so a caller's deadline has passed when poll returns by it.
+      const int wait_ms =
+          timeout == absl::InfiniteDuration()
+              ? -1
+              : static_cast<int>(std::clamp<std::int64_t>(
+                    absl::ToInt64Milliseconds(absl::Ceil(timeout, absl::Milliseconds(1))), 0,
+                    INT_MAX));
+      poll(exits.data(), exits.size(), wait_ms);  // interrupted or not: callers check and loop
+    } else {
+      absl::SleepFor(std::min(timeout, absl::Milliseconds(10)));
+    }
   }
-  // Whole milliseconds, rounded up, so a caller's deadline has passed when poll returns by it.
-  const int wait_ms = timeout == absl::InfiniteDuration()
-                          ? -1
-                          : static_cast<int>(std::clamp<std::int64_t>(
-                                absl::ToInt64Milliseconds(absl::Ceil(timeout, absl::Milliseconds(1))),
-                                0, INT_MAX));
-  poll(exits.data(), exits.size(), wait_ms);  // interrupted or not: callers check and loop
   for (const pollfd& exit : exits) close(exit.fd);
 }
 
