@@ -20,6 +20,7 @@
 #include "benchmarks/harness/experiment_config.h"
 #include "benchmarks/harness/experiment_run.h"
 #include "benchmarks/harness/matrix_runner.h"
+#include "engine/util/folder_lock.h"
 #include "engine/util/run_main.h"
 #include "engine/util/status_macros.h"
 #include "engine/util/subprocess.h"
@@ -101,6 +102,14 @@ absl::Status Run() {
         "--compare_to: ", reference, " is the output folder; a run replaces what is there"));
   }
 
+  // One run a folder at a time, from the first record to the report.
+  std::string stale_holder;
+  PB_ASSIGN_OR_RETURN(FolderLock lock,
+                      FolderLock::Acquire(options.out_dir, CurrentCommandLine(), &stale_holder));
+  if (!stale_holder.empty()) {
+    std::cerr << "taking over the lock of " << options.out_dir << " from a run that died: "
+              << stale_holder << "\n";
+  }
   PB_ASSIGN_OR_RETURN(ExperimentRunResult result, RunExperiment(config, options));
   if (absl::GetFlag(FLAGS_report)) {
     std::vector<std::string> command = {"/usr/bin/python3",

@@ -32,6 +32,7 @@ def experiment_runner(name, schedules = ["//engine/schedule:all_schedules"], **k
             "//benchmarks/harness:experiment_config",
             "//benchmarks/harness:experiment_run",
             "//benchmarks/harness:matrix_runner",
+            "//engine/util:folder_lock",
             "//engine/util:run_main",
             "//engine/util:status_macros",
             "//engine/util:subprocess",

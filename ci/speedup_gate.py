@@ -11,6 +11,7 @@ missing.
 """
 import csv
 import json
+import math
 import os
 import sys
 
@@ -23,15 +24,25 @@ def select(rows, check, side):
                and all(str(r.get(k, "")) == str(v) for k, v in spec.items())]
     if len(matches) != 1:
         return None, f"{side} {json.dumps(spec)} matched {len(matches)} rows"
-    return float(matches[0]["mean"]), None
+    try:
+        value = float(matches[0]["mean"])
+    except ValueError:
+        return None, f"{side} {json.dumps(spec)} has no number: {matches[0]['mean']!r}"
+    if not math.isfinite(value):
+        return None, f"{side} {json.dumps(spec)} is {value}"
+    return value, None
 
 
 def evaluate(rows, check):
+    """(value, "ok" | "FAIL" | "MISSING", problem) for one check over summary.csv's rows."""
     value, problem = select(rows, check, "numerator")
     if problem is None and "denominator" in check:
         denominator, problem = select(rows, check, "denominator")
-        if problem is None:
-            value = value / denominator if denominator else float("inf")
+        if problem is None and denominator == 0:
+            # A ratio over nothing passes every minimum as infinity: it is a missing measurement.
+            problem = f"denominator {json.dumps(check['denominator'])} is 0"
+        elif problem is None:
+            value = value / denominator
     if problem is not None:
         return None, "MISSING", problem
     low, high = check.get("min"), check.get("max")

@@ -295,16 +295,26 @@ json PartitionToJson(const std::vector<UnitRange>& partition) {
   return ranges;
 }
 
-std::vector<UnitRange> PartitionFromRecord(const json& record) {
+absl::StatusOr<std::vector<UnitRange>> PartitionFromRecord(const json& record) {
   std::vector<UnitRange> partition;
-  if (record.contains("partition")) {
-    for (const json& r : record["partition"]) partition.push_back({r[0], r[1]});
+  if (!record.is_object() || !record.contains("partition")) return partition;
+  const json& ranges = record["partition"];
+  if (!ranges.is_array()) return absl::InvalidArgumentError("partition is not a list");
+  for (const json& r : ranges) {
+    if (!r.is_array() || r.size() != 2 || !r[0].is_number_integer() ||
+        !r[1].is_number_integer() || r[0].get<int>() < 0 || r[1].get<int>() < r[0].get<int>()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("partition entry ", r.dump(), " is not a [begin, end] unit range"));
+    }
+    partition.push_back({r[0].get<int>(), r[1].get<int>()});
   }
   return partition;
 }
 
 absl::StatusOr<CostModel> CostsFromRecord(const json& record) {
-  if (!record.contains("costs")) return absl::InvalidArgumentError("record has no costs");
+  if (!record.is_object() || !record.contains("costs")) {
+    return absl::InvalidArgumentError("record has no costs");
+  }
   return ParseCostModelJson(record["costs"].dump());
 }
 

@@ -38,7 +38,7 @@ struct CellInputs {
 // A costs cell's record holds the cost model under "costs" (and, balanced by time, the stages'
 // unit ranges under "partition"); these read them back.
 absl::StatusOr<CostModel> CostsFromRecord(const nlohmann::json& record);
-std::vector<UnitRange> PartitionFromRecord(const nlohmann::json& record);
+absl::StatusOr<std::vector<UnitRange>> PartitionFromRecord(const nlohmann::json& record);
 nlohmann::json PartitionToJson(const std::vector<UnitRange>& partition);
 
 // Errors name the cell's kind and what failed. A distributed cell needs one core per stage and

@@ -12,6 +12,7 @@
 #include "benchmarks/manifest.h"
 #include "engine/model/dataset.h"
 #include "engine/platform/blas_info.h"
+#include "engine/util/file_io.h"
 #include "engine/util/status_macros.h"
 #include "engine/util/workspace.h"
 
@@ -63,11 +64,7 @@ std::optional<json> ReadJson(const std::string& path) {
 
 absl::Status WriteJson(const std::string& path, const json& value) {
   const std::string temporary = path + ".tmp";
-  {
-    std::ofstream out(temporary);
-    out << value.dump(2) << "\n";
-    if (!out) return absl::InternalError(absl::StrCat("cannot write ", path));
-  }
+  PB_RETURN_IF_ERROR(WriteTextFile(temporary, value.dump(2) + "\n"));
   if (std::rename(temporary.c_str(), path.c_str()) != 0) {
     return absl::InternalError(absl::StrCat("cannot write ", path));
   }

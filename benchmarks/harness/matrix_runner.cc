@@ -16,6 +16,7 @@
 #include <fstream>
 #include <iostream>
 #include <optional>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -61,16 +62,69 @@ std::string ReadFile(const std::string& path) {
   return text.str();
 }
 
-// The JSON objects of a results.jsonl; a torn last line (a run killed mid-write) is skipped.
-std::vector<json> ReadRecords(const std::string& path) {
-  std::vector<json> records;
+struct ReadRecord {
+  int line;  // 1-based, in results.jsonl
+  json record;
+};
+
+// Why a line of results.jsonl cannot be used as a record, or "" when it can.
+std::string RecordProblem(const json& record) {
+  if (!record.is_object()) return "not a JSON object";
+  for (const char* field : {"study", "kind", "key", "status"}) {
+    if (!record.contains(field)) return absl::StrCat("it has no \"", field, "\"");
+    if (!record[field].is_string()) {
+      return absl::StrCat("its \"", field, "\" is not a string: ", record[field].dump());
+    }
+  }
+  if (record["status"] == "ok" && !record.contains("result")) return "an ok record without a result";
+  return "";
+}
+
+// The usable records of a results.jsonl, with their line numbers; each unusable line (a torn
+// write, a corrupt block, a hand edit) is described in `problems` as "FILE:LINE: why".
+std::vector<ReadRecord> ReadRecords(const std::string& path,
+                                    std::vector<std::string>* problems = nullptr) {
+  std::vector<ReadRecord> records;
   std::ifstream in(path);
   std::string line;
-  while (std::getline(in, line)) {
+  for (int number = 1; std::getline(in, line); ++number) {
+    if (line.empty()) continue;
     json record = json::parse(line, nullptr, false);
-    if (record.is_object()) records.push_back(std::move(record));
+    std::string problem = record.is_discarded() ? "not valid JSON" : RecordProblem(record);
+    if (problem.empty()) {
+      records.push_back({number, std::move(record)});
+    } else if (problems != nullptr) {
+      problems->push_back(absl::StrCat(path, ":", number, ": ", problem));
+    }
   }
   return records;
+}
+
+// A run killed mid-append leaves a last line without its newline; appending after it would join
+// the next record to it and lose both. Cuts the file after its last whole line and returns how
+// many bytes went (0 when the file ends whole or does not exist).
+absl::StatusOr<std::uintmax_t> CutTornTail(const std::string& path) {
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
+  if (!in) return 0;
+  const std::streamoff size = in.tellg();
+  if (size <= 0) return 0;
+  std::streamoff keep = size;
+  char c = 0;
+  while (keep > 0) {
+    in.seekg(keep - 1);
+    in.get(c);
+    if (c == '\n') break;
+    --keep;
+  }
+  if (keep == size) return 0;
+  in.close();
+  std::error_code error;
+  std::filesystem::resize_file(path, keep, error);
+  if (error) {
+    return absl::InternalError(absl::StrCat("cannot cut the torn last line of ", path, ": ",
+                                            error.message()));
+  }
+  return static_cast<std::uintmax_t>(size - keep);
 }
 
 // Whether a finished record of a pipeline cell carries a run summary of the schema this build
@@ -161,9 +215,14 @@ class Matrix {
     if (tty_) std::cerr << "\n";
     if (!write_error_.ok()) return write_error_;
     if (interrupted_) {
-      return absl::CancelledError(absl::StrCat(
-          "interrupted; the ", done_.size(), " finished cells are in ", ResultsPath(),
-          " and the same command continues the run"));
+      // Counted from the file as a resume will read it, not from memory.
+      int finished = 0;
+      for (const ReadRecord& read : ReadRecords(ResultsPath())) {
+        finished += read.record["status"] == "ok";
+      }
+      return absl::CancelledError(absl::StrCat("interrupted; the ", finished,
+                                               " finished cells are in ", ResultsPath(),
+                                               " and the same command continues the run"));
     }
     // Rewrite the records of exactly this matrix, in its order (drops those of old configs);
     // results.jsonl is replaced only once the new file is whole.
@@ -200,35 +259,7 @@ class Matrix {
       return absl::InternalError(
           absl::StrCat("cannot create ", options_.out_dir, ": ", error.message()));
     }
-    if (options_.resume) {
-      std::vector<json> kept;
-      int stale = 0;
-      for (json& record : ReadRecords(ResultsPath())) {
-        if (!CurrentSchema(record)) {
-          ++stale;  // its cell runs again; the report must not see both records
-          continue;
-        }
-        if (record.value("status", "") == "ok" && record.contains("key")) {
-          done_[record["key"].get<std::string>()] = record;
-        }
-        kept.push_back(std::move(record));
-      }
-      if (stale > 0) {
-        std::cerr << stale << " records of an older run summary schema are dropped; their cells "
-                  << "run again\n";
-        const std::string rewritten = ResultsPath() + ".rewrite";
-        {
-          std::ofstream out(rewritten, std::ios::trunc);
-          for (const json& record : kept) out << record.dump() << "\n";
-          if (!out) return absl::InternalError(absl::StrCat("cannot write ", rewritten));
-        }
-        std::filesystem::rename(rewritten, ResultsPath(), error);
-        if (error) {
-          return absl::InternalError(
-              absl::StrCat("cannot replace ", ResultsPath(), ": ", error.message()));
-        }
-      }
-    }
+    if (options_.resume) PB_RETURN_IF_ERROR(LoadEarlierRecords());
     std::set<std::string> keys;
     for (const Cell& cell : config_.cells) {
       keys.insert(cell.key);
@@ -244,6 +275,58 @@ class Matrix {
     return absl::OkStatus();
   }
 
+  // The records an earlier run left, for a resumed run. A record that cannot be used - a torn or
+  // corrupt line, a record of an older run summary schema, a costs record whose costs do not
+  // parse - is dropped and reported by file and line; its cell runs again. results.jsonl is
+  // rewritten without them, so appends start on a whole line and the report never sees both.
+  absl::Status LoadEarlierRecords() {
+    PB_ASSIGN_OR_RETURN(const std::uintmax_t torn, CutTornTail(ResultsPath()));
+    if (torn > 0) {
+      std::cerr << ResultsPath() << ": its last line was torn (" << torn
+                << " bytes without a newline, a run stopped mid-write): dropped; its cell runs "
+                   "again\n";
+    }
+    std::set<std::string> costs_keys;
+    for (const Cell& cell : config_.cells) costs_keys.insert(cell.costs_key);
+    std::vector<std::string> problems;
+    std::vector<json> kept;
+    for (ReadRecord& read : ReadRecords(ResultsPath(), &problems)) {
+      json& record = read.record;
+      std::string problem;
+      if (!CurrentSchema(record)) {
+        problem = "a record of an older run summary schema";
+      } else if (record["status"] == "ok" && costs_keys.count(record["key"])) {
+        absl::Status costs = CostsFromRecord(record["result"]).status();
+        if (costs.ok()) costs = PartitionFromRecord(record["result"]).status();
+        if (!costs.ok()) problem = absl::StrCat("a costs record: ", costs.message());
+      }
+      if (!problem.empty()) {
+        problems.push_back(absl::StrCat(ResultsPath(), ":", read.line, ": ", problem));
+        continue;
+      }
+      if (record["status"] == "ok") done_[record["key"].get<std::string>()] = record;
+      kept.push_back(std::move(record));
+    }
+    if (problems.empty()) return absl::OkStatus();
+    for (const std::string& problem : problems) {
+      std::cerr << problem << ": dropped; its cell runs again\n";
+    }
+    const std::string rewritten = ResultsPath() + ".rewrite";
+    {
+      std::ofstream out(rewritten, std::ios::trunc);
+      for (const json& record : kept) out << record.dump() << "\n";
+      out.close();
+      if (!out) return absl::InternalError(absl::StrCat("cannot write ", rewritten));
+    }
+    std::error_code error;
+    std::filesystem::rename(rewritten, ResultsPath(), error);
+    if (error) {
+      return absl::InternalError(
+          absl::StrCat("cannot replace ", ResultsPath(), ": ", error.message()));
+    }
+    return absl::OkStatus();
+  }
+
   CellInputs InputsOf(const Cell& cell, std::string* missing) const {
     CellInputs inputs;
     inputs.train_binary = options_.train_binary;
@@ -255,12 +338,20 @@ class Matrix {
     }
     if (!cell.costs_key.empty()) {
       auto it = done_.find(cell.costs_key);
-      if (it != done_.end() && it->second["status"] == "ok") {
-        inputs.costs = *CostsFromRecord(it->second["result"]);
-        inputs.partition = PartitionFromRecord(it->second["result"]);
-      } else {
+      if (it == done_.end() || it->second["status"] != "ok") {
         *missing = "its cost measurement failed";
+        return inputs;
       }
+      absl::StatusOr<CostModel> costs = CostsFromRecord(it->second["result"]);
+      absl::StatusOr<std::vector<UnitRange>> partition =
+          PartitionFromRecord(it->second["result"]);
+      if (!costs.ok() || !partition.ok()) {
+        *missing = absl::StrCat("its cost record is unusable: ",
+                                (costs.ok() ? partition.status() : costs.status()).message());
+        return inputs;
+      }
+      inputs.costs = *std::move(costs);
+      inputs.partition = *std::move(partition);
     }
     return inputs;
   }
@@ -502,7 +593,7 @@ absl::Status RunIsolatedCell(const std::string& input, const std::string& output
   }
   if (in.contains("costs")) {
     PB_ASSIGN_OR_RETURN(CostModel costs, ParseCostModelJson(in["costs"].dump()));
-    inputs.partition = PartitionFromRecord(in);
+    PB_ASSIGN_OR_RETURN(inputs.partition, PartitionFromRecord(in));
     inputs.costs = costs;
   }
   auto result = RunCell(cell, inputs);
@@ -521,8 +612,8 @@ absl::Status RunIsolatedCell(const std::string& input, const std::string& output
 
 int CountFinishedCells(const ExperimentConfig& config, const std::string& results_path) {
   std::set<std::string> finished;
-  for (const json& record : ReadRecords(results_path)) {
-    if (record.value("status", "") == "ok") finished.insert(record.value("key", ""));
+  for (const ReadRecord& read : ReadRecords(results_path)) {
+    if (read.record["status"] == "ok") finished.insert(read.record["key"].get<std::string>());
   }
   int count = 0;
   for (const Cell& cell : config.cells) count += finished.count(cell.key);

@@ -14,6 +14,7 @@ def train_binary(name, schedules = ["//engine/schedule:all_schedules"], **kwargs
         srcs = ["//engine/cli:train_main.cc"],
         deps = schedules + [
             "//engine/training:run_training",
+            "//engine/util:file_io",
             "//engine/util:run_main",
             "//engine/util:status_macros",
             "//engine/util:workspace",

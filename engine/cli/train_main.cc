@@ -15,6 +15,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "engine/training/run_training.h"
+#include "engine/util/file_io.h"
 #include "engine/util/run_main.h"
 #include "engine/util/status_macros.h"
 #include "engine/util/workspace.h"
@@ -123,7 +124,12 @@ absl::Status Run() {
           absl::StrCat("cannot write --out '", absl::GetFlag(FLAGS_out), "'"));
     }
   }
-  return RunTraining(config, distributed, file.is_open() ? file : std::cout).status();
+  PB_RETURN_IF_ERROR(RunTraining(config, distributed, file.is_open() ? file : std::cout).status());
+  // Standard output is checked by RunMain; a file here.
+  if (file.is_open()) {
+    PB_RETURN_IF_ERROR(CloseWritten(file, ResolveOutputPath(absl::GetFlag(FLAGS_out)), "--out"));
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace

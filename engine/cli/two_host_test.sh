@@ -2,9 +2,10 @@
 # Two hosts: two network namespaces joined by a veth pair, each with its own address, one rank in
 # each started by its own launcher (--nnodes=2 --node_rank=K, host 0's address as MASTER_ADDR;
 # GLOO_SOCKET_IFNAME names host 0's interface, host 1 finds its address by route): the run's losses equal the one-host run's. Where namespaces
-# cannot be made (no root or CAP_SYS_ADMIN) the test says so and passes without running.
+# cannot be made (no root or CAP_SYS_ADMIN) the test says SKIPPED (and CI counts it so).
 set -uo pipefail
 launch="$1"
+source "$2"  # skip_test
 tag="pb$((RANDOM % 100000))"
 host0="${tag}h0" host1="${tag}h1"
 port=$((20000 + RANDOM % 20000))
@@ -12,8 +13,7 @@ tiny=(--data=synthetic --model=layers=2,embed=16,heads=2,context=8 --micro_batch
       --stages=2 --microbatches=4 --batches=3 --schedule=1f1b_flush --timeout_seconds=20)
 
 if ! ip netns add "$host0" 2>"$TEST_TMPDIR/netns.err"; then
-  echo "SKIPPED: cannot create network namespaces here: $(cat "$TEST_TMPDIR/netns.err")"
-  exit 0
+  skip_test "cannot create network namespaces here: $(cat "$TEST_TMPDIR/netns.err")"
 fi
 cleanup() { ip netns del "$host0" 2>/dev/null; ip netns del "$host1" 2>/dev/null; }
 trap cleanup EXIT

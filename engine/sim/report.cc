@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "engine/util/file_io.h"
 
 namespace pipebench {
 
@@ -95,11 +96,7 @@ std::string ChromeTrace(const SimulationResult& result, double seconds_per_unit)
 
 absl::Status WriteChromeTrace(const SimulationResult& result, const std::string& path,
                               double seconds_per_unit) {
-  std::ofstream out(path);
-  if (!out) return absl::NotFoundError(absl::StrCat("cannot write trace file '", path, "'"));
-  out << ChromeTrace(result, seconds_per_unit);
-  return out ? absl::OkStatus()
-             : absl::DataLossError(absl::StrCat("failed writing trace file '", path, "'"));
+  return WriteTextFile(path, ChromeTrace(result, seconds_per_unit), "trace file");
 }
 
 std::string TimelineGrid(const SimulationResult& result, int max_columns) {

@@ -20,6 +20,7 @@
 #include "engine/platform/device.h"
 #include "engine/schedule/registry.h"
 #include "engine/sim/cost_model.h"
+#include "engine/util/file_io.h"
 #include "engine/util/status_macros.h"
 #include "engine/util/workspace.h"
 #include "nlohmann/json.hpp"
@@ -123,10 +124,8 @@ absl::StatusOr<RunSummary> TrainInOneProcess(const TrainConfig& config, const Sc
                                                   .device = options.device}));
   }
   if (!config.write_costs.empty()) {
-    const std::string path = ResolveOutputPath(config.write_costs);
-    std::ofstream file(path);
-    if (!file) return absl::NotFoundError(absl::StrCat("cannot write --write_costs '", path, "'"));
-    file << CostModelToJson(costs);
+    PB_RETURN_IF_ERROR(WriteTextFile(ResolveOutputPath(config.write_costs),
+                                     CostModelToJson(costs), "--write_costs"));
   }
   PB_ASSIGN_OR_RETURN(
       ExecutorResult result,

@@ -4,6 +4,8 @@
 #include <fstream>
 
 #include "absl/strings/str_cat.h"
+#include "engine/util/file_io.h"
+#include "engine/util/status_macros.h"
 
 namespace pipebench {
 namespace {
@@ -110,10 +112,7 @@ absl::Status WriteDerivedModels(const nlohmann::json& record, const std::string&
         " search steps)");
     for (const auto& [key, value] : derived.at("model").items()) model[key] = value;
     const std::string path = absl::StrCat(dir, "/", method, ".json");
-    std::ofstream out(path);
-    if (!(out << model.dump(2) << "\n")) {
-      return absl::PermissionDeniedError(absl::StrCat("cannot write '", path, "'"));
-    }
+    PB_RETURN_IF_ERROR(WriteTextFile(path, model.dump(2) + "\n", "derived model"));
   }
   return absl::OkStatus();
 }

@@ -23,6 +23,7 @@
 #include "absl/strings/str_split.h"
 #include "engine/model/dataset.h"
 #include "engine/platform/blas_info.h"
+#include "engine/util/file_io.h"
 #include "engine/util/run_main.h"
 #include "engine/util/status_macros.h"
 #include "engine/util/workspace.h"
@@ -106,6 +107,12 @@ absl::Status RunInPipeline(const SearchSpace& space, const TokenDataset& data,
   return absl::OkStatus();
 }
 
+// --out's file, when there is one, must hold every record (RunMain checks standard output).
+absl::Status CloseOut(std::ofstream& file) {
+  if (!file.is_open()) return absl::OkStatus();
+  return CloseWritten(file, ResolveOutputPath(absl::GetFlag(FLAGS_out)), "--out");
+}
+
 absl::Status Run() {
   (void)WarnIfSlowBlas();
   SearchJob job;
@@ -135,7 +142,10 @@ absl::Status Run() {
     if (!file) return absl::NotFoundError("cannot write --out " + absl::GetFlag(FLAGS_out));
   }
   std::ostream& out = file.is_open() ? file : std::cout;
-  if (!absl::GetFlag(FLAGS_schedule).empty()) return RunInPipeline(space, data, job, out);
+  if (!absl::GetFlag(FLAGS_schedule).empty()) {
+    PB_RETURN_IF_ERROR(RunInPipeline(space, data, job, out));
+    return CloseOut(file);
+  }
   PB_ASSIGN_OR_RETURN(nlohmann::json record,
                       SearchAndEvaluate(space, data, job, [&](const SearchStep& s) {
                         out << nlohmann::json{{"step", s.step},
@@ -149,7 +159,7 @@ absl::Status Run() {
   if (const std::string dir = absl::GetFlag(FLAGS_models_dir); !dir.empty()) {
     PB_RETURN_IF_ERROR(WriteDerivedModels(record, ResolveOutputPath(dir)));
   }
-  return absl::OkStatus();
+  return CloseOut(file);
 }
 
 }  // namespace
