@@ -26,6 +26,11 @@ ABSL_FLAG(int, master_port, 29500, "Port of rank 0's rendezvous store.");
 ABSL_FLAG(std::string, train, "",
           "The train binary every rank runs; default: `train` beside this launcher. A runner with "
           "its own schedules (benchmarks/runner.bzl) passes its own.");
+ABSL_FLAG(std::string, run_id, "",
+          "The job's name at the rendezvous (as torchrun's --rdzv_id): ranks of another job on the "
+          "same port are refused. Default: random on one host; required with --nnodes > 1, the "
+          "same on every host (under Slurm: SLURM_JOB_ID).");
+ABSL_FLAG(bool, oversubscribe, false, "Allow more than 4 ranks per core on this host.");
 ABSL_FLAG(int, grace_seconds, 10,
           "After a rank fails, how long the others get to notice and exit before being killed.");
 
@@ -41,6 +46,8 @@ absl::Status Launch(const std::vector<char*>& rest) {
   options.master_port = absl::GetFlag(FLAGS_master_port);
   options.grace = absl::Seconds(absl::GetFlag(FLAGS_grace_seconds));
   options.train_binary = absl::GetFlag(FLAGS_train);
+  options.run_id = absl::GetFlag(FLAGS_run_id);
+  options.oversubscribe = absl::GetFlag(FLAGS_oversubscribe);
   if (options.train_binary.empty()) {  // `train` beside this launcher
     const std::string self = SelfExecutable();
     options.train_binary = self.substr(0, self.rfind('/') + 1) + "train";

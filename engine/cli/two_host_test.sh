@@ -35,7 +35,7 @@ losses() { grep -o '"train_loss":[0-9.e+-]*' "$1"; }
 "$launch" --nproc=2 --master_port=$port -- "${tiny[@]}" >"$TEST_TMPDIR/one.out" 2>&1 ||
   { cat "$TEST_TMPDIR/one.out"; echo "FAIL: the one-host run"; exit 1; }
 
-two=(--nnodes=2 --nproc=1 --master_addr=10.77.0.1 --master_port=$((port + 1)))
+two=(--nnodes=2 --nproc=1 --master_addr=10.77.0.1 --master_port=$((port + 1)) --run_id="$tag")
 # Host 0 names its interface; host 1 finds the address it reaches host 0 through by itself.
 ip netns exec "$host0" env GLOO_SOCKET_IFNAME="${tag}v0" "$launch" "${two[@]}" --node_rank=0 -- \
   "${tiny[@]}" >"$TEST_TMPDIR/host0.out" 2>&1 &

@@ -130,6 +130,33 @@ class C10dTransport final : public PointToPointTransport {
   std::map<int, c10::intrusive_ptr<PointToPointGroup>> groups_;
 };
 
+// Rank 0 posts the run id; every other rank reads it and leaves if it is another job's. The rest of
+// the rendezvous (the transport's keys, Publish / Fetch) happens under the run's own prefix, so
+// even ranks of two jobs that met would not read each other's keys.
+absl::StatusOr<c10::intrusive_ptr<c10d::Store>> JoinRun(c10::intrusive_ptr<c10d::Store> store,
+                                                        const CommunicatorOptions& options,
+                                                        const std::string& where) {
+  constexpr char kRunIdKey[] = "pipebench/run_id";
+  try {
+    if (options.rank == 0) {
+      store->set(kRunIdKey, std::vector<uint8_t>(options.run_id.begin(), options.run_id.end()));
+    } else {
+      const std::vector<uint8_t> posted = store->get(kRunIdKey);
+      const std::string theirs(posted.begin(), posted.end());
+      if (theirs != options.run_id) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            where, ", run '", options.run_id, "', reached the rendezvous of another job, run '",
+            theirs, "': two jobs share port ", options.master_port,
+            "; give each its own --master_port"));
+      }
+    }
+  } catch (const std::exception& e) {
+    return FromException(e, absl::StrCat("rendezvous failed for ", where));
+  }
+  return c10::intrusive_ptr<c10d::Store>(
+      c10::make_intrusive<c10d::PrefixStore>("run/" + options.run_id, std::move(store)));
+}
+
 }  // namespace
 
 absl::StatusOr<Transport> ParseTransport(const std::string& name) {
@@ -162,6 +189,13 @@ absl::StatusOr<std::unique_ptr<Communicator>> Communicator::Connect(
   }
   const std::string where = absl::StrCat("rank ", options.rank, " of ", options.world_size,
                                          " at ", options.master_addr, ":", options.master_port);
+  // An address that does not resolve fails now, not after the store's connection retries.
+  const absl::StatusOr<std::string> route = LocalAddressToward(options.master_addr);
+  if (!route.ok()) {
+    return absl::Status(route.status().code(), absl::StrCat("rendezvous failed for ", where, ": ",
+                                                            route.status().message()));
+  }
+  const absl::Time deadline = absl::Now() + options.rendezvous_timeout;
   c10::intrusive_ptr<c10d::Store> store;
   try {
     c10d::TCPStoreOptions store_options;
@@ -171,10 +205,16 @@ absl::StatusOr<std::unique_ptr<Communicator>> Communicator::Connect(
     store_options.waitWorkers = true;
     store_options.timeout = ToChrono(options.rendezvous_timeout);
     store = c10::make_intrusive<c10d::TCPStore>(options.master_addr, store_options);
-    store->setTimeout(ToChrono(options.timeout));
+    store->setTimeout(ToChrono(std::max(absl::Seconds(1), deadline - absl::Now())));
   } catch (const std::exception& e) {
     return FromException(e, absl::StrCat("TCPStore rendezvous failed for ", where));
   }
+  if (!options.run_id.empty()) {
+    PB_ASSIGN_OR_RETURN(store, JoinRun(std::move(store), options, where));
+  }
+  // The transport's handshake gets what is left of the rendezvous time.
+  const absl::Duration join_left = std::max(absl::Seconds(1), deadline - absl::Now());
+  store->setTimeout(ToChrono(options.timeout));
   std::unique_ptr<PointToPointTransport> transport;
   if (options.transport == Transport::kNccl) {
 #ifdef PIPEBENCH_WITH_CUDA
@@ -214,16 +254,14 @@ absl::StatusOr<std::unique_ptr<Communicator>> Communicator::Connect(
 #endif
   } else {
     const absl::StatusOr<std::string> listen =
-        options.gloo_interface.empty() ? LocalAddressToward(options.master_addr)
-                                       : InterfaceAddress(options.gloo_interface);
+        options.gloo_interface.empty() ? route : InterfaceAddress(options.gloo_interface);
     if (!listen.ok()) {
       return absl::Status(listen.status().code(),
                           absl::StrCat("Gloo setup failed for ", where, ": ",
                                        listen.status().message()));
     }
     try {
-      auto gloo_options =
-          c10d::ProcessGroupGloo::Options::create(ToChrono(options.rendezvous_timeout));
+      auto gloo_options = c10d::ProcessGroupGloo::Options::create(ToChrono(join_left));
       gloo_options->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname(*listen));
       c10::intrusive_ptr<PointToPointGroup> group = c10::make_intrusive<c10d::ProcessGroupGloo>(
           store, options.rank, options.world_size, gloo_options);

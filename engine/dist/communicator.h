@@ -69,8 +69,13 @@ struct CommunicatorOptions {
   // Bounds every send, receive and store lookup: a dead or stuck peer becomes an error naming it
   // instead of a hang.
   absl::Duration timeout = absl::Seconds(60);
-  // Bounds joining the group, which waits for the slowest process to start.
+  // Bounds joining the group, which waits for the slowest process to start: the store and the
+  // transport's own handshake together, not each.
   absl::Duration rendezvous_timeout = absl::Seconds(120);
+  // Names the job, as torchrun's rdzv_id: a rank whose run id differs from rank 0's (another job
+  // that reached this rendezvous on the same port) is refused with FailedPrecondition naming
+  // both, and each job's keys live under its own prefix of the store. Empty: no check.
+  std::string run_id;
   // kNccl needs a CUDA build (ci/gpu/build.sh or `--config=nccl`); elsewhere Connect fails with
   // FailedPrecondition.
   Transport transport = Transport::kGloo;

@@ -72,6 +72,58 @@ TEST(CommunicatorTest, PortInUseIsAClearError) {
   EXPECT_NE(comm.status().message().find("in use"), absl::string_view::npos) << comm.status();
 }
 
+TEST(CommunicatorTest, ARankOfAnotherJobOnTheSamePortIsRefusedNamingBothRuns) {
+  const int port = UnusedLoopbackPort();
+  CommunicatorOptions intruder = Options(1, 2, port);
+  intruder.run_id = "job-b";
+  intruder.rendezvous_timeout = absl::Seconds(10);
+  absl::Status intruder_status;
+  std::thread other_job([&] { intruder_status = Communicator::Connect(intruder).status(); });
+  CommunicatorOptions host = Options(0, 2, port);
+  host.run_id = "job-a";
+  host.rendezvous_timeout = absl::Seconds(3);
+  // Job A's rank 0 waits for its own rank 1, which never comes: a deadline, not a mixed job.
+  const absl::Status host_status = Communicator::Connect(host).status();
+  other_job.join();
+  EXPECT_EQ(intruder_status.code(), absl::StatusCode::kFailedPrecondition) << intruder_status;
+  EXPECT_NE(intruder_status.message().find("run 'job-b', reached the rendezvous of another job, "
+                                           "run 'job-a'"),
+            absl::string_view::npos)
+      << intruder_status;
+  EXPECT_FALSE(host_status.ok());
+}
+
+TEST(CommunicatorTest, RanksOfOneRunJoin) {
+  const int port = UnusedLoopbackPort();
+  absl::Status rank1_status;
+  std::thread rank1([&] {
+    CommunicatorOptions options = Options(1, 2, port);
+    options.run_id = "job-a";
+    auto comm = Communicator::Connect(options);
+    rank1_status = comm.status();
+    if (comm.ok()) rank1_status = (*comm)->Send(torch::ones({2}), /*dst=*/0, /*tag=*/1);
+  });
+  CommunicatorOptions options = Options(0, 2, port);
+  options.run_id = "job-a";
+  auto comm = Communicator::Connect(options);
+  ASSERT_TRUE(comm.ok()) << comm.status();
+  torch::Tensor received = torch::zeros({2});
+  EXPECT_TRUE((*comm)->Recv(received, /*src=*/1, /*tag=*/1).ok());
+  rank1.join();
+  EXPECT_TRUE(rank1_status.ok()) << rank1_status;
+  EXPECT_TRUE(torch::equal(received, torch::ones({2})));
+}
+
+TEST(CommunicatorTest, AnUnresolvableMasterAddressFailsAtOnce) {
+  CommunicatorOptions options = Options(1, 2, UnusedLoopbackPort());
+  options.master_addr = "no-such-host.invalid";
+  const absl::Time start = absl::Now();
+  const absl::Status status = Communicator::Connect(options).status();
+  EXPECT_FALSE(status.ok());
+  EXPECT_NE(status.message().find("no-such-host.invalid"), absl::string_view::npos) << status;
+  EXPECT_LT(absl::Now() - start, absl::Seconds(5));
+}
+
 TEST(CommunicatorTest, RejectsImpossibleRanks) {
   EXPECT_EQ(Communicator::Connect(Options(2, 2, 29500)).status().code(),
             absl::StatusCode::kInvalidArgument);

@@ -5,15 +5,35 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <cstdlib>
+#include <fstream>
 #include <optional>
 #include <vector>
 
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "engine/util/subprocess.h"
 
 namespace pipebench {
+namespace {
+
+// 16 hex digits from the kernel's random source, with the pid as a fallback.
+std::string RandomRunId() {
+  std::uint64_t bits = 0;
+  std::ifstream random("/dev/urandom", std::ios::binary);
+  if (!random.read(reinterpret_cast<char*>(&bits), sizeof bits)) {
+    bits = (static_cast<std::uint64_t>(getpid()) << 32) ^
+           static_cast<std::uint64_t>(absl::ToUnixNanos(absl::Now()));
+  }
+  return absl::StrFormat("%016x", bits);
+}
+
+}  // namespace
 
 absl::Status LaunchRanks(const LaunchOptions& options, const std::vector<std::string>& train_args) {
   if (options.nproc < 1) {
@@ -29,6 +49,34 @@ absl::Status LaunchRanks(const LaunchOptions& options, const std::vector<std::st
         "with --nnodes=", options.nnodes, ", --master_addr must be host 0's address as the other "
         "hosts reach it, not ", options.master_addr));
   }
+  const long cores = std::max(1L, sysconf(_SC_NPROCESSORS_ONLN));
+  if (options.nproc > 4 * cores && !options.oversubscribe) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "--nproc=", options.nproc, " starts more than 4 ranks per core on this host's ", cores,
+        " cores (at most ", 4 * cores, "); pass --oversubscribe to start them anyway"));
+  }
+  // The ranks would refuse a world that is not their stage count, each after loading its model
+  // and data: say so before starting any.
+  const int world_size = options.nnodes * options.nproc;
+  for (const std::string& arg : train_args) {
+    int stages = 0;
+    if (absl::StartsWith(arg, "--stages=") &&
+        absl::SimpleAtoi(absl::string_view(arg).substr(9), &stages) && stages != world_size) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--nproc=", options.nproc, (options.nnodes > 1 ? absl::StrCat(" x --nnodes=",
+                                                                       options.nnodes)
+                                                         : ""),
+          " starts ", world_size, " ranks but the train flags say --stages=", stages,
+          "; start one rank per stage"));
+    }
+  }
+  std::string run_id = options.run_id;
+  if (run_id.empty() && options.nnodes > 1) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "with --nnodes=", options.nnodes, ", give every host's launcher the same --run_id (as "
+        "torchrun's --rdzv_id), so that jobs sharing a port cannot join each other"));
+  }
+  if (run_id.empty()) run_id = RandomRunId();
   if (access(options.train_binary.c_str(), X_OK) != 0) {
     return absl::NotFoundError(
         absl::StrCat("train binary not found at '", options.train_binary, "'"));
@@ -39,7 +87,6 @@ absl::Status LaunchRanks(const LaunchOptions& options, const std::vector<std::st
   // One process group with the launcher: Ctrl-C in a terminal reaches every rank.
   common.own_process_group = false;
   if (std::getenv("OMP_NUM_THREADS") == nullptr) {
-    const long cores = std::max(1L, sysconf(_SC_NPROCESSORS_ONLN));
     const std::string share = std::to_string(std::max(1L, cores / options.nproc));
     common.environment = {{"OMP_NUM_THREADS", share}, {"OPENBLAS_NUM_THREADS", share}};
   }
@@ -51,7 +98,8 @@ absl::Status LaunchRanks(const LaunchOptions& options, const std::vector<std::st
                             {"LOCAL_RANK", std::to_string(local)},
                             {"WORLD_SIZE", std::to_string(options.nnodes * options.nproc)},
                             {"MASTER_ADDR", options.master_addr},
-                            {"MASTER_PORT", std::to_string(options.master_port)}});
+                            {"MASTER_PORT", std::to_string(options.master_port)},
+                            {"PIPEBENCH_RUN_ID", run_id}});
     absl::StatusOr<Subprocess> child = Subprocess::Start(argv, own);
     if (!child.ok()) return child.status();  // the started ranks die with their Subprocess
     ranks.push_back(std::move(*child));

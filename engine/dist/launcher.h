@@ -26,6 +26,13 @@ struct LaunchOptions {
   std::string train_binary;  // every rank runs it with the same arguments
   // After a rank fails, how long the others get to notice and exit before they are terminated.
   absl::Duration grace = absl::Seconds(10);
+  // The job's name at the rendezvous (PIPEBENCH_RUN_ID for the ranks; CommunicatorOptions::run_id):
+  // ranks of two jobs on one port refuse each other. Empty: a fresh random id on one host; on
+  // several hosts every launcher must be given the same one.
+  std::string run_id;
+  // More ranks than 4 per core is refused (each rank is a process with its own threads and model)
+  // unless this is set.
+  bool oversubscribe = false;
 };
 
 // Runs the ranks to the end. The ranks inherit this process's standard output and error and die

@@ -230,6 +230,15 @@ absl::StatusOr<std::optional<CommunicatorOptions>> DistributedFromEnvironment(
   if (const char* addr = std::getenv("MASTER_ADDR")) options.master_addr = addr;
   if (const char* name = std::getenv("GLOO_SOCKET_IFNAME")) options.gloo_interface = name;
   options.timeout = absl::Seconds(config.timeout_seconds);
+  // Joining waits for the slowest rank to start; --timeout_seconds bounds that too.
+  options.rendezvous_timeout = options.timeout;
+  // The launcher names its job; torchrun names its own (--rdzv_id).
+  for (const char* name : {"PIPEBENCH_RUN_ID", "TORCHELASTIC_RUN_ID"}) {
+    if (const char* id = std::getenv(name); id != nullptr && *id != '\0') {
+      options.run_id = id;
+      break;
+    }
+  }
   PB_ASSIGN_OR_RETURN(options.transport, ParseTransport(config.transport));
   return std::optional<CommunicatorOptions>(options);
 }
