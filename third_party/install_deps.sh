@@ -17,6 +17,7 @@ PACKAGES=(
   clang                 # --config=fuzz: libFuzzer targets (clang only)
   libclang-rt-14-dev    # libFuzzer, ASan and UBSan runtimes for clang
   git
+  iproute2              # ip (two_host_test's namespaces), ss (launch_cli_test)
 )
 
 missing=()
