@@ -8,6 +8,7 @@
 // continues an interrupted run of the same config and code (--resume and --fresh force either
 // way). The report compares itself with the committed reference in reports/<experiment>/ when
 // there is one (--compare_to names another). Exits 1 when a cell failed (the report lists it).
+#include <cmath>
 #include <filesystem>
 #include <iostream>
 #include <string>
@@ -84,8 +85,19 @@ absl::Status Run() {
                    : absl::GetFlag(FLAGS_resume) ? ResumeMode::kResume
                                                  : ResumeMode::kAuto;
   const int cores = std::max(1u, std::thread::hardware_concurrency());
-  options.jobs = absl::GetFlag(FLAGS_jobs) > 0 ? absl::GetFlag(FLAGS_jobs) : cores;
+  const int jobs = absl::GetFlag(FLAGS_jobs);
+  if (jobs < 0 || jobs > 4 * cores) {
+    return absl::InvalidArgumentError(absl::StrCat("--jobs must be in [0, ", 4 * cores,
+                                                   "] (0: one per core; ", cores,
+                                                   " cores here), got ", jobs));
+  }
+  options.jobs = jobs > 0 ? jobs : cores;
   options.cell_timeout_seconds = absl::GetFlag(FLAGS_cell_timeout_seconds);
+  if (!std::isfinite(options.cell_timeout_seconds) || options.cell_timeout_seconds <= 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--cell_timeout_seconds must be a finite number > 0, got ",
+                     options.cell_timeout_seconds));
+  }
   PB_ASSIGN_OR_RETURN(options.slow_down, ParseSlowDown(absl::GetFlag(FLAGS_slow_down)));
   options.data = absl::GetFlag(FLAGS_data);
   options.self = SelfExecutable();

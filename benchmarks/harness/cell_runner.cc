@@ -80,7 +80,9 @@ absl::StatusOr<json> RunSimulation(const SimulateCellParams& cell, const CellInp
   costs = SlowedDown(std::move(costs), inputs.slow_down);
   PB_ASSIGN_OR_RETURN(std::unique_ptr<Schedule> schedule,
                       MakeSchedule(cell.schedule, cell.schedule_params));
-  PB_ASSIGN_OR_RETURN(SimulationResult r, Simulate(*schedule, costs));
+  PB_ASSIGN_OR_RETURN(SimulationResult r,
+                      Simulate(*schedule, costs, {.check_in = inputs.check_in}));
+  PB_RETURN_IF_ERROR(RequirePositiveMakespan(r));
   return json{{"summary",
                RunSummaryToJson(SummarizeSimulation(r, *schedule, tokens_per_microbatch))}};
 }

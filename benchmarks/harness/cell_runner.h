@@ -33,6 +33,9 @@ struct CellInputs {
   std::string train_binary;
   // Called with (steps done, steps in all) as a training or NAS cell advances; may be empty.
   std::function<void(std::int64_t, std::int64_t)> report_steps;
+  // For cells run inside the harness (simulations): called now and then, an error stops the cell
+  // (its time limit, an interrupt); may be empty.
+  std::function<absl::Status()> check_in;
 };
 
 // A costs cell's record holds the cost model under "costs" (and, balanced by time, the stages'

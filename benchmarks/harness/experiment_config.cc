@@ -16,6 +16,7 @@
 #include "engine/platform/device.h"
 #include "engine/schedule/registry.h"
 #include "engine/sim/cost_model.h"
+#include "engine/util/json_text.h"
 #include "engine/util/status_macros.h"
 #include "engine/util/workspace.h"
 #include "nas/entangled/supernet.h"
@@ -237,6 +238,15 @@ class Expander {
     config_.experiment = top.String("experiment");
     config_.description = top.String("description");
     seeds_ = top.IntList("seeds", 0, std::vector<int>{0});
+    // A seed listed twice would be two cells with one key: one record written twice.
+    for (size_t i = 0; i < seeds_.size(); ++i) {
+      for (size_t j = 0; j < i; ++j) {
+        if (seeds_[i] == seeds_[j]) {
+          top.Fail(absl::StrCat("seeds[", i, "]"),
+                   absl::StrCat(seeds_[i], " is listed twice (also seeds[", j, "])"));
+        }
+      }
+    }
     data_ = top.String("data", std::string(kDefaultData));
     device_ = top.String("device", "cpu");
     if (const absl::StatusOr<torch::Device> device = ParseDevice(device_); !device.ok()) {
@@ -869,21 +879,23 @@ absl::StatusOr<int> EvaluateAccumulation(const json& spec, int stages, int micro
 }
 
 absl::StatusOr<ExperimentConfig> ParseExperimentConfig(const std::string& text) {
-  json root = json::parse(text, nullptr, /*allow_exceptions=*/false, /*ignore_comments=*/true);
-  if (root.is_discarded()) {
-    return absl::InvalidArgumentError("the experiment config is not valid JSON");
+  absl::StatusOr<json> root = ParseJsonText(text, {.allow_comments = true});
+  if (!root.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the experiment config is not valid JSON: ", root.status().message()));
   }
   Expander expander;
-  PB_RETURN_IF_ERROR(expander.Top(root));
+  PB_RETURN_IF_ERROR(expander.Top(*root));
   return expander.Release();
 }
 
 absl::StatusOr<ExperimentConfig> LoadExperimentConfig(const std::string& path) {
-  std::ifstream file(ResolvePath(path));
-  if (!file) return absl::NotFoundError(absl::StrCat("cannot read experiment config '", path, "'"));
-  std::stringstream text;
-  text << file.rdbuf();
-  auto config = ParseExperimentConfig(text.str());
+  absl::StatusOr<std::string> text = ReadTextFile(ResolvePath(path));
+  if (!text.ok()) {
+    return absl::Status(text.status().code(), absl::StrCat("cannot read experiment config '", path,
+                                                           "': ", text.status().message()));
+  }
+  auto config = ParseExperimentConfig(*text);
   if (!config.ok()) {
     return absl::Status(config.status().code(),
                         absl::StrCat(path, ": ", config.status().message()));

@@ -50,6 +50,10 @@ absl::StatusOr<std::string> DataPathOf(const std::string& spec, const std::strin
     PB_RETURN_IF_ERROR(VerifyTinyShakespeare(path));
   } else if (access(path.c_str(), R_OK) != 0) {
     return absl::NotFoundError(absl::StrCat("data file '", path, "' not found"));
+  } else {
+    // Read as the cells will read it: a folder, an empty file or text too short for any sequence
+    // stops the run here instead of failing every cell.
+    PB_RETURN_IF_ERROR(LoadTokenData(path).status());
   }
   return path;
 }

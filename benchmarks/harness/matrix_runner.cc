@@ -213,6 +213,9 @@ class Matrix {
         options_.jobs, true);
     RunPhase([](const Cell& c) { return c.kind == kDistributedCell; }, 1, true);
     if (tty_) std::cerr << "\n";
+    // An interrupt during the last cell of a phase ends no loop by itself: it must still stop the
+    // run, with a non-zero exit.
+    if (g_interrupt_signal != 0) interrupted_ = true;
     if (!write_error_.ok()) return write_error_;
     if (interrupted_) {
       // Counted from the file as a resume will read it, not from memory.
@@ -473,6 +476,28 @@ class Matrix {
            seconds, child.slow_down);
   }
 
+  // A simulation, in this process: it checks in with the cell's time limit and Ctrl-C as it
+  // runs. An interrupted cell is not recorded (the resumed run runs it); one past its limit fails
+  // as an isolated cell does.
+  void RunInProcess(const Cell& cell, CellInputs inputs) {
+    const auto start = Clock::now();
+    inputs.check_in = [&]() -> absl::Status {
+      if (g_interrupt_signal != 0) return absl::CancelledError("interrupted");
+      const double seconds = SecondsSince(start);
+      if (seconds > options_.cell_timeout_seconds) {
+        return absl::DeadlineExceededError(absl::StrCat(
+            "timed out after ", static_cast<int>(seconds), " s (limit ",
+            options_.cell_timeout_seconds, " s)"));
+      }
+      return absl::OkStatus();
+    };
+    absl::StatusOr<json> result = RunCell(cell, inputs);
+    if (absl::IsCancelled(result.status()) && g_interrupt_signal != 0) return;
+    Record(cell, result.ok() ? "ok" : "failed", result.ok() ? *result : json(),
+           result.ok() ? "" : std::string(result.status().message()), SecondsSince(start),
+           inputs.slow_down);
+  }
+
   template <typename Predicate>
   void RunPhase(Predicate in_phase, int parallel, bool isolated) {
     std::deque<std::pair<const Cell*, int>> queue;
@@ -505,11 +530,7 @@ class Matrix {
           continue;
         }
         if (!isolated) {
-          const auto start = Clock::now();
-          auto result = RunCell(*cell, inputs);
-          Record(*cell, result.ok() ? "ok" : "failed", result.ok() ? *result : json(),
-                 result.ok() ? "" : std::string(result.status().message()), SecondsSince(start),
-                 inputs.slow_down);
+          RunInProcess(*cell, inputs);
           continue;
         }
         auto child = Spawn(*cell, inputs, index);

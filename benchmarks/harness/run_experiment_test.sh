@@ -207,4 +207,86 @@ first_line "$out.19.log" | grep -q "^resuming:" || { cat "$out.19.log"; fail "no
 [[ $(count_in "$torn" ok) == 5 && $(count_in "$torn" failed) == 1 ]] ||
   { cat "$torn/results.jsonl" | cut -c1-150; fail "a torn line lost or duplicated a cell"; }
 unique_keys "$torn/results.jsonl" || fail "the resumed run kept a corrupt line or a duplicate"
+grep -q "results.jsonl:[0-9]*: not valid JSON: dropped; its cell runs again" "$out.19.log" ||
+  { cat "$out.19.log"; fail "the corrupt line is not reported by file and line"; }
+
+# 12. A torn last line is cut before the next append: an interrupted resume leaves a file whose
+#     every line parses, and its message counts the records a resume will really find.
+torn2="$out.torn2"
+rm -rf "$torn2" && cp -r "$full" "$torn2"
+sed -i 's/"complete": true/"complete": false/' "$torn2/manifest.json"
+grep -v '"kind":"sim"' "$torn2/results.jsonl" >"$torn2/keep" && mv "$torn2/keep" "$torn2/results.jsonl"
+printf '{"study":"throughput","kind":"sim","status":"ok","key":"torn' >>"$torn2/results.jsonl"
+run --out_dir="$torn2" >"$out.20.log" 2>&1 &
+resumed=$!
+for _ in $(seq 1 100); do grep -q "^running" "$out.20.log" && break; sleep 0.05; done
+kill -INT $resumed; wait $resumed
+grep -q "its last line was torn (.* bytes without a newline" "$out.20.log" ||
+  { cat "$out.20.log"; fail "a torn last line was not reported"; }
+python3 -c 'import json, sys; [json.loads(l) for l in open(sys.argv[1])]' "$torn2/results.jsonl" ||
+  fail "results.jsonl has a line that does not parse after a torn tail"
+said=$(grep -o "interrupted; the [0-9]* finished" "$out.20.log" | grep -o "[0-9]*" || echo finished)
+parsed=$(grep -c '"status":"ok"' "$torn2/results.jsonl")
+[[ "$said" == "$parsed" || "$said" == finished ]] ||
+  fail "the run says $said finished cells, results.jsonl holds $parsed"
+
+# 13. Two runs on one folder: the second stops at once, naming the first; a lock left by a run
+#     that died (SIGKILL) is taken over, saying so.
+locked="$out.locked"
+rm -rf "$locked"
+"$runner" --config="$interrupt_config" --out_dir="$locked" >"$out.21.log" 2>&1 &
+first=$!
+for _ in $(seq 1 100); do [[ -s "$locked/.lock" ]] && break; sleep 0.05; done
+start=$SECONDS
+"$runner" --config="$config" --out_dir="$locked" >"$out.22.log" 2>&1 && fail "two runs shared a folder"
+(( SECONDS - start < 5 )) || fail "the second run took $((SECONDS - start)) s to stop"
+grep -q "another run is writing $locked: pid $first on .*--config=$interrupt_config" "$out.22.log" ||
+  { cat "$out.22.log"; fail "the second run does not name the first"; }
+kill -KILL $first; wait $first 2>/dev/null
+pkill -KILL -f -- "--run_cell=$locked/" 2>/dev/null
+"$runner" --config="$interrupt_config" --out_dir="$locked" >"$out.23.log" 2>&1 ||
+  { cat "$out.23.log"; fail "the run after a dead one failed"; }
+grep -q "taking over the lock of $locked from a run that died: pid $first" "$out.23.log" ||
+  { cat "$out.23.log"; fail "the stale lock was not named"; }
+[[ ! -e "$locked/.lock" ]] || fail "a finished run left its lock"
+
+# 14. A simulation runs in this process, yet obeys the cell time limit and Ctrl-C.
+slow_config="$PWD/$(dirname "$2")/slow_simulation_experiment.json"
+start=$SECONDS
+"$runner" --config="$slow_config" --out_dir="$out.slow" --cell_timeout_seconds=1 >"$out.24.log" 2>&1 &&
+  fail "a simulation past its time limit passed"
+(( SECONDS - start < 10 )) || fail "the time limit of 1 s stopped the simulation after $((SECONDS - start)) s"
+grep -q '"status":"failed"' "$out.slow/results.jsonl" && grep -q "timed out after 1 s (limit 1 s)" "$out.slow/results.jsonl" ||
+  { cat "$out.24.log"; fail "the timed-out simulation is not recorded as such"; }
+"$runner" --config="$slow_config" --out_dir="$out.slow_int" --fresh >"$out.25.log" 2>&1 &
+slow=$!
+for _ in $(seq 1 100); do grep -q "^running" "$out.25.log" && break; sleep 0.05; done
+sleep 0.5
+start=$SECONDS
+kill -INT $slow
+wait $slow && fail "an interrupted simulation exited 0"
+(( SECONDS - start < 3 )) || fail "an interrupt took $((SECONDS - start)) s to stop a simulation"
+grep -q "interrupted; the 0 finished cells are in" "$out.25.log" ||
+  { cat "$out.25.log"; fail "no clear message on an interrupted simulation"; }
+
+# 15. Bad values and files, each one clear error before any cell.
+"$runner" --config="$config" --out_dir="$out.nan" --cell_timeout_seconds=nan >"$out.26.log" 2>&1 &&
+  fail "--cell_timeout_seconds=nan accepted"
+grep -q "cell_timeout_seconds must be a finite number > 0, got nan" "$out.26.log" || fail "unclear nan error"
+"$runner" --config="$repo" >"$out.27.log" 2>&1 && fail "a folder as --config accepted"
+grep -q "cannot read experiment config '$repo': '$repo' is a folder" "$out.27.log" ||
+  { cat "$out.27.log"; fail "unclear folder-as-config error"; }
+printf '{\n  "experiment": "x",\n  "seeds": [0,, 1]\n}\n' >"$out.syntax.json"
+"$runner" --config="$out.syntax.json" >"$out.28.log" 2>&1 && fail "invalid JSON accepted"
+grep -q "not valid JSON: line 3, column 15" "$out.28.log" || { cat "$out.28.log"; fail "no line and column"; }
+sed 's/"data": "synthetic"/"seeds": [0, 0], "data": "synthetic"/' "$config" >"$out.seeds.json"
+"$runner" --config="$out.seeds.json" --out_dir="$out.seeds" >"$out.29.log" 2>&1 && fail "a seed twice accepted"
+grep -q "seeds\[1\]: 0 is listed twice" "$out.29.log" || { cat "$out.29.log"; fail "unclear duplicate seed"; }
+: >"$out.empty.txt"
+for data in "$out.empty.txt" "$repo"; do
+  sed "s|\"data\": \"synthetic\"|\"data\": \"$data\"|" "$config" >"$out.data2.json"
+  "$runner" --config="$out.data2.json" --out_dir="$out.data2" >"$out.30.log" 2>&1 && fail "data $data accepted"
+  grep -q "data file '$data' has only 0 bytes" "$out.30.log" || { cat "$out.30.log"; fail "unclear data error for $data"; }
+  [[ ! -e $out.data2/results.jsonl ]] || fail "cells ran on unusable data $data"
+done
 echo PASS

@@ -19,7 +19,7 @@ training=(--data=synthetic --model=layers=2,embed=16,heads=2,mlp_ratio=2,context
 
 "$simulate" "${run[@]}" >"$dir/simulate.jsonl" || fail "simulate failed"
 "$train" "${run[@]}" "${training[@]}" >"$dir/train.jsonl" || fail "train failed"
-"$launch" --nproc=2 --master_port=$((20000 + RANDOM % 20000)) -- "${run[@]}" "${training[@]}" \
+"$launch" --nproc=2 --master_port=$((20000 + RANDOM % 12000)) -- "${run[@]}" "${training[@]}" \
   >"$dir/launch.jsonl" || fail "launch failed"
 "$runner" --config="$config" --out_dir="$dir/harness" --fresh >"$dir/harness.log" 2>&1 ||
   { cat "$dir/harness.log"; fail "the harness failed"; }

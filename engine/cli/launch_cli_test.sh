@@ -5,7 +5,8 @@
 set -uo pipefail
 launch="$1"
 failures=0
-port=$((20000 + RANDOM % 20000))
+# Below the kernel's ephemeral range (32768 up), where any connection could take the port.
+port=$((20000 + RANDOM % 12000))
 tiny=(--data=synthetic --model=layers=2,embed=16,heads=2,context=8 --micro_batch_size=2
       --stages=2 --microbatches=4 --batches=3 --timeout_seconds=10)
 

@@ -26,6 +26,20 @@ expect_error "--forward_cost must be >= 0" --forward_cost=-1
 expect_error "--p2p_latency must be >= 0" --p2p_latency=-0.5
 expect_error "--format must be json or text" --format=xml
 expect_error "cannot open cost file '/nonexistent.json'" --costs=/nonexistent.json
+expect_error "pairs need about 298 GiB" --stages=100000 --microbatches=100000
+expect_error "throughput is undefined" --forward_cost=0 --backward_input_cost=0 --backward_weight_cost=0
+costs="$TEST_TMPDIR/costs.json"
+echo '{"stages": [{"forward": 1e308}]}' >"$costs"
+expect_error "forward cost must be a finite number in [0, 1e+09], got 1e+308" --costs="$costs"
+echo '{"stages": [{"parameter_bytes": 1.5}]}' >"$costs"
+expect_error "parameter_bytes must be a whole number of bytes in [0, 2^50], got 1.5" --costs="$costs"
+echo '{"stages": [{"activation_memory_bytes": 1e30}]}' >"$costs"
+expect_error "activation_memory_bytes must be a whole number of bytes in [0, 2^50], got 1e+30" \
+  --costs="$costs"
+output=$("$simulate" 2>&1 >/dev/full)
+if [[ $? -eq 0 || "$output" != *"cannot write to standard output"* ]]; then
+  echo "FAIL: simulate > /dev/full printed '$output'"; failures=$((failures + 1))
+fi
 expect_error "cannot open --schedule_file" --schedule_file=/nonexistent.txt
 
 json=$("$simulate" --schedule=paci --stages=4 --microbatches=4 --batches=8 --accumulation=2)

@@ -147,6 +147,7 @@ absl::Status Run() {
   SimulationOptions options;
   options.record_timeline = !trace.empty() || format == "text";
   PB_ASSIGN_OR_RETURN(SimulationResult result, Simulate(*schedule, costs, options));
+  PB_RETURN_IF_ERROR(RequirePositiveMakespan(result));
   if (!trace.empty()) PB_RETURN_IF_ERROR(WriteChromeTrace(result, trace));
   if (format == "json") {
     std::cout << RunSummaryToJson(SummarizeSimulation(result, *schedule)).dump() << "\n";

@@ -27,6 +27,28 @@ expect_error "unknown key 'depth'" --model=depth=3
 expect_error "divisible by heads" --model=layers=2,embed=10,heads=4
 expect_error "non-finite" --lr=1e12 --warmup=0 --weight_decay=0 --batches=30
 expect_error "--device must be cpu, cuda" --device=gpu
+# Numbers out of range, a transport nobody has, a run that would never step, absurd sizes: each
+# refused before anything is allocated (a model of 10^8 layers or 10^6-sequence micro-batches
+# would run until the machine gave out).
+expect_error "--lr must be a finite number > 0, got -1" --lr=-1
+expect_error "--weight_decay must be a finite number >= 0, got nan" --weight_decay=nan
+expect_error "--threads must be a finite number >= 0 and <= " --threads=-4
+expect_error "--threads must be a finite number >= 0 and <= " --threads=100000
+expect_error "--slow_down must be a finite number > 0" --slow_down=nan
+expect_error "transport must be gloo or nccl, got 'foo'" --transport=foo
+expect_error "--accumulation=1000000 is more than the 8 micro-batches the run trains" \
+  --schedule=paci --stages=2 --microbatches=4 --batches=2 --accumulation=1000000
+expect_error "GiB to train" --model=layers=100000000,embed=16,heads=2,context=8
+expect_error "GiB to train" --micro_batch_size=1000000 --batches=1
+expect_error "GiB to train" --model=layers=2,embed=1000000000,heads=2,context=8
+# Output that cannot be written is an error, not an exit 0 with nothing written.
+expect_error "cannot write --out '/dev/full': No space left on device" --batches=1 --out=/dev/full
+expect_error "cannot write --write_costs '/dev/full': No space left on device" --batches=1 \
+  --write_costs=/dev/full
+output=$("$train" "${tiny[@]}" --batches=1 2>&1 >/dev/full)
+if [[ $? -eq 0 || "$output" != *"cannot write to standard output"* ]]; then
+  echo "FAIL: train > /dev/full printed '$output'"; failures=$((failures + 1))
+fi
 # A rank refuses before it connects (no peer is started here).
 output=$(WORLD_SIZE=2 RANK=0 MASTER_PORT=1 "$train" "${tiny[@]}" --partition=cost 2>&1)
 if [[ $? -eq 0 || "$output" != *"--partition=cost times the units on each rank apart"* ]]; then

@@ -8,7 +8,8 @@ launch="$1"
 source "$2"  # skip_test
 tag="pb$((RANDOM % 100000))"
 host0="${tag}h0" host1="${tag}h1"
-port=$((20000 + RANDOM % 20000))
+# Below the kernel's ephemeral range (32768 up), where any connection could take the port.
+port=$((20000 + RANDOM % 12000))
 tiny=(--data=synthetic --model=layers=2,embed=16,heads=2,context=8 --micro_batch_size=2
       --stages=2 --microbatches=4 --batches=3 --schedule=1f1b_flush --timeout_seconds=20)
 

@@ -1,6 +1,7 @@
 #include "engine/model/gpt.h"
 
 #include <ATen/CPUGeneratorImpl.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
@@ -11,6 +12,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "engine/platform/device.h"
@@ -138,6 +140,41 @@ absl::Status GptConfig::Validate() const {
     }
   }
   return absl::OkStatus();
+}
+
+double EstimateTrainingBytes(const GptConfig& config, int micro_batch_size,
+                             int microbatches_in_flight) {
+  // In doubles: an absurd shape must give a large number, not an overflowed int.
+  const double e = config.embed, v = config.vocab_size, t = config.context;
+  const double tokens = static_cast<double>(micro_batch_size) * t;
+  double parameters = (2 * v + t) * e + 2 * e + v;  // tables, final norm, head
+  double activations = tokens * v * 2;               // logits and their softmax
+  const int distinct = config.block_heads.empty() && config.block_mlp_ratio.empty() ? 1
+                                                                                    : config.layers;
+  for (int b = 0; b < distinct; ++b) {
+    const double r = config.MlpRatioOf(b), heads = config.HeadsOf(b);
+    const double weight = distinct == 1 ? config.layers : 1.0;
+    parameters += weight * ((4 + 2 * r) * e * e + (12 + r) * e);
+    activations += weight * (tokens * e * (10 + 2 * r) +
+                             static_cast<double>(micro_batch_size) * heads * t * t * 2);
+  }
+  return parameters * 16 + activations * 4 * std::max(1, microbatches_in_flight);
+}
+
+double PhysicalMemoryBytes() {
+  return static_cast<double>(sysconf(_SC_PHYS_PAGES)) * static_cast<double>(sysconf(_SC_PAGESIZE));
+}
+
+absl::Status CheckTrainingFits(const GptConfig& config, int micro_batch_size,
+                               int microbatches_in_flight, double limit_bytes) {
+  const double bytes = EstimateTrainingBytes(config, micro_batch_size, microbatches_in_flight);
+  if (bytes <= limit_bytes) return absl::OkStatus();
+  constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
+  return absl::ResourceExhaustedError(absl::StrFormat(
+      "model %s with micro-batches of %d sequences (%d in flight) needs about %.3g GiB to train "
+      "(weights, gradients, AdamW state and activations); this machine has %.3g GiB",
+      config.Describe(), micro_batch_size, microbatches_in_flight, bytes / kGiB,
+      limit_bytes / kGiB));
 }
 
 std::string GptConfig::Describe() const {

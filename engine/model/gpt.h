@@ -64,6 +64,19 @@ struct GptConfig {
   std::string Describe() const;
 };
 
+// About how many bytes training `config` takes in one process: fp32 weights, gradients and AdamW's
+// two moments (16 bytes a parameter) and the activations `microbatches_in_flight` micro-batches
+// of `micro_batch_size` sequences keep for their backward. An estimate for refusing absurd sizes
+// before anything is allocated, not an accounting (the simulator's memory model is that).
+double EstimateTrainingBytes(const GptConfig& config, int micro_batch_size,
+                             int microbatches_in_flight);
+
+// ResourceExhausted, naming the estimate and the limit, when EstimateTrainingBytes exceeds
+// `limit_bytes` (PhysicalMemoryBytes() for a run on this machine's CPU).
+absl::Status CheckTrainingFits(const GptConfig& config, int micro_batch_size,
+                               int microbatches_in_flight, double limit_bytes);
+double PhysicalMemoryBytes();
+
 // A GPT shape from "layers=4,embed=128,heads=4,mlp_ratio=4,context=64,dropout=0.1" (keys may be
 // omitted to keep their defaults), or from a model file when `text` ends in ".json" (see
 // ParseGptConfigJson; relative paths from where the command was run, else the repository root).

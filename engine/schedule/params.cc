@@ -9,6 +9,10 @@
 namespace pipebench {
 namespace {
 
+// Three 8-byte actions and 8 bytes of simulator state per (model stage, micro-batch) pair.
+constexpr double kBytesPerPair = 32;
+constexpr double kMaxStageMicrobatchPairs = 1 << 28;  // 8 GiB
+
 absl::Status AtLeastOne(const char* name, int value) {
   if (value < 1) {
     return absl::InvalidArgumentError(absl::StrCat(name, " must be >= 1, got ", value));
@@ -37,6 +41,17 @@ absl::Status ValidateCommonParams(const ScheduleParams& params) {
   if (total > std::numeric_limits<std::int32_t>::max() / 2) {
     return absl::InvalidArgumentError(
         absl::StrCat("microbatches * batches = ", total, " is too large"));
+  }
+  // Every (model stage, micro-batch) pair holds up to three actions and the simulator's state for
+  // it: refuse before building programs the machine cannot hold.
+  const double pairs = static_cast<double>(params.model_stages()) * static_cast<double>(total);
+  if (pairs > kMaxStageMicrobatchPairs) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "stages * chunks * microbatches * batches = ", pairs, " (model stage, micro-batch) pairs "
+        "need about ", static_cast<std::int64_t>(pairs * kBytesPerPair / (1 << 30)),
+        " GiB of programs and simulator state; at most ", kMaxStageMicrobatchPairs,
+        " pairs (", static_cast<std::int64_t>(kMaxStageMicrobatchPairs * kBytesPerPair / (1 << 30)),
+        " GiB) are allowed"));
   }
   return absl::OkStatus();
 }

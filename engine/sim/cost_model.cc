@@ -4,9 +4,11 @@
 #include <fstream>
 #include <set>
 #include <sstream>
+#include <tuple>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "engine/util/json_text.h"
 #include "nlohmann/json.hpp"
 
 namespace pipebench {
@@ -26,22 +28,42 @@ absl::Status CheckKeys(const json& object, const std::set<std::string>& allowed,
   return absl::OkStatus();
 }
 
-template <typename T>
+// Byte counts are whole numbers a stage could hold: at most 2^50 (a petabyte).
+constexpr double kMaxBytes = 1125899906842624.0;
+// A cost (in seconds, or the caller's units) above this is a typo or an overflow in the making:
+// sums of many such actions must stay finite.
+constexpr double kMaxCost = 1e9;
+
 absl::Status ReadNumber(const json& object, const std::string& key, const std::string& where,
-                        T* out) {
+                        double* out) {
   auto it = object.find(key);
   if (it == object.end()) return absl::OkStatus();
   if (!it->is_number()) {
     return absl::InvalidArgumentError(absl::StrCat(where, ".", key, " must be a number"));
   }
-  *out = it->get<T>();
+  *out = it->get<double>();
   return absl::OkStatus();
 }
 
-absl::Status CheckNonNegative(double value, const std::string& name) {
-  if (!std::isfinite(value) || value < 0) {
+// Byte counts: whole numbers in [0, kMaxBytes], never truncated or wrapped.
+absl::Status ReadNumber(const json& object, const std::string& key, const std::string& where,
+                        std::int64_t* out) {
+  auto it = object.find(key);
+  if (it == object.end()) return absl::OkStatus();
+  const double value = it->is_number() ? it->get<double>() : -1;
+  if (!it->is_number() || value < 0 || value > kMaxBytes || std::floor(value) != value) {
+    return absl::InvalidArgumentError(absl::StrCat(where, ".", key,
+                                                   " must be a whole number of bytes in [0, 2^50], "
+                                                   "got ", it->dump()));
+  }
+  *out = it->is_number_integer() ? it->get<std::int64_t>() : static_cast<std::int64_t>(value);
+  return absl::OkStatus();
+}
+
+absl::Status CheckNonNegative(double value, const std::string& name, double maximum) {
+  if (!std::isfinite(value) || value < 0 || value > maximum) {
     return absl::InvalidArgumentError(
-        absl::StrCat(name, " must be a finite number >= 0, got ", value));
+        absl::StrCat(name, " must be a finite number in [0, ", maximum, "], got ", value));
   }
   return absl::OkStatus();
 }
@@ -60,13 +82,13 @@ absl::Status CostModel::Validate(int model_stages) const {
   for (size_t g = 0; g < stages.size(); ++g) {
     const StageCost& c = stages[g];
     const std::string at = absl::StrCat("stage ", g, " ");
-    for (const auto& [value, name] :
-         {std::pair<double, const char*>{c.forward, "forward cost"},
-          {c.backward_input, "backward_input cost"},
-          {c.backward_weight, "backward_weight cost"},
-          {c.optimizer_step, "optimizer_step cost"},
-          {c.activation_bytes, "activation_bytes"}}) {
-      if (absl::Status s = CheckNonNegative(value, at + name); !s.ok()) return s;
+    for (const auto& [value, name, maximum] :
+         {std::tuple<double, const char*, double>{c.forward, "forward cost", kMaxCost},
+          {c.backward_input, "backward_input cost", kMaxCost},
+          {c.backward_weight, "backward_weight cost", kMaxCost},
+          {c.optimizer_step, "optimizer_step cost", kMaxCost},
+          {c.activation_bytes, "activation_bytes", kMaxBytes}}) {
+      if (absl::Status s = CheckNonNegative(value, at + name, maximum); !s.ok()) return s;
     }
   }
   for (size_t g = 0; g < memory.size(); ++g) {
@@ -76,22 +98,22 @@ absl::Status CostModel::Validate(int model_stages) const {
          {std::pair<double, const char*>{static_cast<double>(m.parameter_bytes), "parameter_bytes"},
           {static_cast<double>(m.optimizer_state_bytes), "optimizer_state_bytes"},
           {static_cast<double>(m.activation_bytes), "activation_memory_bytes"}}) {
-      if (absl::Status s = CheckNonNegative(value, at + name); !s.ok()) return s;
+      if (absl::Status s = CheckNonNegative(value, at + name, kMaxBytes); !s.ok()) return s;
     }
   }
-  if (absl::Status s = CheckNonNegative(p2p_latency, "p2p latency"); !s.ok()) return s;
-  return CheckNonNegative(p2p_bandwidth, "p2p bandwidth");
+  if (absl::Status s = CheckNonNegative(p2p_latency, "p2p latency", kMaxCost); !s.ok()) return s;
+  return CheckNonNegative(p2p_bandwidth, "p2p bandwidth", 1e18);
 }
 
 absl::StatusOr<CostModel> ParseCostModelJson(const std::string& text) {
-  json root;
-  try {
-    root = json::parse(text);
-  } catch (const json::exception& e) {
-    // Not only parse_error: a number too large for a double is an out_of_range (found by
-    // cost_model_fuzz_test; the input is in its corpus).
-    return absl::InvalidArgumentError(absl::StrCat("cost model is not valid JSON: ", e.what()));
+  // Not only syntax: a number too large for a double is an error too (found by
+  // cost_model_fuzz_test; the input is in its corpus).
+  absl::StatusOr<json> parsed = ParseJsonText(text);
+  if (!parsed.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("cost model is not valid JSON: ", parsed.status().message()));
   }
+  const json root = *std::move(parsed);
   if (absl::Status s = CheckKeys(root, {"description", "p2p", "stages"}, "cost model"); !s.ok()) {
     return s;
   }

@@ -1,6 +1,7 @@
 #include "engine/sim/simulator.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -284,7 +285,8 @@ absl::StatusOr<SimulationResult> Simulation::Run() {
     MarkPending(rank);
   }
   double now = 0;
-  while (true) {
+  for (std::uint64_t step = 1;; ++step) {
+    if (options_.check_in && step % 4096 == 0) PB_RETURN_IF_ERROR(options_.check_in());
     // Every rank that became idle or received input at `now` decides, in rank order of arrival.
     for (std::size_t i = 0; i < pending_.size(); ++i) {
       const int rank = pending_[i];
@@ -332,6 +334,13 @@ absl::StatusOr<SimulationResult> Simulate(const Schedule& schedule, const CostMo
                                           const SimulationOptions& options) {
   Simulation simulation(schedule, costs, options);
   return simulation.Run();
+}
+
+absl::Status RequirePositiveMakespan(const SimulationResult& result) {
+  if (std::isfinite(result.makespan) && result.makespan > 0) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat(
+      result.schedule, " takes ", result.makespan,
+      " simulated seconds: throughput is undefined (the costs must add up to a positive time)"));
 }
 
 }  // namespace pipebench

@@ -15,6 +15,7 @@
 #define PIPEBENCH_ENGINE_SIM_SIMULATOR_H_
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -73,10 +74,17 @@ struct SimulationResult {
 
 struct SimulationOptions {
   bool record_timeline = false;
+  // When set, called every few thousand events: an error stops the simulation and is returned
+  // (the harness's cell time limit and Ctrl-C reach a long simulation this way).
+  std::function<absl::Status()> check_in;
 };
 
 absl::StatusOr<SimulationResult> Simulate(const Schedule& schedule, const CostModel& costs,
                                           const SimulationOptions& options = {});
+
+// A result whose makespan is not a positive, finite time has no throughput (every cost was 0):
+// InvalidArgument saying so, for the places that report throughput.
+absl::Status RequirePositiveMakespan(const SimulationResult& result);
 
 }  // namespace pipebench
 

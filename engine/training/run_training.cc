@@ -1,6 +1,11 @@
 #include "engine/training/run_training.h"
 
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
 #include <cstdlib>
+#include <limits>
 #include <fstream>
 #include <memory>
 
@@ -149,6 +154,43 @@ ScheduleParams TrainConfig::schedule_params() const {
   return params;
 }
 
+absl::Status ValidateTrainConfig(const TrainConfig& c) {
+  constexpr double kAny = std::numeric_limits<double>::max();
+  auto in_range = [](const char* flag, double value, double low, double high, bool low_open) {
+    const bool ok = std::isfinite(value) && (low_open ? value > low : value >= low) &&
+                    value <= high;
+    if (ok) return absl::OkStatus();
+    const bool bounded = high < std::numeric_limits<double>::max();
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--", flag, " must be a finite number ", low_open ? "> " : ">= ", low,
+        bounded ? absl::StrCat(" and <= ", high) : "", ", got ", value));
+  };
+  const long cores = std::max(1L, sysconf(_SC_NPROCESSORS_ONLN));
+  for (absl::Status status : {
+           in_range("lr", c.lr, 0, kAny, true),
+           in_range("weight_decay", c.weight_decay, 0, kAny, false),
+           in_range("min_lr_ratio", c.min_lr_ratio, 0, 1, false),
+           in_range("slow_down", c.slow_down, 0, 1e6, true),
+           in_range("warmup", c.warmup, 0, 1e9, false),
+           in_range("batches", c.batches, 1, 1e9, false),
+           in_range("eval_every", c.eval_every, 0, 1e9, false),
+           in_range("eval_tokens", static_cast<double>(c.eval_tokens), 0, 1e12, false),
+           in_range("timeout_seconds", c.timeout_seconds, 1, 1e7, false),
+           in_range("threads", c.threads, 0, 4.0 * cores, false),
+       }) {
+    if (!status.ok()) return status;
+  }
+  // A's only step would be the drain after the last backward: a run that never trains.
+  const double microbatches = static_cast<double>(c.microbatches) * c.batches;
+  if (c.accumulation > microbatches) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--accumulation=", c.accumulation, " is more than the ", microbatches,
+        " micro-batches the run trains (--microbatches x --batches): no optimizer step would "
+        "come before the end"));
+  }
+  return ParseTransport(c.transport).status();
+}
+
 absl::StatusOr<ExecutorOptions> ExecutorOptionsFor(const TrainConfig& config,
                                                    std::shared_ptr<const StageModel> model) {
   ExecutorOptions options;
@@ -246,6 +288,7 @@ absl::StatusOr<std::optional<CommunicatorOptions>> DistributedFromEnvironment(
 absl::StatusOr<std::optional<RunSummary>> RunTraining(
     const TrainConfig& config, const std::optional<CommunicatorOptions>& distributed,
     std::ostream& out) {
+  PB_RETURN_IF_ERROR(ValidateTrainConfig(config));
   (void)WarnIfSlowBlas();
   if (config.threads > 0) SetComputeThreads(config.threads);
   const ScheduleParams params = config.schedule_params();
@@ -272,6 +315,11 @@ absl::StatusOr<std::optional<RunSummary>> RunTraining(
   }
   PB_ASSIGN_OR_RETURN(TokenDataset data, LoadTokenData(config.data));
   PB_ASSIGN_OR_RETURN(GptConfig gpt, ParseGptConfig(config.model, data.vocab_size()));
+  if (device->is_cpu()) {
+    // One process holds every stage; a rank, its own. Either way no more than m in flight.
+    PB_RETURN_IF_ERROR(CheckTrainingFits(gpt, config.micro_batch_size, params.microbatches,
+                                         PhysicalMemoryBytes()));
+  }
   const auto model = std::make_shared<const GptModel>(std::move(gpt));
   PB_ASSIGN_OR_RETURN(std::vector<UnitRange> partition,
                       MakePartition(config, *model, params.model_stages(), *device));

@@ -58,6 +58,10 @@ struct TrainConfig {
   ScheduleParams schedule_params() const;
 };
 
+// Every numeric field finite and in range, the transport known, and no more compute threads than
+// 4 per core; errors name the flag ("--lr must be a finite number > 0, got -1").
+absl::Status ValidateTrainConfig(const TrainConfig& config);
+
 // The single-process executor's options for `config` on `model` (each stage's cosine spanning its
 // own optimizer steps); the harness's executor and training cells use them too. An unreadable
 // --device is InvalidArgument naming it.

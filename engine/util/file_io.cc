@@ -44,8 +44,11 @@ absl::Status FlushStandardOutput() {
   const bool flush_failed = std::fflush(stdout) != 0 || std::ferror(stdout);
   if (stream_failed || flush_failed) {
     const int cause = errno;
+    // A write that failed earlier in the run left the stream's error flag, not its errno.
     return absl::ResourceExhaustedError(absl::StrCat(
-        "cannot write to standard output: ", cause != 0 ? std::strerror(cause) : "the write failed"));
+        "cannot write to standard output: ",
+        cause != 0 ? std::strerror(cause)
+                   : "its writes failed (a full disk, a file-size limit or a closed pipe)"));
   }
   return absl::OkStatus();
 }

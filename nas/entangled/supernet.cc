@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "engine/util/json_text.h"
 #include "engine/util/workspace.h"
 #include "nlohmann/json.hpp"
 
@@ -79,22 +80,55 @@ absl::StatusOr<SearchSpace> ParseSearchSpace(const std::string& json_text,
                                              std::int64_t vocab_size) {
   SearchSpace space;
   space.vocab_size = vocab_size;
-  try {
-    const nlohmann::json root = nlohmann::json::parse(json_text);
-    const std::set<std::string> allowed = {"description", "embed", "heads", "mlp_ratio", "layers",
-                                           "context"};
-    for (const auto& [key, value] : root.items()) {
-      if (allowed.count(key) == 0) {
-        return absl::InvalidArgumentError(absl::StrCat("unknown search-space key '", key, "'"));
-      }
+  absl::StatusOr<nlohmann::json> parsed = ParseJsonText(json_text);
+  if (!parsed.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("search space is not valid JSON: ", parsed.status().message()));
+  }
+  const nlohmann::json& root = *parsed;
+  if (!root.is_object()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("search space must be a JSON object, got ", root.type_name()));
+  }
+  const std::set<std::string> allowed = {"description", "embed", "heads", "mlp_ratio", "layers",
+                                         "context"};
+  for (const auto& [key, value] : root.items()) {
+    if (allowed.count(key) == 0) {
+      return absl::InvalidArgumentError(absl::StrCat("unknown search-space key '", key, "'"));
     }
-    space.embed = root.at("embed").get<std::vector<std::int64_t>>();
-    space.heads = root.at("heads").get<std::vector<std::int64_t>>();
-    space.mlp_ratio = root.at("mlp_ratio").get<std::vector<std::int64_t>>();
-    space.layers = root.at("layers").get<std::vector<std::int64_t>>();
-    space.context = root.value("context", std::int64_t{64});
-  } catch (const nlohmann::json::exception& e) {
-    return absl::InvalidArgumentError(absl::StrCat("search space: ", e.what()));
+  }
+  // Each choice list by name: a wrong type is an error naming the field and the entry.
+  for (const auto& [key, out] : {std::pair<const char*, std::vector<std::int64_t>*>{
+                                     "embed", &space.embed},
+                                 {"heads", &space.heads},
+                                 {"mlp_ratio", &space.mlp_ratio},
+                                 {"layers", &space.layers}}) {
+    if (!root.contains(key)) {
+      return absl::InvalidArgumentError(absl::StrCat("search space needs '", key, "'"));
+    }
+    const nlohmann::json& list = root[key];
+    if (!list.is_array()) {
+      return absl::InvalidArgumentError(absl::StrCat("search space ", key,
+                                                     ": expected a list of integers, got ",
+                                                     list.type_name()));
+    }
+    for (std::size_t i = 0; i < list.size(); ++i) {
+      if (!list[i].is_number_integer()) {
+        return absl::InvalidArgumentError(absl::StrCat("search space ", key, "[", i,
+                                                       "]: expected an integer, got ",
+                                                       list[i].dump()));
+      }
+      out->push_back(list[i].get<std::int64_t>());
+    }
+  }
+  if (root.contains("context")) {
+    if (!root["context"].is_number_integer()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "search space context: expected an integer, got ", root["context"].dump()));
+    }
+    space.context = root["context"].get<std::int64_t>();
+  } else {
+    space.context = 64;
   }
   if (absl::Status s = space.Validate(); !s.ok()) return s;
   return space;
