@@ -114,6 +114,20 @@ absl::StatusOr<BatchTimes> BatchTimesOf(const std::string& schedule, const Train
   return times;
 }
 
+// A budget's mini-batch count, computed in doubles: a budget of 1e308 s is an error saying so, not
+// an int that wrapped.
+absl::StatusOr<int> BudgetBatches(double batches, double budget, const std::string& variant,
+                                  const BatchTimes& times) {
+  constexpr double kMaxBudgetBatches = 1e6;
+  if (!(batches <= kMaxBudgetBatches)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "budget_seconds: ", budget, " simulated seconds is ", batches, " mini-batches of ",
+        variant, " (", times.steady, " s each in steady state); at most ", kMaxBudgetBatches,
+        " are allowed"));
+  }
+  return static_cast<int>(batches);
+}
+
 // How many mini-batches take the cell's schedule past `budget` simulated seconds on `costs`,
 // with a margin of three.
 absl::StatusOr<int> BatchesForBudget(const ExecutedCellParams& cell, const CostModel& costs,
@@ -124,7 +138,8 @@ absl::StatusOr<int> BatchesForBudget(const ExecutedCellParams& cell, const CostM
         "budget_seconds: ", budget, " simulated seconds is less than one mini-batch of ",
         cell.variant, " (", times.first, " s on the measured costs)"));
   }
-  return 1 + static_cast<int>(std::ceil((budget - times.first) / times.steady)) + 3;
+  return BudgetBatches(1 + std::ceil((budget - times.first) / times.steady) + 3, budget,
+                       cell.variant, times);
 }
 
 // The cell's (p, m) as 1F1B-flush, the reference a budget group is timed by, runs it.
@@ -141,7 +156,8 @@ absl::StatusOr<int> SharedHorizon(const ExecutedCellParams& cell, const CostMode
   PB_ASSIGN_OR_RETURN(const BatchTimes times,
                       BatchTimesOf("1f1b_flush", FlushRunOf(cell.run), costs));
   if (budget < times.first) return 1;
-  return 1 + static_cast<int>(std::floor((budget - times.first) / times.steady));
+  return BudgetBatches(1 + std::floor((budget - times.first) / times.steady), budget,
+                       "1f1b_flush", times);
 }
 
 absl::StatusOr<json> RunExecutor(const ExecutedCellParams& cell, const CellInputs& inputs,

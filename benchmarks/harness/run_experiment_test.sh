@@ -289,4 +289,33 @@ for data in "$out.empty.txt" "$repo"; do
   grep -q "data file '$data' has only 0 bytes" "$out.30.log" || { cat "$out.30.log"; fail "unclear data error for $data"; }
   [[ ! -e $out.data2/results.jsonl ]] || fail "cells ran on unusable data $data"
 done
+sed 's/"budget_seconds": 1e-12/"budget_seconds": 1e308/' \
+  "$PWD/$(dirname "$2")/bad_budget_experiment.json" >"$out.huge_budget.json"
+"$runner" --config="$out.huge_budget.json" --out_dir="$out.huge_budget" >"$out.31.log" 2>&1 &&
+  fail "a budget of 1e308 s was accepted"
+grep -q "budget_seconds: 1e+308 simulated seconds is .* mini-batches of .*; at most 1e+06 are allowed" \
+  "$out.huge_budget/results.jsonl" || { cat "$out.31.log"; fail "unclear error for a huge budget"; }
+
+# 16. Records a resume cannot use - a costs record without its costs, a key that is a number - are
+#     reported by file and line and their cells rerun, never an abort.
+bad="$out.bad_records"
+rm -rf "$bad" && cp -r "$out.budget" "$bad"
+sed -i 's/"complete": true/"complete": false/' "$bad/manifest.json"
+python3 - "$bad/results.jsonl" <<'PY'
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1])]
+costs = next(r for r in lines if r["kind"] == "costs")
+del costs["result"]["costs"]
+sim = next(r for r in lines if r["kind"] == "training")
+sim["key"] = 7
+with open(sys.argv[1], "w") as f:
+    f.writelines(json.dumps(r) + "\n" for r in lines)
+PY
+"$runner" --config="$PWD/$(dirname "$2")/budget_experiment.json" --out_dir="$bad" >"$out.32.log" 2>&1 ||
+  { cat "$out.32.log"; fail "the resume over unusable records failed"; }
+grep -q "results.jsonl:[0-9]*: a costs record: record has no costs: dropped; its cell runs again" \
+  "$out.32.log" || { cat "$out.32.log"; fail "the costs record without costs is not reported"; }
+grep -q "results.jsonl:[0-9]*: its \"key\" is not a string: 7: dropped; its cell runs again" \
+  "$out.32.log" || { cat "$out.32.log"; fail "the numeric key is not reported"; }
+unique_keys "$bad/results.jsonl" || fail "a cell recorded twice after unusable records"
 echo PASS
