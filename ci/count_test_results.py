@@ -31,8 +31,8 @@ STATUS_LINE = re.compile(r"^(//\S+)\s+(\(cached\)\s+)?(PASSED|FAILED TO BUILD|FA
 FOUND_LINE = re.compile(r"Found \d+ targets? and (\d+) test targets?")
 # Checks CI appends itself after Bazel's summary (.ci/run); they are not Bazel test targets.
 # A phase that ran out of its time appends `//ci:timeout_<phase> FAILED`.
-CI_CHECK = re.compile(r"^//ci:(smoke_speedup_gate|asan_suite|tsan_threaded|fuzz_smoke|"
-                      r"timeout_\w+)$")
+CI_CHECK = re.compile(r"^//ci:(install|build|smoke_speedup_gate|asan_suite|tsan_threaded|"
+                      r"fuzz_smoke|timeout_\w+)$")
 
 
 def skipped_case(case) -> bool:

@@ -319,8 +319,10 @@ absl::StatusOr<std::vector<UnitRange>> PartitionFromRecord(const json& record) {
   const json& ranges = record["partition"];
   if (!ranges.is_array()) return absl::InvalidArgumentError("partition is not a list");
   for (const json& r : ranges) {
+    constexpr std::int64_t kMaxUnit = 1 << 30;
     if (!r.is_array() || r.size() != 2 || !r[0].is_number_integer() ||
-        !r[1].is_number_integer() || r[0].get<int>() < 0 || r[1].get<int>() < r[0].get<int>()) {
+        !r[1].is_number_integer() || r[0].get<std::int64_t>() < 0 ||
+        r[1].get<std::int64_t>() < r[0].get<std::int64_t>() || r[1].get<std::int64_t>() > kMaxUnit) {
       return absl::InvalidArgumentError(
           absl::StrCat("partition entry ", r.dump(), " is not a [begin, end] unit range"));
     }

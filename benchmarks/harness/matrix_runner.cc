@@ -219,10 +219,7 @@ class Matrix {
     if (!write_error_.ok()) return write_error_;
     if (interrupted_) {
       // Counted from the file as a resume will read it, not from memory.
-      int finished = 0;
-      for (const ReadRecord& read : ReadRecords(ResultsPath())) {
-        finished += read.record["status"] == "ok";
-      }
+      const int finished = CountFinishedCells(config_, ResultsPath());
       return absl::CancelledError(absl::StrCat("interrupted; the ", finished,
                                                " finished cells are in ", ResultsPath(),
                                                " and the same command continues the run"));

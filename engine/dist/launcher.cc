@@ -58,10 +58,14 @@ absl::Status LaunchRanks(const LaunchOptions& options, const std::vector<std::st
   // The ranks would refuse a world that is not their stage count, each after loading its model
   // and data: say so before starting any.
   const int world_size = options.nnodes * options.nproc;
-  for (const std::string& arg : train_args) {
+  for (size_t i = 0; i < train_args.size(); ++i) {
+    // --stages=N, or --stages N
+    const std::string& arg = train_args[i];
+    absl::string_view value;
+    if (absl::StartsWith(arg, "--stages=")) value = absl::string_view(arg).substr(9);
+    if (arg == "--stages" && i + 1 < train_args.size()) value = train_args[i + 1];
     int stages = 0;
-    if (absl::StartsWith(arg, "--stages=") &&
-        absl::SimpleAtoi(absl::string_view(arg).substr(9), &stages) && stages != world_size) {
+    if (!value.empty() && absl::SimpleAtoi(value, &stages) && stages != world_size) {
       return absl::InvalidArgumentError(absl::StrCat(
           "--nproc=", options.nproc, (options.nnodes > 1 ? absl::StrCat(" x --nnodes=",
                                                                        options.nnodes)
@@ -107,6 +111,7 @@ absl::Status LaunchRanks(const LaunchOptions& options, const std::vector<std::st
 
   using Clock = std::chrono::steady_clock;
   std::vector<std::optional<int>> statuses(options.nproc);
+  std::vector<bool> stopped(options.nproc, false);  // still running when the grace ran out
   int running = options.nproc;
   int first_failure = -1;
   Clock::time_point stop_at = Clock::time_point::max();
@@ -125,7 +130,9 @@ absl::Status LaunchRanks(const LaunchOptions& options, const std::vector<std::st
     if (Clock::now() >= stop_at) {
       // SIGTERM first, SIGKILL two seconds later for a rank that ignores it.
       for (int rank = 0; rank < options.nproc; ++rank) {
-        if (!statuses[rank]) ranks[rank].Signal(terminated ? SIGKILL : SIGTERM);
+        if (statuses[rank]) continue;
+        ranks[rank].Signal(terminated ? SIGKILL : SIGTERM);
+        stopped[rank] = true;
       }
       stop_at = Clock::now() + std::chrono::seconds(2);
       terminated = true;
@@ -146,7 +153,15 @@ absl::Status LaunchRanks(const LaunchOptions& options, const std::vector<std::st
                                      DescribeWaitStatus(*statuses[first_failure]), ")");
   for (int rank = 0; rank < options.nproc; ++rank) {
     const int status = *statuses[rank];
-    if (rank != first_failure && !ExitedCleanly(status)) {
+    if (rank == first_failure || ExitedCleanly(status)) continue;
+    if (stopped[rank]) {
+      // Failing first is not causing: a rank that hangs (or was stopped) makes its peer time out
+      // and fail first, and is itself still running when the grace period ends.
+      absl::StrAppend(&message, "; rank ", first_rank + rank, " was still running ",
+                      absl::ToInt64Seconds(options.grace), " s later and was stopped by the "
+                      "launcher (a rank that hangs shows this way: rank ",
+                      first_rank + first_failure, "'s error says what it waited for)");
+    } else {
       absl::StrAppend(&message, "; rank ", first_rank + rank, " ", DescribeWaitStatus(status));
     }
   }

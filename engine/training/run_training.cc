@@ -315,8 +315,9 @@ absl::StatusOr<std::optional<RunSummary>> RunTraining(
   }
   PB_ASSIGN_OR_RETURN(TokenDataset data, LoadTokenData(config.data));
   PB_ASSIGN_OR_RETURN(GptConfig gpt, ParseGptConfig(config.model, data.vocab_size()));
-  if (device->is_cpu()) {
-    // One process holds every stage; a rank, its own. Either way no more than m in flight.
+  if (device->is_cpu() && !distributed) {
+    // One process holds every stage, with at most m micro-batches in flight. (A rank holds only
+    // its own stages, which may fit where the whole model does not.)
     PB_RETURN_IF_ERROR(CheckTrainingFits(gpt, config.micro_batch_size, params.microbatches,
                                          PhysicalMemoryBytes()));
   }

@@ -115,14 +115,16 @@ FolderLock::FolderLock(FolderLock&& other) noexcept
 
 FolderLock& FolderLock::operator=(FolderLock&& other) noexcept {
   if (this != &other) {
-    this->~FolderLock();
+    Release();
     fd_ = std::exchange(other.fd_, -1);
     path_ = std::move(other.path_);
   }
   return *this;
 }
 
-FolderLock::~FolderLock() {
+FolderLock::~FolderLock() { Release(); }
+
+void FolderLock::Release() {
   if (fd_ < 0) return;
   // Unlink while still holding the lock: a run waiting to start then finds no stale file.
   unlink(path_.c_str());

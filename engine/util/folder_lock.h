@@ -29,6 +29,7 @@ class FolderLock {
   ~FolderLock();  // removes the lock file and releases the lock
 
  private:
+  void Release();
   FolderLock(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
   int fd_ = -1;
   std::string path_;

@@ -59,8 +59,8 @@ absl::StatusOr<nlohmann::json> ParseJsonText(const std::string& text,
     for (std::size_t i = 0; i < text.size(); ++i) {
       const char c = text[i];
       if (in_string) {
-        escaped = !escaped && c == '\\';
         if (c == '"' && !escaped) in_string = false;
+        escaped = !escaped && c == '\\';
         continue;
       }
       if (c == '"') in_string = true;
