@@ -224,27 +224,9 @@ class Matrix {
                                                " finished cells are in ", ResultsPath(),
                                                " and the same command continues the run"));
     }
-    // Rewrite the records of exactly this matrix, in its order (drops those of old configs);
-    // results.jsonl is replaced only once the new file is whole.
-    const std::string path = ResultsPath();
-    const std::string temporary = path + ".tmp";
-    {
-      std::ofstream out(temporary);
-      for (const Cell& cell : config_.cells) {
-        out << done_.at(cell.key).dump() << "\n";
-        outcome_.records.push_back(done_.at(cell.key));
-      }
-      out.close();
-      if (!out) {
-        const std::string reason = std::strerror(errno);
-        std::remove(temporary.c_str());
-        return absl::ResourceExhaustedError(absl::StrCat(
-            "cannot write ", temporary, ": ", reason, "; ", path, " keeps every record"));
-      }
-    }
-    if (std::rename(temporary.c_str(), path.c_str()) != 0) {
-      return absl::InternalError(absl::StrCat("cannot write ", path));
-    }
+    // Rewrite the records of exactly this matrix, in its order (drops those of old configs).
+    for (const Cell& cell : config_.cells) outcome_.records.push_back(done_.at(cell.key));
+    PB_RETURN_IF_ERROR(ReplaceResults(outcome_.records));
     rmdir((options_.out_dir + "/cells").c_str());  // kept only while it holds failed cells' logs
     return std::move(outcome_);
   }
@@ -311,18 +293,26 @@ class Matrix {
     for (const std::string& problem : problems) {
       std::cerr << problem << ": dropped; its cell runs again\n";
     }
-    const std::string rewritten = ResultsPath() + ".rewrite";
+    return ReplaceResults(kept);
+  }
+
+  // results.jsonl holds exactly `records`, replaced only once the new file is whole.
+  absl::Status ReplaceResults(const std::vector<json>& records) {
+    const std::string path = ResultsPath();
+    const std::string temporary = path + ".tmp";
     {
-      std::ofstream out(rewritten, std::ios::trunc);
-      for (const json& record : kept) out << record.dump() << "\n";
+      std::ofstream out(temporary, std::ios::trunc);
+      for (const json& record : records) out << record.dump() << "\n";
       out.close();
-      if (!out) return absl::InternalError(absl::StrCat("cannot write ", rewritten));
+      if (!out) {
+        const std::string reason = std::strerror(errno);
+        std::remove(temporary.c_str());
+        return absl::ResourceExhaustedError(absl::StrCat(
+            "cannot write ", temporary, ": ", reason, "; ", path, " keeps every record"));
+      }
     }
-    std::error_code error;
-    std::filesystem::rename(rewritten, ResultsPath(), error);
-    if (error) {
-      return absl::InternalError(
-          absl::StrCat("cannot replace ", ResultsPath(), ": ", error.message()));
+    if (std::rename(temporary.c_str(), path.c_str()) != 0) {
+      return absl::InternalError(absl::StrCat("cannot replace ", path, ": ", std::strerror(errno)));
     }
     return absl::OkStatus();
   }
