@@ -172,7 +172,6 @@ absl::StatusOr<std::vector<ScheduleVariant>> ParseSchedules(FieldReader& study,
   std::vector<ScheduleVariant> variants;
   const json list = study.List("schedules");
   PB_RETURN_IF_ERROR(study.status());
-  const std::vector<std::string> known = RegisteredSchedules();
   for (size_t i = 0; i < list.size(); ++i) {
     const std::string where = absl::StrCat(path, ".schedules[", i, "]");
     ScheduleVariant variant;
@@ -186,10 +185,8 @@ absl::StatusOr<std::vector<ScheduleVariant>> ParseSchedules(FieldReader& study,
       variant.chunks = entry.IntList("chunks", 1, std::vector<int>{1});
       PB_RETURN_IF_ERROR(entry.status());
     }
-    if (std::find(known.begin(), known.end(), variant.name) == known.end()) {
-      return absl::InvalidArgumentError(absl::StrCat(where, ": unknown schedule '", variant.name,
-                                                     "'; registered: ",
-                                                     absl::StrJoin(known, ", ")));
+    if (absl::Status known = CheckScheduleName(variant.name); !known.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(where, ": ", known.message()));
     }
     variants.push_back(std::move(variant));
   }
@@ -719,7 +716,6 @@ class Expander {
           "(pipebench)"));
     }
     const int units = static_cast<int>(space.max_layers()) + 2;
-    const std::vector<std::string> known = RegisteredSchedules();
     std::vector<json> pipeline_params;
     for (size_t i = 0; i < pipelines.size(); ++i) {
       const std::string where = absl::StrCat(path, ".pipelines[", i, "]");
@@ -733,10 +729,8 @@ class Expander {
       params.batches = 2 * steps;
       const json accumulation = entry.Has("accumulation") ? *entry.Raw("accumulation") : json(0);
       PB_RETURN_IF_ERROR(entry.status());
-      if (std::find(known.begin(), known.end(), schedule) == known.end()) {
-        return absl::InvalidArgumentError(absl::StrCat(where, ".schedule: unknown schedule '",
-                                                       schedule, "'; registered: ",
-                                                       absl::StrJoin(known, ", ")));
+      if (absl::Status known = CheckScheduleName(schedule); !known.ok()) {
+        return absl::InvalidArgumentError(absl::StrCat(where, ".schedule: ", known.message()));
       }
       absl::StatusOr<int> a =
           EvaluateAccumulation(accumulation, params.stages, params.microbatches);

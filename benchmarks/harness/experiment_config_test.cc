@@ -329,7 +329,7 @@ TEST(ExperimentConfigTest, MissingConfigFileIsNamed) {
 
 TEST(ExperimentConfigTest, EveryShippedConfigParses) {
   for (const char* name : {"paper", "smoke", "throughput", "memory", "time_to_accuracy", "drift",
-                           "nas", "nas_pipeline"}) {
+                           "nas", "nas_pipeline", "staleness", "convergence"}) {
     auto config = LoadExperimentConfig(absl::StrCat("configs/experiments/", name, ".json"));
     ASSERT_TRUE(config.ok()) << config.status();
     EXPECT_EQ(config->experiment, name);

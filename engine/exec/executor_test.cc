@@ -140,11 +140,14 @@ TEST(ExecutorTest, PaciStashedRunsEachBackwardOnItsForwardsWeights) {
 //   stage 1: F0 B0 U F1 B1 U F2 B2 U F3 B3 U
 // Stage 0's B1..B3 cross one update: their forward ran on W_t, and their backward runs through the
 // activations saved then with the weights as they are now, W_{t+1}. One weight copy per stage.
-TEST(ExecutorTest, PaciMatchesAHandWrittenLoopOfItsSemantics) {
-  const ExecutorOptions options = Options(TinyModel());
+// PACI at p = 2, m = 2, a = 1 over two mini-batches, written out as a loop of forwards, backwards
+// and steps; each stage's optimizer runs with `optimizer` (the run's AdamW, or the NAdamW a weight
+// rule asks for). Returns the final weights per stage.
+std::vector<std::vector<torch::Tensor>> HandWrittenPaci(const ExecutorOptions& options,
+                                                        const OptimizerConfig& optimizer) {
   const StageModel& model = *options.model;
   const auto partition = PartitionByLayers(model, 2);
-  ASSERT_TRUE(partition.ok());
+  EXPECT_TRUE(partition.ok());
   struct Stage {
     UnitRange units;
     std::vector<torch::Tensor> weights;
@@ -156,8 +159,7 @@ TEST(ExecutorTest, PaciMatchesAHandWrittenLoopOfItsSemantics) {
   for (int g = 0; g < 2; ++g) {
     stages[g].units = (*partition)[g];
     stages[g].weights = model.InitWeights(stages[g].units, options.seed);
-    stages[g].adam =
-        std::make_unique<AdamW>(options.optimizer, model.WeightDecayMask(stages[g].units));
+    stages[g].adam = std::make_unique<AdamW>(optimizer, model.WeightDecayMask(stages[g].units));
   }
   std::map<int, torch::Tensor> stage0_out, stage1_in, stage1_loss, gradient_to_stage0;
   auto forward0 = [&](int mb) {
@@ -205,21 +207,44 @@ TEST(ExecutorTest, PaciMatchesAHandWrittenLoopOfItsSemantics) {
   forward0(3); backward0(2); step(0);
   forward1(3); backward1(3); step(1);
   backward0(3); step(0);
+  return {stages[0].weights, stages[1].weights};
+}
 
-  const ExecutorResult r = MustRun("paci", Params(2, 2, 2, 1), options);
-  EXPECT_EQ(r.max_drift, (std::vector<int>{1, 0}));
+void ExpectWeightsClose(const ExecutorResult& r,
+                        const std::vector<std::vector<torch::Tensor>>& expected) {
   for (int g = 0; g < 2; ++g) {
-    ASSERT_EQ(r.final_weights[g].size(), stages[g].weights.size());
-    for (size_t k = 0; k < stages[g].weights.size(); ++k) {
-      EXPECT_TRUE(torch::allclose(r.final_weights[g][k], stages[g].weights[k], 1e-5, 1e-5))
+    ASSERT_EQ(r.final_weights[g].size(), expected[g].size());
+    for (size_t k = 0; k < expected[g].size(); ++k) {
+      EXPECT_TRUE(torch::allclose(r.final_weights[g][k], expected[g][k], 1e-5, 1e-5))
           << "stage " << g << " tensor " << k << " max diff "
-          << (r.final_weights[g][k] - stages[g].weights[k]).abs().max().item<float>();
+          << (r.final_weights[g][k] - expected[g][k]).abs().max().item<float>();
     }
   }
+}
+
+TEST(ExecutorTest, PaciMatchesAHandWrittenLoopOfItsSemantics) {
+  const ExecutorOptions options = Options(TinyModel());
+  const ExecutorResult r = MustRun("paci", Params(2, 2, 2, 1), options);
+  EXPECT_EQ(r.max_drift, (std::vector<int>{1, 0}));
+  ExpectWeightsClose(r, HandWrittenPaci(options, options.optimizer));
   // Stashing changes exactly what crossing an update means: PipeDream, with the same updates but
   // each backward on its forward's weights, ends elsewhere.
   const ExecutorResult stashed = MustRun("pipedream", Params(2, 2, 2), options);
   EXPECT_FALSE(torch::allclose(stashed.final_weights[0][0], r.final_weights[0][0], 1e-5, 1e-5));
+}
+
+// The Nesterov look-ahead rule keeps PACI's timeline and swaps each stage's AdamW for NAdamW at
+// beta1 = 0.99: the same hand-written loop with that optimizer.
+TEST(ExecutorTest, PaciWithNesterovLookAheadMatchesTheLoopWithNadamw) {
+  const ExecutorOptions options = Options(TinyModel());
+  const ExecutorResult r = MustRun("paci+nesterov", Params(2, 2, 2, 1), options);
+  EXPECT_EQ(r.max_drift, (std::vector<int>{1, 0}));
+  OptimizerConfig nadam = options.optimizer;
+  nadam.nesterov = true;
+  nadam.beta1 = 0.99;
+  ExpectWeightsClose(r, HandWrittenPaci(options, nadam));
+  const ExecutorResult plain = MustRun("paci", Params(2, 2, 2, 1), options);
+  EXPECT_FALSE(torch::allclose(plain.final_weights[0][0], r.final_weights[0][0], 1e-5, 1e-5));
 }
 
 // With one mini-batch and a = m, no micro-batch straddles an update (each stage steps once, after

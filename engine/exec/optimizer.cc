@@ -57,6 +57,18 @@ void AdamW::Step(const std::vector<torch::Tensor>& values, const std::vector<tor
   ++steps_;
   const double bias1 = 1.0 - std::pow(config_.beta1, steps_);
   const double bias2 = 1.0 - std::pow(config_.beta2, steps_);
+  // Adam steps the bias-corrected first moment; NAdamW a Nesterov mix of the gradient (weight
+  // (1 - mu_t) / (1 - mu_1..t)) and the first moment (mu_{t+1} / (1 - mu_1..t+1)).
+  double gradient_step = 0;
+  double moment_step = lr / bias1;
+  if (config_.nesterov) {
+    auto mu = [&](int t) {
+      return config_.beta1 * (1.0 - 0.5 * std::pow(0.96, t * config_.momentum_decay));
+    };
+    momentum_product_ *= mu(steps_);
+    gradient_step = lr * (1.0 - mu(steps_)) / (1.0 - momentum_product_);
+    moment_step = lr * mu(steps_ + 1) / (1.0 - momentum_product_ * mu(steps_ + 1));
+  }
   for (size_t i = 0; i < values.size(); ++i) {
     if (!grads[i].defined()) continue;  // no gradient reached it: left alone, as PyTorch does
     torch::Tensor value = values[i];
@@ -65,7 +77,8 @@ void AdamW::Step(const std::vector<torch::Tensor>& values, const std::vector<tor
     second_moment_[i].mul_(config_.beta2).addcmul_(grads[i], grads[i], 1.0 - config_.beta2);
     const torch::Tensor denominator =
         (second_moment_[i] / bias2).sqrt_().add_(config_.epsilon);
-    value.addcdiv_(first_moment_[i], denominator, -lr / bias1);
+    if (config_.nesterov) value.addcdiv_(grads[i], denominator, -gradient_step);
+    value.addcdiv_(first_moment_[i], denominator, -moment_step);
   }
 }
 

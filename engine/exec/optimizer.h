@@ -1,5 +1,5 @@
-// AdamW with decoupled weight decay and a warmup + cosine learning-rate schedule, over explicit
-// tensors. Each pipeline stage owns one, stepped on the stage's own clock (PACI steps its schedule
+// AdamW with decoupled weight decay (or its Nesterov form, NAdamW) and a warmup + cosine
+// learning-rate schedule, over explicit tensors. Each pipeline stage owns one, stepped on the stage's own clock (PACI steps its schedule
 // per local optimizer step).
 #ifndef PIPEBENCH_ENGINE_EXEC_OPTIMIZER_H_
 #define PIPEBENCH_ENGINE_EXEC_OPTIMIZER_H_
@@ -21,6 +21,11 @@ struct OptimizerConfig {
   // optimizer steps this stage takes in the run", which differs by schedule (and for PACI by a).
   int total_steps = 1000;
   double min_lr_ratio = 0.1;
+  // NAdamW, as torch.optim.NAdam(decoupled_weight_decay=True) computes it: at step t the update
+  // mixes the gradient and the first moment with Nesterov's weights, the momentum coefficient
+  // warming up as mu_t = beta1 * (1 - 0.5 * 0.96^(t * momentum_decay)).
+  bool nesterov = false;
+  double momentum_decay = 0.004;
 };
 
 // Linear warmup to the peak over warmup_steps, then cosine decay to min_lr_ratio of it.
@@ -54,6 +59,7 @@ class AdamW {
   std::vector<torch::Tensor> first_moment_;
   std::vector<torch::Tensor> second_moment_;
   int steps_ = 0;
+  double momentum_product_ = 1.0;  // NAdamW: mu_1 * ... * mu_t
 };
 
 }  // namespace pipebench

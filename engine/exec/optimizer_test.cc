@@ -44,6 +44,50 @@ TEST(AdamWTest, MinimisesAQuadratic) {
   EXPECT_TRUE(torch::allclose(x, torch::ones({3}), 1e-2, 1e-2)) << x;
 }
 
+// Two NAdamW steps by hand (torch.optim.NAdam's update with decoupled weight decay), beta1 0.99,
+// beta2 0.95, lr 0.1, gradients 2 then -1, from 1:
+//   mu_t = 0.99 (1 - 0.5 * 0.96^(0.004 t)): mu_1 = 0.4950808, mu_2 = 0.4951616, mu_3 = 0.4952424
+//   step 1: m = 0.02, v = 0.2, denominator sqrt(0.2 / 0.05) = 2;
+//           x = 1 - 0.1 * 1 * 2/2 - 0.1 * mu_2 / (1 - mu_1 mu_2) * 0.02/2 = 0.8993440
+//   step 2: m = 0.0098, v = 0.24, denominator sqrt(0.24 / 0.0975) = 1.5689291;
+//           x = 0.8993440 - 0.1 (1 - mu_2) / (1 - mu_1 mu_2) * (-1) / 1.5689291
+//                         - 0.1 mu_3 / (1 - mu_1 mu_2 mu_3) * 0.0098 / 1.5689291 = 0.9416190
+// With weight decay 0.5 each step first shrinks x by (1 - 0.05): 0.8493440, then 0.8491518.
+TEST(AdamWTest, NesterovFormMatchesAHandComputation) {
+  OptimizerConfig config;
+  config.beta1 = 0.99;
+  config.beta2 = 0.95;
+  config.weight_decay = 0.5;
+  config.nesterov = true;
+  AdamW nadam(config, {false, true});
+  torch::Tensor plain = torch::ones({1}, torch::kFloat64);
+  torch::Tensor decayed = torch::ones({1}, torch::kFloat64);
+  const torch::Tensor first = torch::full({1}, 2.0, torch::kFloat64);
+  nadam.Step({plain, decayed}, {first, first}, 0.1);
+  EXPECT_NEAR(plain.item<double>(), 0.8993440312833297, 1e-12);
+  EXPECT_NEAR(decayed.item<double>(), 0.8493440312833297, 1e-12);
+  const torch::Tensor second = torch::full({1}, -1.0, torch::kFloat64);
+  nadam.Step({plain, decayed}, {second, second}, 0.1);
+  EXPECT_NEAR(plain.item<double>(), 0.9416190159706332, 1e-12);
+  EXPECT_NEAR(decayed.item<double>(), 0.8491518144064667, 1e-12);
+  // Adam from the same start takes another path: its first step is lr * sign(g) alone.
+  config.nesterov = false;
+  AdamW adam(config, {false});
+  torch::Tensor x = torch::ones({1}, torch::kFloat64);
+  adam.Step({x}, {first}, 0.1);
+  EXPECT_NEAR(x.item<double>(), 0.9, 1e-9);  // up to epsilon
+}
+
+TEST(AdamWTest, NesterovFormMinimisesAQuadratic) {
+  OptimizerConfig config;
+  config.weight_decay = 0;
+  config.nesterov = true;
+  AdamW nadam(config, {false});
+  torch::Tensor x = torch::full({3}, 5.0);
+  for (int i = 0; i < 2000; ++i) nadam.Step({x}, {2 * (x - 1)}, 0.05);
+  EXPECT_TRUE(torch::allclose(x, torch::ones({3}), 1e-2, 1e-2)) << x;
+}
+
 TEST(OptimizerTest, RunConfigWarmsUpOverFivePercentAndDecaysOnlyMatrices) {
   const OptimizerConfig config = ConfigForRun(2e-3, 400);
   EXPECT_EQ(config.learning_rate, 2e-3);

@@ -63,8 +63,12 @@ StageWorker::StageWorker(StageWorkerOptions options)
       tensors.push_back(i);
       mask.push_back(is_architecture || decay[i]);
     }
-    const OptimizerConfig config =
+    OptimizerConfig config =
         is_architecture ? *options_.architecture_optimizer : options_.optimizer;
+    if (!is_architecture && options_.weights.nesterov_beta1 > 0) {
+      config.nesterov = true;
+      config.beta1 = options_.weights.nesterov_beta1;
+    }
     groups_.push_back(Group{std::move(tensors), config, AdamW(config, std::move(mask))});
   }
   max_drift_per_group_.assign(groups_.size(), 0);

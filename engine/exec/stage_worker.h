@@ -53,7 +53,8 @@ struct StageWorkerOptions {
   int stage = 0;       // model stage index
   int num_stages = 1;  // model stages in the pipeline
   // The schedule's weight rules for this stage: stashing, learning-rate scale, backward-weight
-  // extrapolation (see engine/schedule/weight_policy.h).
+  // extrapolation, Nesterov look-ahead on the weights' optimizer (see
+  // engine/schedule/weight_policy.h).
   WeightPolicy weights;
   OptimizerConfig optimizer;
   std::uint64_t seed = 0;

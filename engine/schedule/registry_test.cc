@@ -34,6 +34,52 @@ TEST(RegistryTest, UnknownNameListsTheKnownOnes) {
   EXPECT_NE(schedule.status().message().find("paci"), std::string::npos);
 }
 
+// A weight rule keeps the base schedule's timeline and promises and changes its weight policy.
+TEST(RegistryTest, WeightRulesRewriteOnlyTheWeightPolicy) {
+  EXPECT_NE(std::find(RegisteredWeightRules().begin(), RegisteredWeightRules().end(), "nesterov"),
+            RegisteredWeightRules().end());
+  for (const std::string base : {"paci", "pipedream_2bw", "pipedream", "1f1b_flush", "zb_h1"}) {
+    auto plain = MakeSchedule(base, Params(4, 8, 2));
+    auto ruled = MakeSchedule(base + "+nesterov", Params(4, 8, 2));
+    ASSERT_TRUE(plain.ok() && ruled.ok()) << base << ": " << ruled.status();
+    EXPECT_EQ((*ruled)->name(), base + "+nesterov");
+    EXPECT_EQ((*ruled)->synchronous(), (*plain)->synchronous()) << base;
+    EXPECT_EQ((*ruled)->splits_backward(), (*plain)->splits_backward()) << base;
+    for (int rank = 0; rank < 4; ++rank) {
+      EXPECT_EQ((*ruled)->DriftBound(rank), (*plain)->DriftBound(rank)) << base;
+      const WeightPolicy policy = (*ruled)->weight_policy(rank);
+      EXPECT_EQ(policy.nesterov_beta1, 0.99) << base;
+      EXPECT_EQ(policy.stash, (*plain)->weight_policy(rank).stash) << base;
+      EXPECT_EQ((*plain)->weight_policy(rank).nesterov_beta1, 0) << base;
+    }
+    EXPECT_NE((*ruled)->weight_policy(0).Describe().find("Nesterov look-ahead (beta1 0.99)"),
+              std::string::npos);
+  }
+  EXPECT_TRUE(CheckScheduleName("paci+nesterov").ok());
+}
+
+TEST(RegistryTest, AnUnknownOrRepeatedRuleIsOneClearError) {
+  auto unknown = MakeSchedule("paci+momentum", Params(4, 8));
+  ASSERT_EQ(unknown.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_NE(unknown.status().message().find("'paci+momentum'"), std::string::npos);
+  EXPECT_NE(unknown.status().message().find("weight rules (added as schedule+rule): nesterov"),
+            std::string::npos);
+  EXPECT_EQ(CheckScheduleName("paci+").code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(CheckScheduleName("+nesterov").code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(CheckScheduleName("pipedream3+nesterov").code(), absl::StatusCode::kNotFound);
+  auto twice = MakeSchedule("paci+nesterov+nesterov", Params(4, 8));
+  ASSERT_EQ(twice.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(twice.status().message().find(
+                "paci+nesterov+nesterov: weight rule 'nesterov': the schedule already steps with "
+                "Nesterov look-ahead"),
+            std::string::npos)
+      << twice.status();
+  // The base schedule's own parameter checks still apply.
+  EXPECT_NE(MakeSchedule("pipedream_2bw+nesterov", Params(4, 2)).status().message().find(
+                "microbatches (2) must be >= stages (4)"),
+            std::string::npos);
+}
+
 TEST(RegistryTest, BadParametersNameTheParameter) {
   EXPECT_NE(MakeSchedule("gpipe", Params(0, 8)).status().message().find("stages must be >= 1"),
             std::string::npos);

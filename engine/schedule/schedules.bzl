@@ -1,4 +1,4 @@
-"""The one list of schedule files. Adding a schedule: write engine/schedule/<name>.cc (it registers
+"""The lists of schedule and weight-rule files. Adding a schedule: write engine/schedule/<name>.cc (it registers
 itself with PIPEBENCH_REGISTER_SCHEDULE) and add <name> here; its library, the registry every
 binary links (:all_schedules) and the tests that run every registered schedule pick it up."""
 
@@ -12,4 +12,10 @@ SCHEDULES = [
     "pipedream_2bw",
     "pipemare",
     "zero_bubble",
+]
+
+# Weight rules (engine/schedule/registry.h): <name>.cc registers itself with
+# PIPEBENCH_REGISTER_WEIGHT_RULE; any schedule takes one on as "<schedule>+<rule>".
+WEIGHT_RULES = [
+    "nesterov_lookahead",
 ]

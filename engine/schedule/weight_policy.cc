@@ -10,6 +10,7 @@ std::string WeightPolicy::Describe() const {
   if (backward_extrapolation > 0) {
     absl::StrAppend(&text, ", backward extrapolated ", backward_extrapolation, " updates");
   }
+  if (nesterov_beta1 > 0) absl::StrAppend(&text, ", Nesterov look-ahead (beta1 ", nesterov_beta1, ")");
   if (learning_rate_scale) absl::StrAppend(&text, ", scaled learning rate");
   return text;
 }

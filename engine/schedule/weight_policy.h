@@ -25,6 +25,9 @@ struct WeightPolicy {
   // weights without stashing them; 0: no correction.
   double backward_extrapolation = 0;
   double velocity_decay = 0.9;
+  // > 0: the stage steps with Nesterov-accelerated AdamW (NAdamW) at this first-moment decay
+  // instead of AdamW's; the look-ahead rule for delayed gradients (nesterov_lookahead.cc).
+  double nesterov_beta1 = 0;
 
   double LearningRateScale(int step, int warmup_steps) const {
     return learning_rate_scale ? learning_rate_scale(step, warmup_steps) : 1.0;
