@@ -525,7 +525,7 @@ class Expander {
     study.AllowOnly({"name", "kind", "note", "schedules", "stages", "microbatches",
                      "microbatches_per_stage", "model", "micro_batch_size", "steps",
                      "budget_seconds", "budget_flush_steps", "lr", "warmup", "eval_every",
-                     "eval_tokens", "target", "partition"});
+                     "eval_tokens", "target", "partition", "convergence_fractions"});
     PB_ASSIGN_OR_RETURN(Grid grid, ReadGrid(study, path));
     // Equal steps for every schedule, or an equal budget of simulated time: in seconds, or as
     // the time 1F1B-flush takes for a number of steps (the same number of flush steps on any
@@ -563,6 +563,23 @@ class Expander {
       if (!paper && !value && !fraction) {
         study.Fail("target", "expected \"paper\" (the lowest loss every compared run reaches), "
                              "a validation loss > 0, or {\"flush_fraction\": f} with 0 < f <= 1");
+      }
+    }
+    // The report's convergence section (benchmarks/report/report_convergence.py): targets at
+    // the losses 1F1B-flush reaches at these fractions of its run; runs of equal steps only.
+    if (study.Has("convergence_fractions")) {
+      const json fractions = study.List("convergence_fractions");
+      for (size_t i = 0; i < fractions.size(); ++i) {
+        if (!fractions[i].is_number() || !(fractions[i].get<double>() > 0) ||
+            fractions[i].get<double>() > 1) {
+          study.Fail(absl::StrCat("convergence_fractions[", i, "]"),
+                     absl::StrCat("expected a fraction of 1F1B-flush's run, 0 < f <= 1, got ",
+                                  fractions[i].dump()));
+        }
+      }
+      if (steps == 0) {
+        study.Fail("convergence_fractions",
+                   "needs runs of equal steps (\"steps\"), not a time budget");
       }
     }
     PB_RETURN_IF_ERROR(study.status());

@@ -95,6 +95,9 @@ TEST(ExperimentConfigTest, ErrorsNameTheField) {
                "studies[0].stages[1]: expected an integer >= 1, got \"4\"");
   expect_error(Replace(kConfig, "\"1f1b_flush\"", "\"1f1b_flsh\""),
                "studies[0].schedules[0]: unknown schedule '1f1b_flsh'");
+  expect_error(Replace(kConfig, "\"1f1b_flush\"", "\"1f1b_flush+momentum\""),
+               "studies[0].schedules[0]: unknown schedule '1f1b_flush+momentum'; known "
+               "schedules: ");
   expect_error(Replace(kConfig, "\"2p\"", "\"p/8\""), "accumulation 'p/8' is 0 at p=2");
   expect_error(Replace(kConfig, "\"kind\": \"training\"", "\"kind\": \"trainig\""),
                "studies[1].kind: 'trainig' is not one of");
@@ -114,6 +117,13 @@ TEST(ExperimentConfigTest, ErrorsNameTheField) {
   expect_error(Replace(kConfig, "\"steps\": 10,",
                        "\"steps\": 10, \"target\": {\"flush_fraction\": 2},"),
                "studies[1].target: expected");
+  expect_error(Replace(kConfig, "\"steps\": 10,",
+                       "\"steps\": 10, \"convergence_fractions\": [0.5, 1.5],"),
+               "studies[1].convergence_fractions[1]: expected a fraction of 1F1B-flush's run, "
+               "0 < f <= 1, got 1.5");
+  expect_error(Replace(kConfig, "\"steps\": 10,",
+                       "\"budget_seconds\": 5, \"convergence_fractions\": [0.5],"),
+               "studies[1].convergence_fractions: needs runs of equal steps");
   expect_error(Replace(kConfig, "\"steps\": 10,", "\"steps\": 10, \"partition\": \"flops\","),
                "studies[1].partition: expected \"layers\"");
   expect_error(Replace(kConfig, "\"steps\": 10,", "\"steps\": 10, \"eval_tokens\": 0,"),

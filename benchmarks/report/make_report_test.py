@@ -7,6 +7,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import make_report  # noqa: E402
+import report_convergence  # noqa: E402
 
 
 class TimeToTargetTest(unittest.TestCase):
@@ -185,6 +186,81 @@ class PipelinedSearchTest(unittest.TestCase):
         self.assertIn("2.00x", report)  # PACI over 1F1B-flush on the same stages
         self.assertIn("paci p=4 m=4 a=4: the one-stage search's architecture in 0 of 1 seeds.",
                       report)
+
+
+def eval_curve(losses, every=100, seconds_per_step=1.0):
+    """A training curve evaluated every `every` steps with these validation losses."""
+    return [{"step": (i + 1) * every, "sim_time": (i + 1) * every * seconds_per_step,
+             "val_loss": loss} for i, loss in enumerate(losses)]
+
+
+class ConvergenceTest(unittest.TestCase):
+    FLUSH = eval_curve([4.0, 3.0, 2.5, 2.2, 2.1, 2.0, 1.99, 1.985, 1.98, 1.98])
+
+    def test_values_between_evaluations_are_interpolated(self):
+        self.assertAlmostEqual(report_convergence.value_at(self.FLUSH, 150), 3.5)
+        self.assertAlmostEqual(report_convergence.value_at(self.FLUSH, 1000), 1.98)
+        self.assertIsNone(report_convergence.value_at(self.FLUSH, 50))
+        self.assertIsNone(report_convergence.value_at(self.FLUSH, 1001))
+        self.assertAlmostEqual(report_convergence.flush_target(self.FLUSH, 0.25), 2.75)
+
+    def test_the_plateau_is_the_fall_over_the_last_500_steps(self):
+        # 2.1 at step 500 -> 1.98 at step 1000: 5.7%, still falling; a flat tail: 0.
+        self.assertAlmostEqual(report_convergence.final_fall(self.FLUSH), 0.12 / 2.1)
+        flat = eval_curve([3.0] * 10)
+        self.assertEqual(report_convergence.final_fall(flat), 0.0)
+        self.assertIsNone(report_convergence.final_fall(eval_curve([3.0, 2.0])))
+
+    def test_the_equal_step_gap_is_relative_to_flush_at_the_same_step(self):
+        slower = eval_curve([4.4, 3.3, 2.75, 2.42, 2.31, 2.2, 2.189, 2.1835, 2.178, 2.178])
+        for fraction in (0.1, 0.5, 1.0):
+            self.assertAlmostEqual(
+                report_convergence.equal_step_gap(slower, self.FLUSH, fraction), 0.1)
+
+    def test_the_report_tabulates_gaps_and_targets_and_counts_misses(self):
+        # PACI trails by a constant 10% at equal steps but runs twice as fast: it reaches flush's
+        # loss at 25% of its run (2.75) in 1.5x its steps - steps ratio 250/~341 - and never
+        # reaches flush's final loss.
+        paci = eval_curve([4.4, 3.3, 2.75, 2.42, 2.31, 2.2, 2.189, 2.1835, 2.178, 2.178],
+                          seconds_per_step=0.5)
+        with tempfile.TemporaryDirectory() as out:
+            config = {"experiment": "x", "studies": [
+                {"name": "conv", "kind": "training", "steps": 1000,
+                 "convergence_fractions": [0.25, 1.0]}]}
+            with open(os.path.join(out, "manifest.json"), "w") as f:
+                json.dump({"config": config}, f)
+            records = []
+            for seed in (0, 1):
+                for variant, curve, synchronous in (("1f1b_flush", self.FLUSH, True),
+                                                    ("paci", paci, False)):
+                    records.append({
+                        "study": "conv", "kind": "training", "status": "ok",
+                        "params": {"variant": variant, "schedule": variant, "stages": 2,
+                                   "microbatches": 2, "seed": seed, "micro_batch_size": 2,
+                                   "model": "layers=2,embed=8,heads=2,context=4", "lr": 1e-3,
+                                   "steps": 1000},
+                        "result": {"curve": curve, "summary": {
+                            "schema_version": make_report.SUMMARY_SCHEMA_VERSION,
+                            "synchronous": synchronous, "final_val_loss": curve[-1]["val_loss"],
+                            "simulated": {"seconds": curve[-1]["sim_time"],
+                                          "tokens_per_second": 8000 / curve[-1]["sim_time"]},
+                            "model_stages": []}}})
+            with open(os.path.join(out, "results.jsonl"), "w") as f:
+                f.write("\n".join(json.dumps(r) for r in records) + "\n")
+            make_report.Report(out).write()
+            with open(os.path.join(out, "report.md")) as f:
+                report = f.read()
+            self.assertTrue(os.path.exists(os.path.join(out, "plots",
+                                                        "conv_convergence_p2_m2.png")))
+        self.assertIn("fell 5.71 ± 0.00% over its last 500 steps: still falling", report)
+        self.assertIn("| paci | 10.0 ± 0.0% | 10.0 ± 0.0% | 10.0 ± 0.0% | 10.0 ± 0.0% | "
+                      "10.0 ± 0.0% |", report)
+        # 2.75 is reached at step 300 by PACI against 250 for flush: 0.83x the steps, 1.67x the
+        # speed on a clock twice as fast.
+        self.assertIn("| paci | 1f1b_flush at 25% | 2.750 ± 0.000 | 0.83 ± 0.00x | "
+                      "1.67 ± 0.00x |", report)
+        self.assertIn("| paci | 1f1b_flush at 100% | 1.980 ± 0.000 | - (not reached in 2 of 2) "
+                      "| - (not reached in 2 of 2) |", report)
 
 
 if __name__ == "__main__":
