@@ -35,6 +35,9 @@ ABSL_FLAG(int, stages, 4, "Pipeline ranks p.");
 ABSL_FLAG(int, microbatches, 8, "Micro-batches per mini-batch m.");
 ABSL_FLAG(int, batches, 1, "Mini-batches N.");
 ABSL_FLAG(int, accumulation, 0, "PACI's backwards per optimizer step a (0: equal to m).");
+ABSL_FLAG(int, max_pending_backward, 0,
+          "Schedules that plan from costs (zb_1p, zb_2p): the most micro-batches a rank holds "
+          "between a forward and its weight gradient (0: the schedule's own, p or 2p).");
 ABSL_FLAG(int, chunks, 1, "Virtual chunks per rank v (interleaved_1f1b).");
 ABSL_FLAG(double, forward_cost, 1.0, "Forward time per micro-batch per model stage.");
 ABSL_FLAG(double, backward_input_cost, 1.0,
@@ -97,7 +100,8 @@ absl::StatusOr<CostModel> CostsFromFlags() {
   return costs;
 }
 
-absl::StatusOr<std::unique_ptr<Schedule>> ScheduleFromFlags() {
+// The schedule the flags name; one that plans from costs plans from `costs`.
+absl::StatusOr<std::unique_ptr<Schedule>> ScheduleFromFlags(const CostModel& costs) {
   const std::string file = ResolvePath(absl::GetFlag(FLAGS_schedule_file));
   if (!file.empty()) {
     std::ifstream in(file);
@@ -112,6 +116,8 @@ absl::StatusOr<std::unique_ptr<Schedule>> ScheduleFromFlags() {
   params.batches = absl::GetFlag(FLAGS_batches);
   params.accumulation = absl::GetFlag(FLAGS_accumulation);
   params.chunks = absl::GetFlag(FLAGS_chunks);
+  params.max_pending_backward = absl::GetFlag(FLAGS_max_pending_backward);
+  params.costs = std::make_shared<const CostModel>(costs);
   return MakeSchedule(absl::GetFlag(FLAGS_schedule), params);
 }
 
@@ -141,8 +147,8 @@ absl::Status Run() {
     return absl::InvalidArgumentError(
         absl::StrCat("--format must be json or text, got '", format, "'"));
   }
-  PB_ASSIGN_OR_RETURN(std::unique_ptr<Schedule> schedule, ScheduleFromFlags());
   PB_ASSIGN_OR_RETURN(CostModel costs, CostsFromFlags());
+  PB_ASSIGN_OR_RETURN(std::unique_ptr<Schedule> schedule, ScheduleFromFlags(costs));
   const std::string trace = ResolveOutputPath(absl::GetFlag(FLAGS_trace));
   SimulationOptions options;
   options.record_timeline = !trace.empty() || format == "text";

@@ -32,6 +32,16 @@ absl::Status ValidateCommonParams(const ScheduleParams& params) {
     return absl::InvalidArgumentError(absl::StrCat("chunks must be <= ", Action::kMaxChunks,
                                                    ", got ", params.chunks));
   }
+  if (params.max_pending_backward < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("max_pending_backward must be >= 1 (or 0 for the schedule's own), got ",
+                     params.max_pending_backward));
+  }
+  if (params.costs) {
+    if (absl::Status status = params.costs->Validate(params.model_stages()); !status.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("costs: ", status.message()));
+    }
+  }
   if (params.accumulation < 0) {
     return absl::InvalidArgumentError(
         absl::StrCat("accumulation must be >= 1 (or 0 for 'equal to microbatches'), got ",

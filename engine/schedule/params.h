@@ -2,9 +2,11 @@
 #ifndef PIPEBENCH_ENGINE_SCHEDULE_PARAMS_H_
 #define PIPEBENCH_ENGINE_SCHEDULE_PARAMS_H_
 
+#include <memory>
 #include <string>
 
 #include "absl/status/status.h"
+#include "engine/sim/cost_model.h"
 
 namespace pipebench {
 
@@ -16,6 +18,12 @@ struct ScheduleParams {
   // paper's setting; other schedules ignore it.
   int accumulation = 0;
   int chunks = 1;  // v: virtual chunks per rank (interleaved schedules)
+  // Schedules that plan from costs (zb_1p, zb_2p): the most micro-batches a rank may hold between
+  // a forward and its weight gradient; 0: the schedule's own (p for zb_1p, 2p for zb_2p).
+  int max_pending_backward = 0;
+  // The costs such schedules plan from (measured, a cost file, or flags); unset: every forward,
+  // input gradient and weight gradient costs 1 and messages are free. Other schedules ignore it.
+  std::shared_ptr<const CostModel> costs;
 
   int total_microbatches() const { return microbatches * batches; }
   int model_stages() const { return stages * chunks; }

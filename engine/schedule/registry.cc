@@ -47,6 +47,7 @@ class RuledSchedule : public Schedule {
   std::string name() const override { return name_; }
   WeightPolicy weight_policy(int model_stage) const override { return policies_[model_stage]; }
   bool splits_backward() const override { return base_->splits_backward(); }
+  bool plans_from_costs() const override { return base_->plans_from_costs(); }
   bool synchronous() const override { return base_->synchronous(); }
   int DriftBound(int rank) const override { return base_->DriftBound(rank); }
   std::unique_ptr<RankProgram> MakeProgram(int rank) const override {

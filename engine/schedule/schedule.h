@@ -29,6 +29,9 @@ class Schedule {
   virtual WeightPolicy weight_policy(int model_stage) const = 0;
   // True when backward runs as separate input-gradient and weight-gradient actions.
   virtual bool splits_backward() const { return false; }
+  // True when the order of actions is planned from ScheduleParams::costs (so every rank of a
+  // distributed run must be given the same costs).
+  virtual bool plans_from_costs() const { return false; }
   // True when all micro-batches of a mini-batch see one weight version (a flush per batch).
   virtual bool synchronous() const = 0;
   virtual int DriftBound(int rank) const = 0;

@@ -17,6 +17,7 @@ class SpecSchedule : public Schedule {
     return spec_.weight_policy ? spec_.weight_policy(params(), model_stage) : WeightPolicy();
   }
   bool splits_backward() const override { return spec_.splits_backward; }
+  bool plans_from_costs() const override { return spec_.plans_from_costs; }
   bool synchronous() const override { return spec_.synchronous; }
   int DriftBound(int rank) const override {
     return spec_.drift_bound ? spec_.drift_bound(params(), rank) : 0;

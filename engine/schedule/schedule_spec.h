@@ -21,6 +21,7 @@ struct ScheduleSpec {
   std::string name;
   bool synchronous = true;
   bool splits_backward = false;
+  bool plans_from_costs = false;
   // Updates a micro-batch may cross between forward and backward at `rank`.
   std::function<int(const ScheduleParams&, int rank)> drift_bound;
   // The weight rules of `model_stage`; unset: one copy, updates as the optimizer schedules them.

@@ -12,6 +12,7 @@ SCHEDULES = [
     "pipedream_2bw",
     "pipemare",
     "zero_bubble",
+    "zero_bubble_auto",
 ]
 
 # Weight rules (engine/schedule/registry.h): <name>.cc registers itself with

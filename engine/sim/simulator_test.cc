@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <memory>
 #include <random>
 #include <string>
 
@@ -118,6 +119,94 @@ TEST(SimulatorTest, ZeroBubbleH2HasNoBubbleInSteadyState) {
   const SimulationResult one = MustSimulate("zb_h2", Params(4, 8, 1), Uniform(1, 1, 1));
   const SimulationResult many = MustSimulate("zb_h2", Params(4, 8, 32), Uniform(1, 1, 1));
   EXPECT_LT(many.bubble_fraction, one.bubble_fraction / 8);
+}
+
+// The zero-bubble paper's bubble rate: the longest stage's span (its first forward's start to its
+// last pass's end) less one mini-batch of work, over that span.
+double SpanBubbleRate(const SimulationResult& r, double work) {
+  double longest = 0;
+  for (int rank = 0; rank < static_cast<int>(r.stages.size()); ++rank) {
+    double first = INFINITY, last = 0;
+    for (const TimelineEvent& e : r.timeline) {
+      if (e.rank != rank || !IsCompute(e.type)) continue;
+      first = std::min(first, e.start);
+      last = std::max(last, e.end);
+    }
+    longest = std::max(longest, last - first);
+  }
+  return (longest - work) / longest;
+}
+
+SimulationResult MustSimulatePlanned(const std::string& name, ScheduleParams params,
+                                     const CostModel& costs) {
+  params.costs = std::make_shared<const CostModel>(costs);
+  return MustSimulate(name, params, costs, /*timeline=*/true);
+}
+
+// With F = B = W the automatic schedules do at least as well as the hand-made ones at the same
+// memory: ZB-1p as ZB-H1 (1F1B's peak), ZB-2p without a bubble inside any stage's span once
+// m >= 2p - 1 (the paper's Figure 3 and Table 4 at equal costs).
+TEST(SimulatorTest, AutomaticZeroBubbleMatchesTheHandMadeOnesAtEqualCosts) {
+  for (int p : {2, 4, 8}) {
+    for (int m : {p, 2 * p, 3 * p}) {
+      SCOPED_TRACE(::testing::Message() << "p=" << p << " m=" << m);
+      const CostModel unit = Uniform(1, 1, 1);
+      const SimulationResult one = MustSimulatePlanned("zb_1p", Params(p, m), unit);
+      const SimulationResult two = MustSimulatePlanned("zb_2p", Params(p, m), unit);
+      EXPECT_LE(one.makespan, MustSimulate("zb_h1", Params(p, m), unit).makespan + 1e-9);
+      EXPECT_LE(two.makespan, MustSimulate("zb_h2", Params(p, m), unit).makespan + 1e-9);
+      EXPECT_LE(two.makespan, one.makespan + 1e-9);
+      if (m >= 2 * p - 1) {
+        EXPECT_NEAR(SpanBubbleRate(two, 3.0 * m), 0.0, 1e-9);
+      }
+      for (int s = 0; s < p; ++s) {
+        EXPECT_LE(one.stages[s].peak_inflight, p);
+        EXPECT_LE(two.stages[s].peak_inflight, 2 * p);
+      }
+    }
+  }
+}
+
+// Over random per-stage costs, message latencies and memory caps, every plan is valid (each pass
+// once, no deadlock: Simulate would fail), synchronous, and holds at most its cap on every rank;
+// planned for the costs it runs on, ZB-2p is never slower than 1F1B-flush.
+TEST(SimulatorTest, AutomaticZeroBubbleKeepsItsMemoryCapOverRandomCosts) {
+  std::mt19937 gen(kSeed);
+  for (int trial = 0; trial < 60; ++trial) {
+    const int p = absl::Uniform(gen, 1, 9);
+    const int m = absl::Uniform(gen, 1, 4 * p + 1);
+    ScheduleParams params = Params(p, m, absl::Uniform(gen, 1, 3));
+    params.max_pending_backward = trial % 3 == 0 ? absl::Uniform(gen, 1, 2 * p + 1) : 0;
+    CostModel costs;
+    costs.stages.clear();
+    for (int g = 0; g < p; ++g) {
+      costs.stages.push_back({absl::Uniform(gen, 0.2, 2.0), absl::Uniform(gen, 0.2, 2.0),
+                              absl::Uniform(gen, 0.2, 2.0), 0.0, 0.0});
+    }
+    costs.p2p_latency = trial % 2 == 0 ? absl::Uniform(gen, 0.0, 0.5) : 0.0;
+    for (const std::string name : {"zb_1p", "zb_2p"}) {
+      SCOPED_TRACE(::testing::Message() << name << " " << DescribeParams(params) << " cap "
+                                        << params.max_pending_backward);
+      const SimulationResult r = MustSimulatePlanned(name, params, costs);
+      const int cap = params.max_pending_backward > 0 ? params.max_pending_backward
+                      : name == "zb_1p"                ? p
+                                                       : 2 * p;
+      for (int s = 0; s < p; ++s) EXPECT_LE(r.stages[s].peak_inflight, cap);
+      EXPECT_EQ(r.max_drift, 0);
+      if (name == "zb_2p" && params.max_pending_backward == 0) {
+        EXPECT_LE(r.makespan, MustSimulate("1f1b_flush", params, costs).makespan + 1e-9);
+      }
+    }
+  }
+}
+
+TEST(SimulatorTest, AutomaticZeroBubbleRefusesACapThatLeavesNoRoom) {
+  ScheduleParams params = Params(4, 8);
+  params.max_pending_backward = 0;
+  EXPECT_TRUE(MakeSchedule("zb_1p", params).ok());
+  params.chunks = 2;
+  EXPECT_NE(MakeSchedule("zb_2p", params).status().message().find("chunks must be 1"),
+            std::string::npos);
 }
 
 TEST(SimulatorTest, PipeDreamStashesUpToDepthCopiesAnd2BWExactlyTwo) {

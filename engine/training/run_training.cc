@@ -116,6 +116,16 @@ absl::StatusOr<std::optional<RunSummary>> TrainOneRank(
                               out, ResolveOutputPath(config.trace));
 }
 
+// A schedule that plans its order from costs, planned from `costs`; null for any other schedule.
+absl::StatusOr<std::unique_ptr<Schedule>> PlannedFrom(const TrainConfig& config,
+                                                      const Schedule& schedule,
+                                                      const CostModel& costs) {
+  if (!schedule.plans_from_costs()) return std::unique_ptr<Schedule>();
+  ScheduleParams params = config.schedule_params();
+  params.costs = std::make_shared<const CostModel>(costs);
+  return MakeSchedule(config.schedule, params);
+}
+
 absl::StatusOr<RunSummary> TrainInOneProcess(const TrainConfig& config, const Schedule& schedule,
                                              const std::vector<UnitRange>& partition,
                                              const TokenDataset& data,
@@ -132,12 +142,14 @@ absl::StatusOr<RunSummary> TrainInOneProcess(const TrainConfig& config, const Sc
     PB_RETURN_IF_ERROR(WriteTextFile(ResolveOutputPath(config.write_costs),
                                      CostModelToJson(costs), "--write_costs"));
   }
+  PB_ASSIGN_OR_RETURN(std::unique_ptr<Schedule> planned, PlannedFrom(config, schedule, costs));
+  const Schedule& run = planned ? *planned : schedule;
   PB_ASSIGN_OR_RETURN(
       ExecutorResult result,
-      RunPipeline(schedule, costs, partition, data, options, [&](const BatchRecord& r) {
+      RunPipeline(run, costs, partition, data, options, [&](const BatchRecord& r) {
         out << BatchRecordToJson(r).dump() << "\n" << std::flush;
       }));
-  RunSummary summary = SummarizeExecutorRun(schedule, result);
+  RunSummary summary = SummarizeExecutorRun(run, result);
   out << json{{"summary", RunSummaryToJson(summary)}}.dump() << "\n";
   return summary;
 }
@@ -326,6 +338,18 @@ absl::StatusOr<std::optional<RunSummary>> RunTraining(
                       MakePartition(config, *model, params.model_stages(), *device));
   PB_ASSIGN_OR_RETURN(const ExecutorOptions options, ExecutorOptionsFor(config, model));
   if (distributed) {
+    if (schedule->plans_from_costs()) {
+      // Each rank plans the whole pipeline's order; from costs it measured alone, ranks would
+      // plan different orders and wait on each other forever.
+      if (config.costs.empty()) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            config.schedule, " plans its order from stage costs, and every rank must plan from "
+            "the same ones: give each rank --costs=FILE (a one-process run writes one with "
+            "--write_costs)"));
+      }
+      PB_ASSIGN_OR_RETURN(const CostModel costs, LoadCostModel(ResolvePath(config.costs)));
+      PB_ASSIGN_OR_RETURN(schedule, PlannedFrom(config, *schedule, costs));
+    }
     return TrainOneRank(config, *distributed, *schedule, partition, data, options, out);
   }
   PB_ASSIGN_OR_RETURN(RunSummary summary,

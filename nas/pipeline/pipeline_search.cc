@@ -1,6 +1,7 @@
 #include "nas/pipeline/pipeline_search.h"
 
 #include <algorithm>
+#include <memory>
 
 #include "absl/strings/str_cat.h"
 #include "engine/exec/cost_measurement.h"
@@ -77,9 +78,7 @@ absl::StatusOr<PipelineSearchResult> RunPipelineSearch(const SearchSpace& space,
         "pipelined search does not clip yet (use a preset without gradient_clip)"));
   }
   PB_ASSIGN_OR_RETURN(std::shared_ptr<const SupernetStageModel> model, ModelOf(space, options));
-  const ScheduleParams params = ScheduleParamsOf(options);
-  PB_ASSIGN_OR_RETURN(std::unique_ptr<Schedule> schedule,
-                      MakeSchedule(options.schedule, params));
+  ScheduleParams params = ScheduleParamsOf(options);
   SupernetStageCosts measured;
   if (options.stage_costs) {
     measured = *options.stage_costs;  // RunPipeline checks that its partition fits
@@ -87,6 +86,9 @@ absl::StatusOr<PipelineSearchResult> RunPipelineSearch(const SearchSpace& space,
     PB_ASSIGN_OR_RETURN(measured,
                         MeasureSupernetStageCosts(space, options, params.model_stages()));
   }
+  params.costs = std::make_shared<const CostModel>(measured.costs);
+  PB_ASSIGN_OR_RETURN(std::unique_ptr<Schedule> schedule,
+                      MakeSchedule(options.schedule, params));
 
   ExecutorOptions run;
   run.model = model;
