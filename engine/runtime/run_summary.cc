@@ -66,9 +66,11 @@ json RunSummaryToJson(const RunSummary& s) {
   json ranks = json::array();
   for (const RankSummary& r : s.ranks) {
     json rank = {{"rank", r.rank}};
-    if (r.simulated_bubble_fraction || r.simulated_peak_memory_bytes) {
+    if (r.simulated_bubble_fraction || r.simulated_peak_memory_bytes ||
+        r.simulated_span_seconds) {
       json& simulated = rank["simulated"] = json::object();
       if (r.simulated_bubble_fraction) simulated["bubble_fraction"] = *r.simulated_bubble_fraction;
+      if (r.simulated_span_seconds) simulated["span_seconds"] = *r.simulated_span_seconds;
       if (r.simulated_peak_memory_bytes) {
         simulated["peak_memory_bytes"] = *r.simulated_peak_memory_bytes;
       }
@@ -155,6 +157,7 @@ absl::StatusOr<RunSummary> RunSummaryFromJson(const json& in) {
       if (r.contains("simulated")) {
         Read(r["simulated"], "bubble_fraction", rank.simulated_bubble_fraction);
         Read(r["simulated"], "peak_memory_bytes", rank.simulated_peak_memory_bytes);
+        Read(r["simulated"], "span_seconds", rank.simulated_span_seconds);
       }
       if (r.contains("measured")) {
         Read(r["measured"], "bubble_fraction", rank.measured_bubble_fraction);

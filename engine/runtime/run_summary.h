@@ -40,6 +40,8 @@ struct RankSummary {
   // Simulated clock and the cost model's memory model.
   std::optional<double> simulated_bubble_fraction;
   std::optional<std::int64_t> simulated_peak_memory_bytes;
+  // From its first compute action's start to its last one's end (the zero-bubble paper's cost).
+  std::optional<double> simulated_span_seconds;
   // Real timings and the process's peak resident set (distributed ranks).
   std::optional<double> measured_bubble_fraction;
   std::optional<std::int64_t> measured_peak_rss_bytes;

@@ -32,7 +32,8 @@ RunSummary SummarizeSimulation(const SimulationResult& result, const Schedule& s
     const StageStats& s = result.stages[rank];
     summary.ranks.push_back({.rank = static_cast<int>(rank),
                              .simulated_bubble_fraction = s.bubble_fraction,
-                             .simulated_peak_memory_bytes = s.peak_memory_bytes});
+                             .simulated_peak_memory_bytes = s.peak_memory_bytes,
+                             .simulated_span_seconds = s.compute_span});
   }
   for (int stage = 0; stage < p.model_stages(); ++stage) {
     ModelStageSummary m;

@@ -174,6 +174,10 @@ void Simulation::Start(int rank, const Action& action, double now) {
   state.busy = true;
   state.running = action;
   stats.busy_time += duration;
+  if (IsCompute(action.type)) {
+    if (stats.first_compute_start < 0) stats.first_compute_start = now;
+    stats.compute_span = now + duration - stats.first_compute_start;
+  }
   Record(action.type, rank, action.chunk, action.microbatch, now, now + duration, weight_version,
          crossed, -1);
   Push(now + duration, EventKind::kComputeDone, rank, stage, action.microbatch);

@@ -47,6 +47,10 @@ struct StageStats {
   int max_drift = 0;
   int drift_bound = 0;    // the schedule's promise; -1 when it makes none
   int optimizer_steps = 0;
+  // From the rank's first compute action's start to its last one's end: the zero-bubble paper's
+  // per-stage cost, whose bubble rate ignores the pipeline's fill before the rank starts.
+  double compute_span = 0;
+  double first_compute_start = -1;
 };
 
 struct SimulationResult {
