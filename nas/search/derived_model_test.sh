@@ -25,17 +25,24 @@ port=$((20000 + RANDOM % 12000))
 schedules=$("$simulate" --list)
 [[ $(wc -l <<<"$schedules") -ge 9 ]] || fail "expected the registered schedules, got '$schedules'"
 for schedule in $schedules; do
-  out=$("$train" "${run[@]}" --schedule="$schedule" 2>&1)
+  # The one-process run writes the costs it measured; the ranks get them, as schedules that plan
+  # from costs (zb_1p, zb_2p) need every rank to plan from the same ones.
+  costs="$TEST_TMPDIR/costs_$schedule.json"
+  out=$("$train" "${run[@]}" --schedule="$schedule" --write_costs="$costs" 2>&1)
   if [[ $? -ne 0 ]] || ! grep -q '"summary"' <<<"$out"; then
     fail "train --schedule=$schedule: $(tail -3 <<<"$out")"
   fi
   out=$("$launch" --nproc=2 --master_port=$port -- "${run[@]}" --schedule="$schedule" \
-        --timeout_seconds=20 2>&1)
+        --costs="$costs" --timeout_seconds=20 2>&1)
   if [[ $? -ne 0 ]] || ! grep -q '"backend":"distributed"' <<<"$out"; then
     fail "launch --schedule=$schedule: $(tail -3 <<<"$out")"
   fi
   port=$((port + 1))
 done
+# Without the costs, ranks of such a schedule would plan apart: refused before they connect.
+out=$("$launch" --nproc=2 --master_port=$port -- "${run[@]}" --schedule=zb_1p \
+      --timeout_seconds=20 2>&1) && fail "zb_1p launched without --costs"
+grep -q "every rank must plan from the same ones" <<<"$out" || fail "zb_1p without costs: $out"
 
 # The tanglenas preset ties the head to the token table.
 "$search" --space="$space" --data=synthetic --optimizer=gdas --steps=2 --batch_size=2 \
