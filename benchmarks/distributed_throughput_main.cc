@@ -153,8 +153,7 @@ absl::Status Run() {
     params.stages = p;
     params.microbatches = absl::GetFlag(FLAGS_microbatches);
     params.batches = absl::GetFlag(FLAGS_batches);
-    params.costs = std::make_shared<const CostModel>(costs);
-    PB_ASSIGN_OR_RETURN(std::unique_ptr<Schedule> schedule, MakeSchedule(name, params));
+    PB_ASSIGN_OR_RETURN(std::unique_ptr<Schedule> schedule, MakeSchedule(name, params, costs));
     PB_ASSIGN_OR_RETURN(SimulationResult predicted, Simulate(*schedule, costs));
     const double predicted_rate = predicted.throughput;
     absl::StatusOr<RunSummary> summary = RunDistributed(name);

@@ -79,9 +79,8 @@ absl::StatusOr<json> RunSimulation(const SimulateCellParams& cell, const CellInp
     tokens_per_microbatch = static_cast<std::int64_t>(cell.micro_batch_size) * model.context;
   }
   costs = SlowedDown(std::move(costs), inputs.slow_down);
-  ScheduleParams params = cell.schedule_params;
-  params.costs = std::make_shared<const CostModel>(costs);  // for schedules that plan from costs
-  PB_ASSIGN_OR_RETURN(std::unique_ptr<Schedule> schedule, MakeSchedule(cell.schedule, params));
+  PB_ASSIGN_OR_RETURN(std::unique_ptr<Schedule> schedule,
+                      MakeSchedule(cell.schedule, cell.schedule_params, costs));
   PB_ASSIGN_OR_RETURN(SimulationResult r,
                       Simulate(*schedule, costs, {.check_in = inputs.check_in}));
   PB_RETURN_IF_ERROR(RequirePositiveMakespan(r));
@@ -93,9 +92,8 @@ absl::StatusOr<json> RunSimulation(const SimulateCellParams& cell, const CellInp
 absl::StatusOr<double> Makespan(const std::string& schedule, TrainConfig run, int batches,
                                 const CostModel& costs) {
   run.batches = batches;
-  ScheduleParams params = run.schedule_params();
-  params.costs = std::make_shared<const CostModel>(costs);
-  PB_ASSIGN_OR_RETURN(std::unique_ptr<Schedule> made, MakeSchedule(schedule, params));
+  PB_ASSIGN_OR_RETURN(std::unique_ptr<Schedule> made,
+                      MakeSchedule(schedule, run.schedule_params(), costs));
   PB_ASSIGN_OR_RETURN(SimulationResult r, Simulate(*made, costs));
   return r.makespan;
 }
@@ -187,9 +185,8 @@ absl::StatusOr<json> RunExecutor(const ExecutedCellParams& cell, const CellInput
     // move the horizon the group shares.
     PB_ASSIGN_OR_RETURN(horizon_batches, SharedHorizon(cell, *inputs.costs, budget));
   }
-  ScheduleParams params = run.schedule_params();
-  params.costs = std::make_shared<const CostModel>(costs);
-  PB_ASSIGN_OR_RETURN(std::unique_ptr<Schedule> schedule, MakeSchedule(run.schedule, params));
+  const ScheduleParams params = run.schedule_params();
+  PB_ASSIGN_OR_RETURN(std::unique_ptr<Schedule> schedule, MakeSchedule(run.schedule, params, costs));
   std::vector<UnitRange> partition = inputs.partition;
   if (partition.empty()) {
     PB_ASSIGN_OR_RETURN(partition, PartitionByLayers(*model, params.model_stages()));

@@ -48,12 +48,15 @@ def final_fall(curve, span=PLATEAU_SPAN):
     return (before - points[-1][1]) / before
 
 
-def equal_step_gap(curve, baseline_curve, fraction):
-    """This run's loss over the baseline's at `fraction` of the baseline's steps, minus one."""
-    end = val_points(baseline_curve)[-1][0]
-    step = fraction * end
+def gap_at(curve, baseline_curve, step):
+    """This run's loss over the baseline's at `step`, minus one; None outside either's span."""
     mine, theirs = value_at(curve, step), value_at(baseline_curve, step)
     return None if mine is None or theirs is None else mine / theirs - 1
+
+
+def equal_step_gap(curve, baseline_curve, fraction):
+    """The gap at `fraction` of the baseline's steps."""
+    return gap_at(curve, baseline_curve, fraction * val_points(baseline_curve)[-1][0])
 
 
 def flush_target(baseline_curve, fraction):
@@ -164,8 +167,7 @@ class ConvergenceSections:
                                  color=line.get_color(), alpha=0.2)
             if variant == BASELINE:
                 continue
-            end = val_points(next(iter(base.values()))["result"]["curve"])[-1][0]
-            gaps = [[equal_step_gap(r["result"]["curve"], base[s]["result"]["curve"], x / end)
+            gaps = [[gap_at(r["result"]["curve"], base[s]["result"]["curve"], x)
                      for s, r in runs.items() if s in base] for x in steps]
             gaps = [[g * 100 for g in gs if g is not None] for gs in gaps]
             kept = [(x, gs) for x, gs in zip(steps, gaps) if gs]

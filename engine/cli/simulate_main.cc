@@ -117,8 +117,7 @@ absl::StatusOr<std::unique_ptr<Schedule>> ScheduleFromFlags(const CostModel& cos
   params.accumulation = absl::GetFlag(FLAGS_accumulation);
   params.chunks = absl::GetFlag(FLAGS_chunks);
   params.max_pending_backward = absl::GetFlag(FLAGS_max_pending_backward);
-  params.costs = std::make_shared<const CostModel>(costs);
-  return MakeSchedule(absl::GetFlag(FLAGS_schedule), params);
+  return MakeSchedule(absl::GetFlag(FLAGS_schedule), params, costs);
 }
 
 std::string TextSummary(const SimulationResult& r) {

@@ -3,7 +3,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <map>
+#include <memory>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -60,10 +62,17 @@ class RuledSchedule : public Schedule {
   std::vector<WeightPolicy> policies_;
 };
 
-absl::Status UnknownName(const std::string& name) {
+// `name` split at '+' (a schedule, then its weight rules), each part registered; else NotFound
+// listing the known names.
+absl::StatusOr<std::vector<std::string>> NameParts(const std::string& name) {
+  std::vector<std::string> parts = absl::StrSplit(name, '+');
+  bool known = Schedules().count(parts[0]) > 0;
+  for (size_t i = 1; i < parts.size(); ++i) known = known && WeightRules().count(parts[i]) > 0;
+  if (known) return parts;
   return absl::NotFoundError(absl::StrCat(
-      "unknown schedule '", name, "'; known schedules: ", absl::StrJoin(RegisteredSchedules(), ", "),
-      "; weight rules (added as schedule+rule): ", absl::StrJoin(RegisteredWeightRules(), ", ")));
+      "unknown schedule '", name, "'; known schedules: ",
+      absl::StrJoin(RegisteredSchedules(), ", "), "; weight rules (added as schedule+rule): ",
+      absl::StrJoin(RegisteredWeightRules(), ", ")));
 }
 
 }  // namespace
@@ -76,22 +85,16 @@ bool RegisterWeightRule(const std::string& name, WeightRule rule) {
   return Register(WeightRules(), "weight rule", name, std::move(rule));
 }
 
-absl::Status CheckScheduleName(const std::string& name) {
-  const std::vector<std::string> parts = absl::StrSplit(name, '+');
-  if (!Schedules().count(parts[0])) return UnknownName(name);
-  for (size_t i = 1; i < parts.size(); ++i) {
-    if (!WeightRules().count(parts[i])) return UnknownName(name);
-  }
-  return absl::OkStatus();
-}
+absl::Status CheckScheduleName(const std::string& name) { return NameParts(name).status(); }
 
 absl::StatusOr<std::unique_ptr<Schedule>> MakeSchedule(const std::string& name,
                                                        const ScheduleParams& params) {
-  if (absl::Status status = CheckScheduleName(name); !status.ok()) return status;
+  absl::StatusOr<std::vector<std::string>> named = NameParts(name);
+  if (!named.ok()) return named.status();
   if (absl::Status status = ValidateCommonParams(params); !status.ok()) {
     return absl::InvalidArgumentError(absl::StrCat(name, ": ", status.message()));
   }
-  const std::vector<std::string> parts = absl::StrSplit(name, '+');
+  const std::vector<std::string>& parts = *named;
   absl::StatusOr<std::unique_ptr<Schedule>> schedule = Schedules().at(parts[0])(params);
   if (!schedule.ok() || parts.size() == 1) return schedule;
   std::vector<WeightPolicy> policies;
@@ -109,6 +112,13 @@ absl::StatusOr<std::unique_ptr<Schedule>> MakeSchedule(const std::string& name,
   }
   return std::unique_ptr<Schedule>(
       std::make_unique<RuledSchedule>(name, *std::move(schedule), std::move(policies)));
+}
+
+absl::StatusOr<std::unique_ptr<Schedule>> MakeSchedule(const std::string& name,
+                                                       ScheduleParams params,
+                                                       const CostModel& costs) {
+  params.costs = std::make_shared<const CostModel>(costs);
+  return MakeSchedule(name, params);
 }
 
 std::vector<std::string> RegisteredSchedules() {

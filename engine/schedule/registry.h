@@ -43,6 +43,12 @@ bool RegisterWeightRule(const std::string& name, WeightRule rule);
 absl::StatusOr<std::unique_ptr<Schedule>> MakeSchedule(const std::string& name,
                                                        const ScheduleParams& params);
 
+// As above, with `costs` as the costs schedules that plan from costs (zb_1p, zb_2p) plan from:
+// the run's measured costs, a cost file or flags.
+absl::StatusOr<std::unique_ptr<Schedule>> MakeSchedule(const std::string& name,
+                                                       ScheduleParams params,
+                                                       const CostModel& costs);
+
 // OK when `name` names a registered schedule with registered rules (without building it, so
 // configs can be checked before their parameters are known); NotFound lists the known names.
 absl::Status CheckScheduleName(const std::string& name);

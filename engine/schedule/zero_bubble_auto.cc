@@ -40,8 +40,9 @@ enum Pass { kF = 0, kB = 1, kW = 2 };
 
 struct PlanCosts {
   std::vector<double> pass[3];     // per model stage: F, B (input gradient), W
-  std::vector<double> to_next;     // message time from stage j to j + 1 (activation)
-  std::vector<double> to_previous; // message time from stage j + 1 to j (its gradient)
+  // Message time across the boundary after stage j, either way: j's activation to j + 1 and
+  // its gradient back are the same size.
+  std::vector<double> boundary;
 };
 
 PlanCosts CostsFor(const ScheduleParams& params) {
@@ -57,8 +58,7 @@ PlanCosts CostsFor(const ScheduleParams& params) {
         params.costs ? params.costs->p2p_latency +
                            params.costs->SerializationTime(cost.activation_bytes)
                      : 0.0;
-    c.to_next.push_back(message);
-    c.to_previous.push_back(message);
+    c.boundary.push_back(message);
   }
   return c;
 }
@@ -115,8 +115,12 @@ class Planner {
     const double cost = c_.pass[pass][j];
     double done = end_[j] + cost;
     const double unhindered = done;
-    if (pass == kF && j > 0) done = std::max(done, Finish(kF, j - 1, mb) + c_.to_next[j - 1] + cost);
-    if (pass == kB && j < p_ - 1) done = std::max(done, Finish(kB, j + 1, mb) + c_.to_previous[j] + cost);
+    if (pass == kF && j > 0) {
+      done = std::max(done, Finish(kF, j - 1, mb) + c_.boundary[j - 1] + cost);
+    }
+    if (pass == kB && j < p_ - 1) {
+      done = std::max(done, Finish(kB, j + 1, mb) + c_.boundary[j] + cost);
+    }
     if (count_[kF][j] > 0) bubble_[j] += done - unhindered;
     end_[j] = done;
     Finish(pass, j, mb) = done;
@@ -160,7 +164,7 @@ class Planner {
         b_arrives = Finish(kF, j, 0) + c_.pass[kB][j];
         continue;
       }
-      const double arrival = b_arrives + c_.to_previous[j];
+      const double arrival = b_arrives + c_.boundary[j];
       int held = pending_[j];
       double busy_until = end_[j];
       while (count_[kF][j] + extra[j] < m_ && held + 1 <= cap_) {
@@ -189,7 +193,7 @@ class Planner {
     if (count_[kF][j] >= m_) return false;
     if (!v_.prefer_b || j + 1 >= p_ || count_[kF][j] < count_[kF][j + 1] + 2) return true;
     const double next_b = end_[j + 1] + c_.pass[kF][j + 1] + c_.pass[kB][j + 1] +
-                          c_.to_previous[j];
+                          c_.boundary[j];
     if (end_[j] >= next_b) return false;
     double w_cost = 0;
     int held = pending_[j] + 1;
@@ -209,12 +213,12 @@ class Planner {
     for (int j = 0; j < p_; ++j) {
       if (!forward[j] || !Fed(j)) continue;
       if (!MakeRoom(j)) return false;
-      if (j > 0) FillWait(j, Finish(kF, j - 1, count_[kF][j]) + c_.to_next[j - 1]);
+      if (j > 0) FillWait(j, Finish(kF, j - 1, count_[kF][j]) + c_.boundary[j - 1]);
       Put(j, kF);
     }
     for (int j = p_ - 1; j >= 0; --j) {
       if (count_[kF][j] <= i) return false;  // B(i) before its forward: this variant fails
-      if (j + 1 < p_) FillWait(j, Finish(kB, j + 1, i) + c_.to_previous[j]);
+      if (j + 1 < p_) FillWait(j, Finish(kB, j + 1, i) + c_.boundary[j]);
       if (j == 0 && count_[kF][j] == m_) {
         while (count_[kW][j] < count_[kB][j]) Put(j, kW);
       }

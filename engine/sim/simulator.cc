@@ -44,6 +44,7 @@ struct RankState {
   std::map<int, int> live_versions;    // version -> in-flight micro-batches pinned to it
   double down_link_free = 0;           // activations to the next rank
   double up_link_free = 0;             // gradients to the previous rank
+  double first_compute_start = -1;     // -1 until its first compute action
 };
 
 // Per rank: whether a chunk it holds stashes weights, so each update makes a version that lives
@@ -175,8 +176,8 @@ void Simulation::Start(int rank, const Action& action, double now) {
   state.running = action;
   stats.busy_time += duration;
   if (IsCompute(action.type)) {
-    if (stats.first_compute_start < 0) stats.first_compute_start = now;
-    stats.compute_span = now + duration - stats.first_compute_start;
+    if (state.first_compute_start < 0) state.first_compute_start = now;
+    stats.compute_span = now + duration - state.first_compute_start;
   }
   Record(action.type, rank, action.chunk, action.microbatch, now, now + duration, weight_version,
          crossed, -1);

@@ -50,7 +50,6 @@ struct StageStats {
   // From the rank's first compute action's start to its last one's end: the zero-bubble paper's
   // per-stage cost, whose bubble rate ignores the pipeline's fill before the rank starts.
   double compute_span = 0;
-  double first_compute_start = -1;
 };
 
 struct SimulationResult {

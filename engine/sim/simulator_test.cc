@@ -125,22 +125,25 @@ TEST(SimulatorTest, ZeroBubbleH2HasNoBubbleInSteadyState) {
 // last pass's end) less one mini-batch of work, over that span.
 double SpanBubbleRate(const SimulationResult& r, double work) {
   double longest = 0;
-  for (int rank = 0; rank < static_cast<int>(r.stages.size()); ++rank) {
-    double first = INFINITY, last = 0;
-    for (const TimelineEvent& e : r.timeline) {
-      if (e.rank != rank || !IsCompute(e.type)) continue;
-      first = std::min(first, e.start);
-      last = std::max(last, e.end);
-    }
-    longest = std::max(longest, last - first);
-  }
+  for (const StageStats& s : r.stages) longest = std::max(longest, s.compute_span);
   return (longest - work) / longest;
+}
+
+// 1F1B at p = 2, m = 2, F = 1, B = 2: rank 0 runs F0 F1 [0, 2], waits for B0's gradient until 4,
+// B0 [4, 6], B1 [7, 9]; rank 1 starts at 1 and runs F0 B0 F1 B1 back to back until 7.
+TEST(SimulatorTest, ComputeSpanRunsFromARanksFirstComputeToItsLast) {
+  const SimulationResult r = MustSimulate("1f1b_flush", Params(2, 2), Uniform(1, 1, 1));
+  EXPECT_DOUBLE_EQ(r.stages[0].compute_span, 9);
+  EXPECT_DOUBLE_EQ(r.stages[1].compute_span, 6);
 }
 
 SimulationResult MustSimulatePlanned(const std::string& name, ScheduleParams params,
                                      const CostModel& costs) {
-  params.costs = std::make_shared<const CostModel>(costs);
-  return MustSimulate(name, params, costs, /*timeline=*/true);
+  auto schedule = MakeSchedule(name, params, costs);
+  EXPECT_TRUE(schedule.ok()) << schedule.status();
+  auto result = Simulate(**schedule, costs);
+  EXPECT_TRUE(result.ok()) << name << " " << DescribeParams(params) << ": " << result.status();
+  return result.ok() ? *std::move(result) : SimulationResult();
 }
 
 // With F = B = W the automatic schedules do at least as well as the hand-made ones at the same

@@ -121,9 +121,7 @@ absl::StatusOr<std::unique_ptr<Schedule>> PlannedFrom(const TrainConfig& config,
                                                       const Schedule& schedule,
                                                       const CostModel& costs) {
   if (!schedule.plans_from_costs()) return std::unique_ptr<Schedule>();
-  ScheduleParams params = config.schedule_params();
-  params.costs = std::make_shared<const CostModel>(costs);
-  return MakeSchedule(config.schedule, params);
+  return MakeSchedule(config.schedule, config.schedule_params(), costs);
 }
 
 absl::StatusOr<RunSummary> TrainInOneProcess(const TrainConfig& config, const Schedule& schedule,

@@ -78,7 +78,7 @@ absl::StatusOr<PipelineSearchResult> RunPipelineSearch(const SearchSpace& space,
         "pipelined search does not clip yet (use a preset without gradient_clip)"));
   }
   PB_ASSIGN_OR_RETURN(std::shared_ptr<const SupernetStageModel> model, ModelOf(space, options));
-  ScheduleParams params = ScheduleParamsOf(options);
+  const ScheduleParams params = ScheduleParamsOf(options);
   SupernetStageCosts measured;
   if (options.stage_costs) {
     measured = *options.stage_costs;  // RunPipeline checks that its partition fits
@@ -86,9 +86,8 @@ absl::StatusOr<PipelineSearchResult> RunPipelineSearch(const SearchSpace& space,
     PB_ASSIGN_OR_RETURN(measured,
                         MeasureSupernetStageCosts(space, options, params.model_stages()));
   }
-  params.costs = std::make_shared<const CostModel>(measured.costs);
   PB_ASSIGN_OR_RETURN(std::unique_ptr<Schedule> schedule,
-                      MakeSchedule(options.schedule, params));
+                      MakeSchedule(options.schedule, params, measured.costs));
 
   ExecutorOptions run;
   run.model = model;
