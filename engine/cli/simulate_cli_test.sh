@@ -55,13 +55,33 @@ fi
 
 trace="$TEST_TMPDIR/trace.json"
 text=$("$simulate" --schedule=zb_h1 --stages=2 --microbatches=2 --format=text --trace="$trace")
-if [[ "$text" != *"stage 1 |"* || ! -s "$trace" ]]; then
+if [[ "$text" != *"rank 1 |"* || ! -s "$trace" ]]; then
   echo "FAIL: text grid or trace missing"; failures=$((failures + 1))
 fi
 
 custom="$TEST_TMPDIR/deadlock.txt"
 printf 'rank 0: F0 B0 F1 B1\nrank 1: F1 B1 F0 B0\n' > "$custom"
 expect_error "deadlocks" --schedule_file="$custom"
+
+# --list --accepting asks each schedule's factory: two stages per rank suit the interleaved and
+# V-shaped schedules, not 1F1B-flush.
+chunked=$("$simulate" --list --accepting --stages=2 --microbatches=4 --chunks=2)
+for name in interleaved_1f1b interleaved_zb zb_v dualpipe_v; do
+  grep -qx "$name" <<<"$chunked" || { echo "FAIL: $name not listed for --chunks=2: $chunked"; failures=$((failures + 1)); }
+done
+if grep -qx 1f1b_flush <<<"$chunked"; then
+  echo "FAIL: 1f1b_flush listed for --chunks=2"; failures=$((failures + 1))
+fi
+
+# A hand-written V: rank 0 holds stages 0 and 3, and turns nothing around itself.
+custom="$TEST_TMPDIR/v.txt"
+printf 'placement: v\nrank 0: F0 F0.1 B0.1 B0\nrank 1: F0 F0.1 B0.1 B0\n' > "$custom"
+text=$("$simulate" --schedule_file="$custom" --format=text 2>&1)
+if [[ "$text" != *"rank 0 | F0   .    .    F0.1"* ]]; then
+  echo "FAIL: hand-written V schedule: $text"; failures=$((failures + 1))
+fi
+printf 'placement: 0 0 1\nrank 0: F0\nrank 1: F0\n' > "$custom"
+expect_error "every rank must hold the same number of stages" --schedule_file="$custom"
 
 echo "$failures failures"
 [[ $failures -eq 0 ]]

@@ -4,6 +4,7 @@
 //   bazel run //:simulate -- --schedule=paci --stages=8 --microbatches=8 --batches=16
 //   bazel run //:simulate -- --schedule=zb_h1 --stages=4 --microbatches=8 --format=text
 //   bazel run //:simulate -- --schedule_file=my_schedule.txt --trace=/tmp/trace.json
+#include <algorithm>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -31,6 +32,9 @@ ABSL_FLAG(
     std::string, schedule_file, "",
     "Run a hand-written schedule from this file instead (engine/schedule/custom_schedule.h).");
 ABSL_FLAG(bool, list, false, "Print the registered schedules and exit.");
+ABSL_FLAG(bool, accepting, false,
+          "With --list: only the schedules that take --stages, --microbatches, --batches, "
+          "--accumulation and --chunks (each schedule's own factory decides).");
 ABSL_FLAG(int, stages, 4, "Pipeline ranks p.");
 ABSL_FLAG(int, microbatches, 8, "Micro-batches per mini-batch m.");
 ABSL_FLAG(int, batches, 1, "Mini-batches N.");
@@ -38,7 +42,9 @@ ABSL_FLAG(int, accumulation, 0, "PACI's backwards per optimizer step a (0: equal
 ABSL_FLAG(int, max_pending_backward, 0,
           "Schedules that plan from costs (zb_1p, zb_2p): the most micro-batches a rank holds "
           "between a forward and its weight gradient (0: the schedule's own, p or 2p).");
-ABSL_FLAG(int, chunks, 1, "Virtual chunks per rank v (interleaved_1f1b).");
+ABSL_FLAG(int, chunks, 1,
+          "Model stages per rank v (schedules that hold more than one: --list --accepting "
+          "--chunks=v).");
 ABSL_FLAG(double, forward_cost, 1.0, "Forward time per micro-batch per model stage.");
 ABSL_FLAG(double, backward_input_cost, 1.0,
           "Input-gradient time per micro-batch per model stage; an unsplit backward costs "
@@ -100,6 +106,17 @@ absl::StatusOr<CostModel> CostsFromFlags() {
   return costs;
 }
 
+ScheduleParams ParamsFromFlags() {
+  ScheduleParams params;
+  params.stages = absl::GetFlag(FLAGS_stages);
+  params.microbatches = absl::GetFlag(FLAGS_microbatches);
+  params.batches = absl::GetFlag(FLAGS_batches);
+  params.accumulation = absl::GetFlag(FLAGS_accumulation);
+  params.chunks = absl::GetFlag(FLAGS_chunks);
+  params.max_pending_backward = absl::GetFlag(FLAGS_max_pending_backward);
+  return params;
+}
+
 // The schedule the flags name; one that plans from costs plans from `costs`.
 absl::StatusOr<std::unique_ptr<Schedule>> ScheduleFromFlags(const CostModel& costs) {
   const std::string file = ResolvePath(absl::GetFlag(FLAGS_schedule_file));
@@ -110,14 +127,7 @@ absl::StatusOr<std::unique_ptr<Schedule>> ScheduleFromFlags(const CostModel& cos
     text << in.rdbuf();
     return ParseCustomSchedule(text.str());
   }
-  ScheduleParams params;
-  params.stages = absl::GetFlag(FLAGS_stages);
-  params.microbatches = absl::GetFlag(FLAGS_microbatches);
-  params.batches = absl::GetFlag(FLAGS_batches);
-  params.accumulation = absl::GetFlag(FLAGS_accumulation);
-  params.chunks = absl::GetFlag(FLAGS_chunks);
-  params.max_pending_backward = absl::GetFlag(FLAGS_max_pending_backward);
-  return MakeSchedule(absl::GetFlag(FLAGS_schedule), params, costs);
+  return MakeSchedule(absl::GetFlag(FLAGS_schedule), ParamsFromFlags(), costs);
 }
 
 std::string TextSummary(const SimulationResult& r) {
@@ -125,7 +135,7 @@ std::string TextSummary(const SimulationResult& r) {
                                   r.makespan, "  throughput ", r.throughput, " mb/unit  bubble ",
                                   r.bubble_fraction, "  max drift ", r.max_drift, "\n");
   absl::StrAppend(&text,
-                  "stage  bubble  peak_inflight  weight_copies  max_drift/bound  "
+                  " rank  bubble  peak_inflight  weight_copies  max_drift/bound  "
                   "peak_memory_bytes\n");
   for (size_t s = 0; s < r.stages.size(); ++s) {
     const StageStats& st = r.stages[s];
@@ -138,7 +148,16 @@ std::string TextSummary(const SimulationResult& r) {
 
 absl::Status Run() {
   if (absl::GetFlag(FLAGS_list)) {
-    std::cout << absl::StrJoin(RegisteredSchedules(), "\n") << "\n";
+    std::vector<std::string> names = RegisteredSchedules();
+    if (absl::GetFlag(FLAGS_accepting)) {
+      const ScheduleParams params = ParamsFromFlags();
+      names.erase(std::remove_if(names.begin(), names.end(),
+                                 [&](const std::string& name) {
+                                   return !MakeSchedule(name, params).ok();
+                                 }),
+                  names.end());
+    }
+    std::cout << absl::StrJoin(names, "\n") << "\n";
     return absl::OkStatus();
   }
   const std::string format = absl::GetFlag(FLAGS_format);

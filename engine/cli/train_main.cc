@@ -28,7 +28,7 @@ ABSL_FLAG(int, microbatches, pipebench::TrainConfig().microbatches,
 ABSL_FLAG(int, accumulation, pipebench::TrainConfig().accumulation,
           "PACI's backwards per optimizer step a (0: equal to m).");
 ABSL_FLAG(int, chunks, pipebench::TrainConfig().chunks,
-          "Virtual chunks per rank v (interleaved_1f1b).");
+          "Model stages per rank v (see simulate --list --accepting --chunks=v).");
 ABSL_FLAG(int, batches, pipebench::TrainConfig().batches, "Mini-batches to train.");
 ABSL_FLAG(std::string, model, pipebench::TrainConfig().model,
           "GPT shape as key=value pairs: layers, embed, heads, mlp_ratio, context.");

@@ -86,8 +86,9 @@ TEST(MessageOrderTest, AStreamPerChannelRunsEveryScheduleAsTheExecutorDoes) {
   ASSERT_GE(RegisteredSchedules().size(), 10u);
   for (const std::string& name : RegisteredSchedules()) {
     SCOPED_TRACE(name);
-    const bool interleaved = name == "interleaved_1f1b";
-    auto schedule = MakeSchedule(name, Params(2, 4, 2, 0, interleaved ? 2 : 1));
+    // Each schedule in its chunked form where it has one (V-shaped ones hold stages 0 and 3 on
+    // rank 0).
+    auto schedule = MakeSchedule(name, testing::Accepted(name, Params(2, 4, 2)));
     ASSERT_TRUE(schedule.ok()) << schedule.status();
     OrderedFabric fabric(OrderedFabric::Streams::kOnePerChannel);
     const auto ranks = RunOverFabric(**schedule, fabric, absl::Seconds(30));

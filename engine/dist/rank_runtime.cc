@@ -206,10 +206,10 @@ class RankRuntime : public TensorRoute {
 
   // TensorRoute: inputs from the mailbox, outputs to the neighbour (or this rank's next chunk).
   absl::StatusOr<torch::Tensor> TakeActivation(int stage, int mb) override {
-    return mailbox_.Take(stage / p_, kActivation, mb);
+    return mailbox_.Take(schedule_.ChunkOfStage(stage), kActivation, mb);
   }
   absl::StatusOr<torch::Tensor> TakeGradient(int stage, int mb) override {
-    return mailbox_.Take(stage / p_, kGradient, mb);
+    return mailbox_.Take(schedule_.ChunkOfStage(stage), kGradient, mb);
   }
   absl::Status SendActivation(int to_stage, int mb, torch::Tensor activation) override {
     return Deliver(kActivation, to_stage, mb, std::move(activation));
@@ -279,7 +279,7 @@ absl::Status RankRuntime::WaitForInput(const RankDriver::Step& step, std::int64_
 absl::Status RankRuntime::Deliver(Direction direction, int to_stage, int mb, torch::Tensor tensor) {
   const int to_rank = schedule_.RankOfStage(to_stage);
   if (to_rank == rank_) {
-    mailbox_.Put(to_stage / p_, direction, mb, std::move(tensor));
+    mailbox_.Put(schedule_.ChunkOfStage(to_stage), direction, mb, std::move(tensor));
     return absl::OkStatus();
   }
   PB_ASSIGN_OR_RETURN(std::unique_ptr<Transfer> send,
@@ -287,7 +287,8 @@ absl::Status RankRuntime::Deliver(Direction direction, int to_stage, int mb, tor
                                       Channel(direction, to_stage)));
   result_.timeline.push_back({direction == kActivation ? ActionType::kSendActivation
                                                        : ActionType::kSendGradient,
-                              rank_, to_stage / p_, mb, Now(), Now(), -1, 0, to_rank});
+                              rank_, schedule_.ChunkOfStage(to_stage), mb, Now(), Now(), -1, 0,
+                              to_rank});
   sends_.push_back(std::move(send));
   while (static_cast<int>(sends_.size()) > kSendWindow) {
     PB_RETURN_IF_ERROR(sends_.front()->Wait());

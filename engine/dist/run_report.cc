@@ -107,6 +107,7 @@ absl::StatusOr<std::optional<RunSummary>> ReportDistributedRun(
   combined.schedule = schedule.name() + " (measured)";
   combined.params = params;
   combined.weights = summary.weights;
+  combined.model_stages_of_rank.resize(ranks.size());
   double makespan = 0;
   double busy = 0;
   for (const json& r : ranks) {
@@ -123,6 +124,7 @@ absl::StatusOr<std::optional<RunSummary>> ReportDistributedRun(
                              .measured_peak_rss_bytes = r["peak_rss_bytes"].get<std::int64_t>(),
                              .measured_median_action_seconds = MedianDurations(timeline)});
     const std::vector<int> held = r["model_stages"].get<std::vector<int>>();
+    combined.model_stages_of_rank[rank] = held;
     for (size_t i = 0; i < held.size(); ++i) {
       ModelStageSummary& m = summary.model_stages[held[i]];
       m.model_stage = held[i];

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <map>
+#include <memory>
 #include <string>
 
 #include "engine/model/partition.h"
@@ -78,18 +79,26 @@ TEST(ExecutorTest, FlushSchedulesMatchPlainGradientAccumulation) {
   }
 }
 
-TEST(ExecutorTest, InterleavedChunksMatchPlainGradientAccumulation) {
+// Every synchronous schedule with chunks, looped (interleaved) or V-shaped, trains exactly as plain
+// gradient accumulation: 4 model stages of one block each, two per rank.
+TEST(ExecutorTest, ChunkedSynchronousSchedulesMatchPlainGradientAccumulation) {
   const ExecutorOptions options = Options(TinyModel());
   const std::vector<torch::Tensor> expected = ReferenceTraining(options, 4, 2);
-  ScheduleParams params = Params(2, 4, 2);
-  params.chunks = 2;  // 4 model stages of one block each, two per rank
-  const ExecutorResult r = MustRun("interleaved_1f1b", params, options);
-  std::vector<torch::Tensor> flat;
-  for (const auto& stage : r.final_weights) flat.insert(flat.end(), stage.begin(), stage.end());
-  ASSERT_EQ(flat.size(), expected.size());
-  for (size_t k = 0; k < flat.size(); ++k) {
-    EXPECT_TRUE(torch::allclose(flat[k], expected[k], 1e-5, 1e-6)) << "tensor " << k;
+  const ScheduleParams params = Params(2, 4, 2, 0, /*v=*/2);
+  int chunked = 0;
+  for (const std::string& name : RegisteredSchedules()) {
+    auto schedule = MakeSchedule(name, params);
+    if (!schedule.ok() || !(*schedule)->synchronous()) continue;
+    ++chunked;
+    const ExecutorResult r = MustRun(name, params, options);
+    std::vector<torch::Tensor> flat;
+    for (const auto& stage : r.final_weights) flat.insert(flat.end(), stage.begin(), stage.end());
+    ASSERT_EQ(flat.size(), expected.size()) << name;
+    for (size_t k = 0; k < flat.size(); ++k) {
+      EXPECT_TRUE(torch::allclose(flat[k], expected[k], 1e-5, 1e-6)) << name << " tensor " << k;
+    }
   }
+  EXPECT_GE(chunked, 4);  // interleaved 1F1B and zero bubble, ZB-V, DualPipeV
 }
 
 TEST(ExecutorTest, PipeMareCorrectsOnlyWhenThereIsDelay) {
@@ -272,7 +281,10 @@ TEST(ExecutorTest, PipeDream2BWNeverHoldsMoreThanTwoVersions) {
 TEST(ExecutorTest, EveryScheduleHoldsNoMoreWeightVersionsThanItsPolicyPromises) {
   for (const std::string& name : RegisteredSchedules()) {
     const ScheduleParams params = Params(4, 4, 3, 2);
-    if (name == "interleaved_1f1b") continue;  // one copy; needs m a multiple of p * v
+    // Chunked schedules (V-shaped ones need two chunks, more stages than the model has blocks)
+    // are synchronous with one copy; ChunkedSynchronousSchedulesMatchPlainGradientAccumulation
+    // checks their weights exactly.
+    if (!MakeSchedule(name, params).ok()) continue;
     const ExecutorResult r = MustRun(name, params, Options(TinyModel()));
     const auto schedule = MakeSchedule(name, params);
     ASSERT_TRUE(schedule.ok());
@@ -336,9 +348,12 @@ TEST(ExecutorTest, EveryScheduleLowersTheLossOnTheSyntheticLanguage) {
   options.optimizer.learning_rate = 1e-2;
   options.optimizer.total_steps = 200;
   for (const std::string& name : RegisteredSchedules()) {
+    // Each schedule with the fewest chunks it takes, one block per model stage.
     ScheduleParams params = Params(2, 4, 40, 4);
-    if (name == "interleaved_1f1b") params.chunks = 1;
-    const ExecutorResult r = MustRun(name, params, options);
+    params.chunks = testing::AcceptedChunks(name, 2, 4).front();
+    ExecutorOptions sized = options;
+    sized.model = std::make_shared<const GptModel>(TinyModel(2 * params.chunks));
+    const ExecutorResult r = MustRun(name, params, sized);
     ASSERT_EQ(r.batches.size(), 40u) << name;
     const double first = (r.batches[0].train_loss + r.batches[1].train_loss) / 2;
     const double last = (r.batches[38].train_loss + r.batches[39].train_loss) / 2;
@@ -358,8 +373,7 @@ TEST(ExecutorTest, ZeroCostAndEqualTimestampActionsRunCausallyForEverySchedule) 
   CostModel free_backward;
   free_backward.stages = {StageCost{1, 0, 0, 0, 0}};
   for (const std::string& name : RegisteredSchedules()) {
-    ScheduleParams params = Params(2, 2, 2);
-    if (name == "interleaved_1f1b") params.chunks = 2;
+    const ScheduleParams params = testing::Accepted(name, Params(2, 2, 2));
     const ExecutorResult timed = MustRun(name, params, options);
     for (const CostModel* costs : {&free, &free_backward}) {
       const ExecutorResult r = MustRun(name, params, options, *costs);

@@ -238,11 +238,11 @@ absl::StatusOr<std::vector<int>> OptimizerStepsPerRank(const Schedule& schedule)
         driver->Finished(a);
         const int stage = schedule.StageOf(driver->rank(), a.chunk);
         if (a.type == ActionType::kForward && stage + 1 < model_stages) {
-          drivers[schedule.RankOfStage(stage + 1)]->ActivationArrived((stage + 1) / p,
-                                                                      a.microbatch);
+          drivers[schedule.RankOfStage(stage + 1)]->ActivationArrived(
+              schedule.ChunkOfStage(stage + 1), a.microbatch);
         } else if (IsBackwardPass(a.type) && stage > 0) {
-          drivers[schedule.RankOfStage(stage - 1)]->GradientArrived((stage - 1) / p,
-                                                                    a.microbatch);
+          drivers[schedule.RankOfStage(stage - 1)]->GradientArrived(
+              schedule.ChunkOfStage(stage - 1), a.microbatch);
         }
       }
     }

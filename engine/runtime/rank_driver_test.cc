@@ -8,6 +8,7 @@
 #include "engine/schedule/custom_schedule.h"
 #include "engine/schedule/registry.h"
 #include "engine/sim/simulator.h"
+#include "engine/testing/schedule_fixtures.h"
 #include "gtest/gtest.h"
 
 namespace pipebench {
@@ -179,15 +180,9 @@ TEST(RankDriverTest, ADeadlockNamesEveryStuckRank) {
 // configurations (the count does not depend on timing, only on the programs).
 TEST(RankDriverTest, OptimizerStepsMatchTheSimulatorForEverySchedule) {
   std::mt19937 gen(20261128);
-  auto uniform = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(gen); };
   for (const std::string& name : RegisteredSchedules()) {
     for (int trial = 0; trial < 10; ++trial) {
-      ScheduleParams params;
-      params.stages = uniform(1, 6);
-      params.chunks = name == "interleaved_1f1b" ? uniform(1, 3) : 1;
-      params.microbatches = params.stages * uniform(1, 3);
-      params.batches = uniform(1, 3);
-      params.accumulation = uniform(1, 8);
+      const ScheduleParams params = testing::RandomAcceptedParams(name, 6, gen);
       auto schedule = MakeSchedule(name, params);
       ASSERT_TRUE(schedule.ok()) << name << ": " << schedule.status();
       absl::StatusOr<std::vector<int>> steps = OptimizerStepsPerRank(**schedule);

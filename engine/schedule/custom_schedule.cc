@@ -55,6 +55,44 @@ absl::StatusOr<Action> ParseToken(absl::string_view token) {
   return Action::Make(type, microbatch, chunk);
 }
 
+// The text after "placement:": "looped", "v" or one rank per model stage.
+struct PlacementLine {
+  std::string kind = "looped";
+  std::vector<int> rank_of_stage;
+};
+
+absl::StatusOr<PlacementLine> ParsePlacement(absl::string_view text) {
+  PlacementLine placement;
+  text = absl::StripAsciiWhitespace(text);
+  if (text == "looped" || text == "v") {
+    placement.kind = std::string(text);
+    return placement;
+  }
+  placement.kind = "explicit";
+  for (absl::string_view token : absl::StrSplit(text, ' ', absl::SkipWhitespace())) {
+    int rank = -1;
+    if (!absl::SimpleAtoi(token, &rank)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "expected 'looped', 'v' or the rank of each model stage, got '", token, "'"));
+    }
+    placement.rank_of_stage.push_back(rank);
+  }
+  return placement;
+}
+
+// The placement the text asks for, checked against the ranks and chunks its actions use.
+absl::StatusOr<Placement> MakePlacement(const PlacementLine& line, int ranks, int chunks_used) {
+  if (line.kind == "looped") return Placement::Looped(ranks, chunks_used);
+  if (line.kind == "v") return Placement::V(ranks, chunks_used);
+  PB_ASSIGN_OR_RETURN(Placement placement, Placement::Explicit(ranks, line.rank_of_stage));
+  if (placement.chunks() < chunks_used) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("custom schedule: its placement gives each rank ", placement.chunks(),
+                     " stages, but its actions use chunk ", chunks_used - 1));
+  }
+  return placement;
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Schedule>> ParseCustomSchedule(absl::string_view text) {
@@ -62,11 +100,21 @@ absl::StatusOr<std::unique_ptr<Schedule>> ParseCustomSchedule(absl::string_view 
   int max_microbatch = -1;
   int max_chunk = 0;
   bool splits = false;
+  PlacementLine placement_line;
   int line_number = 0;
   for (absl::string_view line : absl::StrSplit(text, '\n')) {
     ++line_number;
     line = absl::StripAsciiWhitespace(line.substr(0, line.find('#')));
     if (line.empty()) continue;
+    if (absl::ConsumePrefix(&line, "placement:")) {
+      absl::StatusOr<PlacementLine> parsed = ParsePlacement(line);
+      if (!parsed.ok()) {
+        return absl::InvalidArgumentError(absl::StrCat("custom schedule line ", line_number, ": ",
+                                                       parsed.status().message()));
+      }
+      placement_line = *std::move(parsed);
+      continue;
+    }
     const size_t colon = line.find(':');
     int rank = -1;
     if (!absl::ConsumePrefix(&line, "rank") || colon == absl::string_view::npos ||
@@ -101,13 +149,16 @@ absl::StatusOr<std::unique_ptr<Schedule>> ParseCustomSchedule(absl::string_view 
   params.stages = static_cast<int>(ranks.size());
   params.microbatches = max_microbatch + 1;
   params.batches = 1;
-  params.chunks = max_chunk + 1;
+  PB_ASSIGN_OR_RETURN(const Placement placement,
+                      MakePlacement(placement_line, params.stages, max_chunk + 1));
+  params.chunks = placement.chunks();
   PB_RETURN_IF_ERROR(ValidateCommonParams(params));
   auto shared = std::make_shared<std::vector<std::vector<Action>>>(std::move(ranks));
   return MakeScheduleFromSpec(
       params, {.name = "custom",
                .synchronous = false,
                .splits_backward = splits,
+               .placement = [placement](int, int) { return placement; },
                .drift_bound = [](const ScheduleParams&, int) { return -1; },
                .make_program = [shared](const ScheduleParams&, int rank) {
                  return std::make_unique<StaticProgram>((*shared)[rank]);

@@ -5,7 +5,9 @@
 //   rank 1: F0 B0 F1 B1 U
 //
 // Tokens: F<mb>, B<mb>, I<mb> (input gradient), W<mb> (weight gradient), each optionally followed
-// by .<chunk>, and U for an optimizer step. Ranks must appear in order 0..p-1. The backends check
+// by .<chunk>, and U for an optimizer step. Ranks must appear in order 0..p-1. An optional line
+// says where the stages live (placement.h): `placement: looped` (the default), `placement: v`, or
+// the rank of each model stage in order, `placement: 0 1 1 0`. The backends check
 // the rest as they run it (forward before backward, every micro-batch exactly once per stage, no
 // deadlock) and name the first offending action.
 #ifndef PIPEBENCH_ENGINE_SCHEDULE_CUSTOM_SCHEDULE_H_

@@ -69,5 +69,33 @@ TEST(CustomScheduleTest, RejectsRanksOutOfOrder) {
   EXPECT_NE(schedule.status().message().find("expected rank 0"), std::string::npos);
 }
 
+// Where the stages live: looped unless the text says otherwise.
+TEST(CustomScheduleTest, ReadsItsPlacement) {
+  const std::string actions = "rank 0: F0 F0.1 B0.1 B0\nrank 1: F0 F0.1 B0.1 B0\n";
+  auto looped = ParseCustomSchedule(actions);
+  ASSERT_TRUE(looped.ok()) << looped.status();
+  EXPECT_EQ((*looped)->placement().Describe(), "0 1 0 1");
+  auto v = ParseCustomSchedule("placement: v\n" + actions);
+  ASSERT_TRUE(v.ok()) << v.status();
+  EXPECT_EQ((*v)->placement().Describe(), "0 1 1 0");
+  auto table = ParseCustomSchedule(actions + "placement: 1 0 0 1  # rank 1 holds both ends\n");
+  ASSERT_TRUE(table.ok()) << table.status();
+  EXPECT_EQ((*table)->StageOf(1, 1), 3);
+  EXPECT_EQ((*table)->RankOfStage(0), 1);
+}
+
+TEST(CustomScheduleTest, RejectsAPlacementThatDoesNotFitItsActions) {
+  auto few = ParseCustomSchedule("placement: 0 1\nrank 0: F0.1 B0.1\nrank 1: F0 B0\n");
+  ASSERT_FALSE(few.ok());
+  EXPECT_NE(few.status().message().find("gives each rank 1 stages, but its actions use chunk 1"),
+            std::string::npos)
+      << few.status();
+  auto word = ParseCustomSchedule("placement: zigzag\nrank 0: F0 B0\n");
+  ASSERT_FALSE(word.ok());
+  EXPECT_NE(word.status().message().find("line 1: expected 'looped', 'v' or the rank"),
+            std::string::npos)
+      << word.status();
+}
+
 }  // namespace
 }  // namespace pipebench

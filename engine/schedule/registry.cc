@@ -41,7 +41,7 @@ class RuledSchedule : public Schedule {
  public:
   RuledSchedule(std::string name, std::unique_ptr<Schedule> base,
                 std::vector<WeightPolicy> policies)
-      : Schedule(base->params()),
+      : Schedule(base->params(), base->placement()),
         name_(std::move(name)),
         base_(std::move(base)),
         policies_(std::move(policies)) {}

@@ -14,16 +14,36 @@ using testing::Params;
 TEST(RegistryTest, EveryPaperScheduleIsRegistered) {
   const std::vector<std::string> registered = RegisteredSchedules();
   const std::vector<std::string> expected = {
-      "1f1b_flush", "async_naive", "gpipe",    "interleaved_1f1b", "paci",
-      "pipedream",  "pipedream_2bw", "pipemare", "zb_h1",          "zb_h2"};
+      "1f1b_flush", "async_naive", "dualpipe_v", "gpipe", "interleaved_1f1b", "interleaved_zb",
+      "paci",       "pipedream",   "pipedream_2bw", "pipemare", "zb_1p", "zb_2p", "zb_h1",
+      "zb_h2",      "zb_v"};
   for (const std::string& name : expected) {
     EXPECT_NE(std::find(registered.begin(), registered.end(), name), registered.end()) << name;
   }
   EXPECT_TRUE(std::is_sorted(registered.begin(), registered.end()));
   for (const std::string& name : registered) {
-    auto schedule = MakeSchedule(name, Params(4, 8));
+    auto schedule = MakeSchedule(name, testing::Accepted(name, Params(4, 8)));
     ASSERT_TRUE(schedule.ok()) << name << ": " << schedule.status();
     EXPECT_EQ((*schedule)->name(), name);
+  }
+}
+
+// Where stages live is the schedule's: V-shaped schedules put stages r and 2p-1-r on rank r, the
+// rest loop; a weight rule keeps its base schedule's placement.
+TEST(RegistryTest, EachScheduleOwnsItsPlacement) {
+  for (const char* name : {"zb_v", "dualpipe_v", "zb_v+nesterov"}) {
+    auto schedule = MakeSchedule(name, Params(4, 8, 1, 0, 2));
+    ASSERT_TRUE(schedule.ok()) << name << ": " << schedule.status();
+    EXPECT_EQ((*schedule)->placement().kind(), "v") << name;
+    EXPECT_EQ((*schedule)->RankOfStage(6), 1) << name;
+    EXPECT_EQ((*schedule)->ChunkOfStage(6), 1) << name;
+    EXPECT_EQ((*schedule)->StageOf(3, 1), 4) << name;
+  }
+  for (const char* name : {"interleaved_1f1b", "interleaved_zb"}) {
+    auto schedule = MakeSchedule(name, Params(4, 8, 1, 0, 2));
+    ASSERT_TRUE(schedule.ok()) << name << ": " << schedule.status();
+    EXPECT_EQ((*schedule)->placement().kind(), "looped") << name;
+    EXPECT_EQ((*schedule)->RankOfStage(6), 2) << name;
   }
 }
 
@@ -94,6 +114,12 @@ TEST(RegistryTest, BadParametersNameTheParameter) {
             std::string::npos);
   EXPECT_NE(MakeSchedule("interleaved_1f1b", Params(4, 6)).status().message().find(
                 "multiple of stages"),
+            std::string::npos);
+  EXPECT_NE(MakeSchedule("zb_v", Params(4, 8)).status().message().find(
+                "zb_v: chunks must be 2 (each rank holds two stages in a V), got 1"),
+            std::string::npos);
+  EXPECT_NE(MakeSchedule("dualpipe_v", Params(4, 6, 1, 0, 2)).status().message().find(
+                "microbatches (6) must be >= 2 x stages (8)"),
             std::string::npos);
   ScheduleParams chunked = Params(4, 8);
   chunked.chunks = 2;

@@ -7,14 +7,17 @@
 //    updates are adjusted; see weight_policy.h);
 //  - `DriftBound(rank)` is the schedule's promise on how many optimizer updates a micro-batch may
 //    cross between its forward and its backward at that rank (PipeMare's per-stage delay).
-// Model stage g (0 <= g < p*v) lives on rank g % p as local chunk g / p.
+// Where model stage g (0 <= g < p*v) lives is the schedule's placement (placement.h): looped
+// (rank g % p, chunk g / p) unless the schedule says otherwise.
 #ifndef PIPEBENCH_ENGINE_SCHEDULE_SCHEDULE_H_
 #define PIPEBENCH_ENGINE_SCHEDULE_SCHEDULE_H_
 
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "engine/schedule/params.h"
+#include "engine/schedule/placement.h"
 #include "engine/schedule/rank_program.h"
 #include "engine/schedule/weight_policy.h"
 
@@ -22,7 +25,10 @@ namespace pipebench {
 
 class Schedule {
  public:
-  explicit Schedule(ScheduleParams params) : params_(params) {}
+  explicit Schedule(ScheduleParams params)
+      : Schedule(params, Placement::Looped(params.stages, params.chunks)) {}
+  Schedule(ScheduleParams params, Placement placement)
+      : params_(params), placement_(std::move(placement)) {}
   virtual ~Schedule() = default;
 
   virtual std::string name() const = 0;
@@ -38,11 +44,14 @@ class Schedule {
   virtual std::unique_ptr<RankProgram> MakeProgram(int rank) const = 0;
 
   const ScheduleParams& params() const { return params_; }
-  int RankOfStage(int model_stage) const { return model_stage % params_.stages; }
-  int StageOf(int rank, int chunk) const { return chunk * params_.stages + rank; }
+  const Placement& placement() const { return placement_; }
+  int RankOfStage(int model_stage) const { return placement_.RankOf(model_stage); }
+  int ChunkOfStage(int model_stage) const { return placement_.ChunkOf(model_stage); }
+  int StageOf(int rank, int chunk) const { return placement_.StageOf(rank, chunk); }
 
  private:
   ScheduleParams params_;
+  Placement placement_;
 };
 
 }  // namespace pipebench

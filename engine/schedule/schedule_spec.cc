@@ -10,7 +10,7 @@ namespace {
 class SpecSchedule : public Schedule {
  public:
   SpecSchedule(const ScheduleParams& params, ScheduleSpec spec)
-      : Schedule(params), spec_(std::move(spec)) {}
+      : Schedule(params, spec.placement(params.stages, params.chunks)), spec_(std::move(spec)) {}
 
   std::string name() const override { return spec_.name; }
   WeightPolicy weight_policy(int model_stage) const override {
@@ -39,7 +39,7 @@ std::unique_ptr<Schedule> MakeScheduleFromSpec(const ScheduleParams& params, Sch
 absl::Status RequireSingleChunk(const std::string& schedule, const ScheduleParams& params) {
   if (params.chunks != 1) {
     return absl::InvalidArgumentError(absl::StrCat(
-        schedule, ": chunks must be 1 (virtual chunks need interleaved_1f1b), got ",
+        schedule, ": chunks must be 1 (it holds one model stage per rank), got ",
         params.chunks));
   }
   return absl::OkStatus();

@@ -12,6 +12,7 @@
 
 #include "absl/status/status.h"
 #include "engine/schedule/params.h"
+#include "engine/schedule/placement.h"
 #include "engine/schedule/rank_program.h"
 #include "engine/schedule/schedule.h"
 
@@ -22,6 +23,9 @@ struct ScheduleSpec {
   bool synchronous = true;
   bool splits_backward = false;
   bool plans_from_costs = false;
+  // Where its stages live (placement.h), given ranks and chunks: Placement::Looped,
+  // Placement::V, or a fixed table.
+  std::function<Placement(int ranks, int chunks)> placement = Placement::Looped;
   // Updates a micro-batch may cross between forward and backward at `rank`.
   std::function<int(const ScheduleParams&, int rank)> drift_bound;
   // The weight rules of `model_stage`; unset: one copy, updates as the optimizer schedules them.

@@ -4,8 +4,10 @@ binary links (:all_schedules) and the tests that run every registered schedule p
 
 SCHEDULES = [
     "async_naive",
+    "dualpipe_v",
     "gpipe",
     "interleaved_1f1b",
+    "interleaved_zero_bubble",
     "one_f_one_b_flush",
     "paci",
     "pipedream",
@@ -13,6 +15,7 @@ SCHEDULES = [
     "pipemare",
     "zero_bubble",
     "zero_bubble_auto",
+    "zero_bubble_v",
 ]
 
 # Weight rules (engine/schedule/registry.h): <name>.cc registers itself with

@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "engine/util/file_io.h"
 
 namespace pipebench {
@@ -57,10 +58,12 @@ std::string ChromeTrace(const SimulationResult& result, double seconds_per_unit)
   const double to_us = seconds_per_unit * 1e6;
   json events = json::array();
   for (size_t rank = 0; rank < result.stages.size(); ++rank) {
-    events.push_back({{"name", "thread_name"}, {"ph", "M"}, {"pid", 0}, {"tid", rank},
-                      {"args", {{"name", absl::StrCat("stage ", rank)}}}});
+    const std::string stages = absl::StrJoin(result.model_stages_of_rank[rank], ", ");
+    events.push_back(
+        {{"name", "thread_name"}, {"ph", "M"}, {"pid", 0}, {"tid", rank},
+         {"args", {{"name", absl::StrCat("rank ", rank, " (model stages ", stages, ")")}}}});
     events.push_back({{"name", "thread_name"}, {"ph", "M"}, {"pid", 1}, {"tid", rank},
-                      {"args", {{"name", absl::StrCat("sends from stage ", rank)}}}});
+                      {"args", {{"name", absl::StrCat("sends from rank ", rank)}}}});
   }
   events.push_back({{"name", "process_name"}, {"ph", "M"}, {"pid", 0},
                     {"args", {{"name", absl::StrCat(result.schedule, " compute")}}}});
@@ -69,6 +72,9 @@ std::string ChromeTrace(const SimulationResult& result, double seconds_per_unit)
   for (const TimelineEvent& e : result.timeline) {
     const bool send = !IsCompute(e.type) && e.type != ActionType::kOptimizerStep;
     json args = {{"microbatch", e.microbatch}, {"chunk", e.chunk}};
+    if (e.type != ActionType::kOptimizerStep) {
+      args["model_stage"] = result.model_stages_of_rank[e.rank][e.chunk];
+    }
     if (send) {
       args["to_rank"] = e.peer;
     } else {
@@ -124,7 +130,7 @@ std::string TimelineGrid(const SimulationResult& result, int max_columns) {
   }
   std::string grid = absl::StrFormat("%s  (one column = %g time units)\n", result.schedule, step);
   for (size_t rank = 0; rank < ranks; ++rank) {
-    absl::StrAppendFormat(&grid, "stage %*d |", ranks > 10 ? 3 : 1, rank);
+    absl::StrAppendFormat(&grid, "rank %*d |", ranks > 10 ? 3 : 1, rank);
     for (const std::string& cell : cells[rank]) {
       absl::StrAppend(&grid, " ", cell, std::string(width - cell.size(), ' '));
     }

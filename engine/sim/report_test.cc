@@ -60,11 +60,11 @@ TEST(ReportTest, SummaryDriftIsPerModelStage) {
   for (const ModelStageSummary& m : p.model_stages) EXPECT_EQ(m.max_drift, m.drift_bound);
 }
 
-TEST(ReportTest, GridShowsOneRowPerStageInTimeOrder) {
+TEST(ReportTest, GridShowsOneRowPerRankInTimeOrder) {
   const std::string grid = TimelineGrid(SimulateWithTimeline("gpipe", 2, 2));
   // F = 1 unit, unsplit B = 2 units: each B fills two columns.
-  EXPECT_NE(grid.find("stage 0 | F0 F1 .  .  .  B0 B0 B1 B1"), std::string::npos) << grid;
-  EXPECT_NE(grid.find("stage 1 | .  F0 F1 B0 B0 B1 B1 .  ."), std::string::npos) << grid;
+  EXPECT_NE(grid.find("rank 0 | F0 F1 .  .  .  B0 B0 B1 B1"), std::string::npos) << grid;
+  EXPECT_NE(grid.find("rank 1 | .  F0 F1 B0 B0 B1 B1 .  ."), std::string::npos) << grid;
 }
 
 TEST(ReportTest, GridIsCutWithANote) {
@@ -72,17 +72,36 @@ TEST(ReportTest, GridIsCutWithANote) {
   EXPECT_NE(grid.find("cut at 10 of"), std::string::npos);
 }
 
-TEST(ReportTest, ChromeTraceHasOneSlicePerActionAndStageNames) {
+TEST(ReportTest, ChromeTraceHasOneSlicePerActionAndRankNames) {
   const SimulationResult r = SimulateWithTimeline("1f1b_flush", 2, 2);
   const nlohmann::json trace = nlohmann::json::parse(ChromeTrace(r));
   int slices = 0;
   bool named = false;
   for (const auto& e : trace["traceEvents"]) {
     if (e["ph"] == "X") ++slices;
-    if (e["ph"] == "M" && e["args"]["name"] == "stage 1") named = true;
+    if (e["ph"] == "M" && e["args"]["name"] == "rank 1 (model stages 1)") named = true;
   }
   EXPECT_EQ(slices, static_cast<int>(r.timeline.size()));
   EXPECT_TRUE(named);
+}
+
+// A V-shaped schedule's rank 0 holds the first and the last model stage; the trace says so, and
+// each slice names its model stage.
+TEST(ReportTest, ChromeTraceNamesTheModelStagesOfAVShapedSchedule) {
+  auto schedule = MakeOrDie("zb_v", 2, 4, /*chunks=*/2);
+  const SimulationResult r = *Simulate(*schedule, CostModel(), {.record_timeline = true});
+  const nlohmann::json trace = nlohmann::json::parse(ChromeTrace(r));
+  bool named = false;
+  int last_stage_forwards = 0;
+  for (const auto& e : trace["traceEvents"]) {
+    if (e["ph"] == "M" && e["args"]["name"] == "rank 0 (model stages 0, 3)") named = true;
+    if (e["ph"] == "X" && e["cat"] == "F" && e["args"]["model_stage"] == 3) {
+      EXPECT_EQ(e["tid"], 0);
+      ++last_stage_forwards;
+    }
+  }
+  EXPECT_TRUE(named);
+  EXPECT_EQ(last_stage_forwards, 4);
 }
 
 }  // namespace

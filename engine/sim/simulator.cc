@@ -42,8 +42,9 @@ struct RankState {
   std::int64_t parameter_bytes = 0;    // one copy of every chunk's parameters
   double optimizer_cost = 0;
   std::map<int, int> live_versions;    // version -> in-flight micro-batches pinned to it
-  double down_link_free = 0;           // activations to the next rank
-  double up_link_free = 0;             // gradients to the previous rank
+  // When each outgoing link is next free, per peer rank and message kind ([2 * peer + 1] carries
+  // activations, [2 * peer] gradients: separate channels, as in the distributed runtime).
+  std::vector<double> link_free;
   double first_compute_start = -1;     // -1 until its first compute action
 };
 
@@ -227,13 +228,13 @@ void Simulation::Send(int rank, EventKind kind, int to_stage, int microbatch, do
   }
   RankState& state = ranks_[rank];
   const int from_stage = activation ? to_stage - 1 : to_stage + 1;
-  double& link_free = activation ? state.down_link_free : state.up_link_free;
+  double& link_free = state.link_free[2 * to_rank + (activation ? 1 : 0)];
   const double start = std::max(now, link_free);
   link_free = start + costs_.SerializationTime(costs_.cost(from_stage).activation_bytes);
   const double arrival = link_free + costs_.p2p_latency;
   ++result_.actions;
   Record(activation ? ActionType::kSendActivation : ActionType::kSendGradient, rank,
-         from_stage / p_, microbatch, start, arrival, -1, 0, to_rank);
+         schedule_.ChunkOfStage(from_stage), microbatch, start, arrival, -1, 0, to_rank);
   Push(arrival, kind, to_rank, to_stage, microbatch);
 }
 
@@ -278,6 +279,8 @@ absl::StatusOr<SimulationResult> Simulation::Run() {
     RankState& state = ranks_[rank];
     state.driver = std::make_unique<RankDriver>(schedule_, rank);
     state.stash = stashing[rank];
+    state.link_free.assign(2 * p_, 0.0);
+    result_.model_stages_of_rank.push_back(schedule_.placement().StagesOn(rank));
     for (int chunk = 0; chunk < chunks_; ++chunk) {
       const int stage = schedule_.StageOf(rank, chunk);
       const StageMemory& memory = costs_.memory_of(stage);
@@ -307,10 +310,12 @@ absl::StatusOr<SimulationResult> Simulation::Run() {
           Complete(event.rank, now);
           break;
         case EventKind::kActivationArrives:
-          ranks_[event.rank].driver->ActivationArrived(event.stage() / p_, event.microbatch);
+          ranks_[event.rank].driver->ActivationArrived(schedule_.ChunkOfStage(event.stage()),
+                                                    event.microbatch);
           break;
         case EventKind::kGradientArrives:
-          ranks_[event.rank].driver->GradientArrived(event.stage() / p_, event.microbatch);
+          ranks_[event.rank].driver->GradientArrived(schedule_.ChunkOfStage(event.stage()),
+                                                  event.microbatch);
           break;
       }
       MarkPending(event.rank);

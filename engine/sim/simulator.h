@@ -62,6 +62,8 @@ struct SimulationResult {
   int max_drift = 0;
   std::int64_t actions = 0;  // compute, optimizer and send actions simulated
   std::vector<StageStats> stages;
+  // [rank][chunk] = the model stage that chunk is (the schedule's placement).
+  std::vector<std::vector<int>> model_stages_of_rank;
   // [model_stage * total_microbatches + microbatch] = updates crossed by that backward.
   std::vector<std::int32_t> updates_crossed;
   // Only with record_timeline. In dispatch order: compute actions and optimizer steps in the order

@@ -7,7 +7,7 @@ search="$1"; train="$2"; launch="$3"; simulate="$4"
 failures=0
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 
-# Four layers whatever the search picks (interleaved 1F1B needs 2 stages x 2 chunks); per-layer
+# Four layers whatever the search picks (V-shaped schedules need 2 stages x 2 chunks); per-layer
 # head counts and MLP ratios vary.
 space="$TEST_TMPDIR/space.json"
 echo '{"embed": [16], "heads": [2, 4], "mlp_ratio": [1, 2], "layers": [4], "context": 8}' >"$space"
@@ -24,18 +24,22 @@ run=(--data=synthetic --model="$model" --micro_batch_size=2 --stages=2 --microba
 port=$((20000 + RANDOM % 12000))
 schedules=$("$simulate" --list)
 [[ $(wc -l <<<"$schedules") -ge 9 ]] || fail "expected the registered schedules, got '$schedules'"
+# Each schedule with the fewest chunks it takes (as its own factory says).
+one_chunk=$("$simulate" --list --accepting --stages=2 --microbatches=4 --chunks=1)
 for schedule in $schedules; do
+  chunks=1
+  grep -qx "$schedule" <<<"$one_chunk" || chunks=2
   # The one-process run writes the costs it measured; the ranks get them, as schedules that plan
   # from costs (zb_1p, zb_2p) need every rank to plan from the same ones.
   costs="$TEST_TMPDIR/costs_$schedule.json"
-  out=$("$train" "${run[@]}" --schedule="$schedule" --write_costs="$costs" 2>&1)
+  out=$("$train" "${run[@]}" --schedule="$schedule" --chunks=$chunks --write_costs="$costs" 2>&1)
   if [[ $? -ne 0 ]] || ! grep -q '"summary"' <<<"$out"; then
-    fail "train --schedule=$schedule: $(tail -3 <<<"$out")"
+    fail "train --schedule=$schedule --chunks=$chunks: $(tail -3 <<<"$out")"
   fi
   out=$("$launch" --nproc=2 --master_port=$port -- "${run[@]}" --schedule="$schedule" \
-        --costs="$costs" --timeout_seconds=20 2>&1)
+        --chunks=$chunks --costs="$costs" --timeout_seconds=20 2>&1)
   if [[ $? -ne 0 ]] || ! grep -q '"backend":"distributed"' <<<"$out"; then
-    fail "launch --schedule=$schedule: $(tail -3 <<<"$out")"
+    fail "launch --schedule=$schedule --chunks=$chunks: $(tail -3 <<<"$out")"
   fi
   port=$((port + 1))
 done
