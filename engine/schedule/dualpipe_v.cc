@@ -26,6 +26,7 @@
 #include "engine/schedule/registry.h"
 #include "engine/schedule/schedule_spec.h"
 #include "engine/schedule/static_program.h"
+#include "engine/util/status_macros.h"
 
 namespace pipebench {
 namespace {
@@ -95,10 +96,8 @@ std::unique_ptr<RankProgram> DualPipeVProgram(const ScheduleParams& params, int 
 }
 
 absl::StatusOr<std::unique_ptr<Schedule>> MakeDualPipeV(const ScheduleParams& params) {
-  if (params.chunks != 2) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "dualpipe_v: chunks must be 2 (each rank holds two stages in a V), got ", params.chunks));
-  }
+  PB_RETURN_IF_ERROR(
+      RequireChunks("dualpipe_v", params, 2, "each rank holds two stages in a V"));
   if (params.microbatches < 2 * params.stages) {
     return absl::InvalidArgumentError(absl::StrCat("dualpipe_v: microbatches (",
                                                    params.microbatches, ") must be >= 2 x stages (",

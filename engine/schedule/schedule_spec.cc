@@ -36,13 +36,17 @@ std::unique_ptr<Schedule> MakeScheduleFromSpec(const ScheduleParams& params, Sch
   return std::make_unique<SpecSchedule>(params, std::move(spec));
 }
 
-absl::Status RequireSingleChunk(const std::string& schedule, const ScheduleParams& params) {
-  if (params.chunks != 1) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        schedule, ": chunks must be 1 (it holds one model stage per rank), got ",
-        params.chunks));
+absl::Status RequireChunks(const std::string& schedule, const ScheduleParams& params, int chunks,
+                           const std::string& why) {
+  if (params.chunks != chunks) {
+    return absl::InvalidArgumentError(absl::StrCat(schedule, ": chunks must be ", chunks, " (",
+                                                   why, "), got ", params.chunks));
   }
   return absl::OkStatus();
+}
+
+absl::Status RequireSingleChunk(const std::string& schedule, const ScheduleParams& params) {
+  return RequireChunks(schedule, params, 1, "it holds one model stage per rank");
 }
 
 absl::Status RequireMicrobatchesAtLeastStages(const std::string& schedule,

@@ -35,7 +35,11 @@ struct ScheduleSpec {
 
 std::unique_ptr<Schedule> MakeScheduleFromSpec(const ScheduleParams& params, ScheduleSpec spec);
 
-// InvalidArgument unless params.chunks == 1: only interleaved schedules use virtual chunks.
+// InvalidArgument unless params.chunks == `chunks`, saying `why` the schedule needs that many.
+absl::Status RequireChunks(const std::string& schedule, const ScheduleParams& params, int chunks,
+                           const std::string& why);
+
+// RequireChunks(schedule, params, 1, ...): a schedule that holds one model stage per rank.
 absl::Status RequireSingleChunk(const std::string& schedule, const ScheduleParams& params);
 
 // InvalidArgument unless m >= p, for schedules whose steady state needs a full pipeline per batch.

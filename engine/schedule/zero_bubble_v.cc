@@ -24,6 +24,7 @@
 #include "engine/schedule/registry.h"
 #include "engine/schedule/schedule_spec.h"
 #include "engine/schedule/static_program.h"
+#include "engine/util/status_macros.h"
 
 namespace pipebench {
 namespace {
@@ -81,10 +82,8 @@ std::unique_ptr<RankProgram> ZeroBubbleVProgram(const ScheduleParams& params, in
 }
 
 absl::StatusOr<std::unique_ptr<Schedule>> MakeZeroBubbleV(const ScheduleParams& params) {
-  if (params.chunks != 2) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "zb_v: chunks must be 2 (each rank holds two stages in a V), got ", params.chunks));
-  }
+  PB_RETURN_IF_ERROR(
+      RequireChunks("zb_v", params, 2, "each rank holds two stages in a V"));
   return MakeScheduleFromSpec(params, {.name = "zb_v",
                                        .synchronous = true,
                                        .splits_backward = true,
