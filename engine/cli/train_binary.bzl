@@ -1,4 +1,4 @@
-"""The train binary (train_main.cc) linked with a chosen set of schedules."""
+"""The train binary (the train_main library) linked with a chosen set of schedules."""
 
 def train_binary(name, schedules = ["//engine/schedule:all_schedules"], **kwargs):
     """A `train` binary whose schedule registry holds `schedules` (alwayslink libraries).
@@ -11,16 +11,6 @@ def train_binary(name, schedules = ["//engine/schedule:all_schedules"], **kwargs
     """
     native.cc_binary(
         name = name,
-        srcs = ["//engine/cli:train_main.cc"],
-        deps = schedules + [
-            "//engine/training:run_training",
-            "//engine/util:file_io",
-            "//engine/util:run_main",
-            "//engine/util:status_macros",
-            "//engine/util:workspace",
-            "@com_google_absl//:flags",
-            "@com_google_absl//:status",
-            "@com_google_absl//:strings",
-        ],
+        deps = schedules + ["//engine/cli:train_main"],
         **kwargs
     )
