@@ -36,8 +36,8 @@ inline bool IsBackwardPass(ActionType type) {
 // processor cannot forward from its store buffer (a stall on every action the simulator runs).
 struct Action {
   ActionType type = ActionType::kForward;
-  // Local virtual chunk on the rank, 0 <= chunk < chunks <= kMaxChunks. Global model stage =
-  // chunk * p + rank.
+  // Local virtual chunk on the rank, 0 <= chunk < chunks <= kMaxChunks; which model stage it is
+  // is the schedule's placement's (Schedule::StageOf).
   std::int16_t chunk = 0;
   // Global micro-batch index (batch * m + index within the batch); -1 for optimizer steps.
   std::int32_t microbatch = -1;

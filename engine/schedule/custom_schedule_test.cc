@@ -1,27 +1,13 @@
 #include "engine/schedule/custom_schedule.h"
 
 #include "engine/schedule/static_program.h"
+#include "engine/testing/schedule_fixtures.h"
 #include "gtest/gtest.h"
 
 namespace pipebench {
 namespace {
 
-class NothingReady : public RankView {
- public:
-  bool ForwardInputReady(int, int) const override { return false; }
-  bool BackwardInputReady(int, int) const override { return false; }
-};
-
-std::vector<Action> ActionsOf(const Schedule& schedule, int rank) {
-  auto program = schedule.MakeProgram(rank);
-  NothingReady view;
-  std::vector<Action> actions;
-  for (Decision d = program->Next(view); d.kind == Decision::Kind::kRun; d = program->Next(view)) {
-    actions.push_back(d.action);
-    program->Started(d.action);
-  }
-  return actions;
-}
+using testing::ActionsOf;
 
 TEST(CustomScheduleTest, ParsesRanksActionsAndShape) {
   auto schedule = ParseCustomSchedule(

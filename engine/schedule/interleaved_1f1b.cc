@@ -1,31 +1,34 @@
 // Interleaved 1F1B (Narayanan et al. 2021, Megatron-LM): each rank holds v model chunks, stage
-// g = chunk * p + rank. Micro-batches move through the chunks in groups of p, which is why m must be
-// a multiple of p. Warmup at rank r is 2(p-r-1) + (v-1)p chunk-forwards; the bubble shrinks by ~1/v.
+// g = chunk * p + rank. Micro-batches move through the chunks in groups of p, which is why m must
+// be a multiple of p. Warmup at rank r is 2(p-r-1) + (v-1)p chunk-forwards; the bubble shrinks by
+// ~1/v.
 #include <algorithm>
 #include <memory>
 #include <vector>
 
-#include "absl/strings/str_cat.h"
+#include "engine/schedule/interleaved_order.h"
 #include "engine/schedule/registry.h"
 #include "engine/schedule/schedule_spec.h"
 #include "engine/schedule/static_program.h"
+#include "engine/util/status_macros.h"
 
 namespace pipebench {
 namespace {
 
 std::unique_ptr<RankProgram> InterleavedProgram(const ScheduleParams& params, int rank) {
   const int p = params.stages;
-  const int v = params.chunks;
-  const int m = params.microbatches;
-  const int per_batch = m * v;
-  const int warmup = std::min((p - rank - 1) * 2 + (v - 1) * p, per_batch);
+  const InterleavedOrder order(params);
+  const int per_batch = order.PassesPerBatch();
+  const int warmup = std::min((p - rank - 1) * 2 + (params.chunks - 1) * p, per_batch);
   std::vector<Action> actions;
   actions.reserve(params.batches * (2 * per_batch + 1));
   for (int batch = 0; batch < params.batches; ++batch) {
-    // The k-th chunk-forward (or chunk-backward) of this rank within the batch.
-    auto microbatch = [&](int k) { return batch * m + (k / (p * v)) * p + k % p; };
-    auto forward = [&](int k) { return Action::Forward(microbatch(k), (k / p) % v); };
-    auto backward = [&](int k) { return Action::Backward(microbatch(k), v - 1 - (k / p) % v); };
+    auto forward = [&](int k) {
+      return Action::Forward(order.Microbatch(batch, k), order.ForwardChunk(k));
+    };
+    auto backward = [&](int k) {
+      return Action::Backward(order.Microbatch(batch, k), order.BackwardChunk(k));
+    };
     for (int k = 0; k < warmup; ++k) actions.push_back(forward(k));
     for (int k = 0; k < per_batch - warmup; ++k) {
       actions.push_back(forward(warmup + k));
@@ -38,14 +41,10 @@ std::unique_ptr<RankProgram> InterleavedProgram(const ScheduleParams& params, in
 }
 
 absl::StatusOr<std::unique_ptr<Schedule>> MakeInterleaved(const ScheduleParams& params) {
-  if (params.microbatches % params.stages != 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("interleaved_1f1b: microbatches (", params.microbatches,
-                     ") must be a multiple of stages (", params.stages, ")"));
-  }
-  return MakeScheduleFromSpec(params, {.name = "interleaved_1f1b",
-                                       .synchronous = true,
-                                       .make_program = InterleavedProgram});
+  PB_RETURN_IF_ERROR(RequireMicrobatchGroups("interleaved_1f1b", params));
+  return MakeScheduleFromSpec(
+      params,
+      {.name = "interleaved_1f1b", .synchronous = true, .make_program = InterleavedProgram});
 }
 
 }  // namespace

@@ -14,40 +14,41 @@
 #include <memory>
 #include <vector>
 
-#include "absl/strings/str_cat.h"
+#include "engine/schedule/interleaved_order.h"
 #include "engine/schedule/registry.h"
 #include "engine/schedule/schedule_spec.h"
 #include "engine/schedule/static_program.h"
+#include "engine/util/status_macros.h"
 
 namespace pipebench {
 namespace {
 
 std::unique_ptr<RankProgram> InterleavedZeroBubbleProgram(const ScheduleParams& params, int rank) {
   const int p = params.stages;
-  const int v = params.chunks;
-  const int m = params.microbatches;
-  const int per_batch = m * v;
-  const int warmup = std::min((v - 1) * p + (p - 1 - rank), per_batch);
+  const InterleavedOrder order(params);
+  const int per_batch = order.PassesPerBatch();
+  const int warmup = std::min((params.chunks - 1) * p + (p - 1 - rank), per_batch);
   std::vector<Action> actions;
   actions.reserve(params.batches * (3 * per_batch + 1));
   for (int batch = 0; batch < params.batches; ++batch) {
-    // The k-th chunk-forward (or chunk-backward) of this rank within the batch.
-    auto microbatch = [&](int k) { return batch * m + (k / (p * v)) * p + k % p; };
+    auto forward = [&](int k) {
+      return Action::Forward(order.Microbatch(batch, k), order.ForwardChunk(k));
+    };
     std::deque<Action> weights;
     int inputs = 0;
     auto input = [&](int k) {
-      const int chunk = v - 1 - (k / p) % v;
-      actions.push_back(Action::BackwardInput(microbatch(k), chunk));
-      weights.push_back(Action::BackwardWeight(microbatch(k), chunk));
+      const int microbatch = order.Microbatch(batch, k);
+      const int chunk = order.BackwardChunk(k);
+      actions.push_back(Action::BackwardInput(microbatch, chunk));
+      weights.push_back(Action::BackwardWeight(microbatch, chunk));
       if (++inputs > rank) {
         actions.push_back(weights.front());
         weights.pop_front();
       }
     };
-    for (int k = 0; k < warmup; ++k) actions.push_back(Action::Forward(microbatch(k), (k / p) % v));
+    for (int k = 0; k < warmup; ++k) actions.push_back(forward(k));
     for (int k = 0; k < per_batch - warmup; ++k) {
-      const int f = warmup + k;
-      actions.push_back(Action::Forward(microbatch(f), (f / p) % v));
+      actions.push_back(forward(warmup + k));
       input(k);
     }
     for (int k = per_batch - warmup; k < per_batch; ++k) input(k);
@@ -58,11 +59,7 @@ std::unique_ptr<RankProgram> InterleavedZeroBubbleProgram(const ScheduleParams& 
 }
 
 absl::StatusOr<std::unique_ptr<Schedule>> MakeInterleavedZeroBubble(const ScheduleParams& params) {
-  if (params.microbatches % params.stages != 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("interleaved_zb: microbatches (", params.microbatches,
-                     ") must be a multiple of stages (", params.stages, ")"));
-  }
+  PB_RETURN_IF_ERROR(RequireMicrobatchGroups("interleaved_zb", params));
   return MakeScheduleFromSpec(params, {.name = "interleaved_zb",
                                        .synchronous = true,
                                        .splits_backward = true,

@@ -16,7 +16,7 @@ TEST(RegistryTest, EveryPaperScheduleIsRegistered) {
   const std::vector<std::string> expected = {
       "1f1b_flush", "async_naive", "dualpipe_v", "gpipe", "interleaved_1f1b", "interleaved_zb",
       "paci",       "pipedream",   "pipedream_2bw", "pipemare", "zb_1p", "zb_2p", "zb_h1",
-      "zb_h2",      "zb_v"};
+      "zb_h2",      "zb_v", "v_half", "v_min"};
   for (const std::string& name : expected) {
     EXPECT_NE(std::find(registered.begin(), registered.end(), name), registered.end()) << name;
   }
@@ -31,7 +31,7 @@ TEST(RegistryTest, EveryPaperScheduleIsRegistered) {
 // Where stages live is the schedule's: V-shaped schedules put stages r and 2p-1-r on rank r, the
 // rest loop; a weight rule keeps its base schedule's placement.
 TEST(RegistryTest, EachScheduleOwnsItsPlacement) {
-  for (const char* name : {"zb_v", "dualpipe_v", "zb_v+nesterov"}) {
+  for (const char* name : {"zb_v", "v_half", "v_min", "dualpipe_v", "zb_v+nesterov"}) {
     auto schedule = MakeSchedule(name, Params(4, 8, 1, 0, 2));
     ASSERT_TRUE(schedule.ok()) << name << ": " << schedule.status();
     EXPECT_EQ((*schedule)->placement().kind(), "v") << name;

@@ -4,6 +4,7 @@ binary links (:all_schedules) and the tests that run every registered schedule p
 
 SCHEDULES = [
     "async_naive",
+    "controllable_memory_v",
     "dualpipe_v",
     "gpipe",
     "interleaved_1f1b",

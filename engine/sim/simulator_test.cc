@@ -207,6 +207,42 @@ TEST(SimulatorTest, DualPipeVStaysWithinItsPublishedBubbleAndMemory) {
   }
 }
 
+// V-Half and V-Min (Qi et al., "Pipeline Parallelism with Controllable Memory", NeurIPS 2024) at
+// T_F = T_B = T_W with free messages: peak activation memory as published, (p+2)//2 and (p+4)//3
+// micro-batches of a whole stage (twice that in chunks), and the bubble rates the authors' builder
+// (zbv_greedy.py, run unchanged) prints for the same settings, to its four decimals. At p = 8,
+// m = 64 V-Min's is two thirds of 1F1B's (p-1)/(m+p-1) = 0.0986, and V-Half's under half of it.
+TEST(SimulatorTest, VHalfAndVMinKeepTheirPublishedMemoryAndTheAuthorsBubble) {
+  struct Case {
+    int p, m;
+    double half, min;
+  };
+  for (const Case& c : std::vector<Case>{{4, 8, .0943, .1864},
+                                         {4, 16, .0495, .1028},
+                                         {4, 32, .0254, .0542},
+                                         {8, 16, .1504, .2195},
+                                         {8, 32, .0813, .1233},
+                                         {8, 64, .0424, .0657},
+                                         {16, 32, .1760, .2351},
+                                         {16, 64, .0965, .1332}}) {
+    SCOPED_TRACE(::testing::Message() << "p=" << c.p << " m=" << c.m);
+    const ScheduleParams params = Params(c.p, c.m, 1, 0, 2);
+    const SimulationResult half = MustSimulate("v_half", params, Uniform(1, 1, 1));
+    const SimulationResult min = MustSimulate("v_min", params, Uniform(1, 1, 1));
+    EXPECT_NEAR(SpanBubbleRate(half, 6.0 * c.m), c.half, 5e-5);
+    EXPECT_NEAR(SpanBubbleRate(min, 6.0 * c.m), c.min, 5e-5);
+    int half_peak = 0, min_peak = 0;
+    for (int r = 0; r < c.p; ++r) {
+      half_peak = std::max(half_peak, half.stages[r].peak_inflight);
+      min_peak = std::max(min_peak, min.stages[r].peak_inflight);
+    }
+    EXPECT_EQ(half_peak, 2 * ((c.p + 2) / 2));
+    EXPECT_EQ(min_peak, 2 * ((c.p + 4) / 3));
+    EXPECT_EQ(half.max_drift, 0);
+    EXPECT_EQ(min.max_drift, 0);
+  }
+}
+
 // Interleaved zero bubble is ZB-H1's rule on interleaved 1F1B's chunks: at T_F = T_B = T_W its
 // bubble (p-1)(T_F + T_B - T_W)/v against 3m passes of v chunks.
 TEST(SimulatorTest, InterleavedZeroBubbleShrinksZbH1sBubbleByTheChunks) {

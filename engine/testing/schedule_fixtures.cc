@@ -3,6 +3,8 @@
 #include <algorithm>
 
 #include "absl/random/distributions.h"
+#include "absl/strings/str_join.h"
+#include "engine/schedule/rank_program.h"
 #include "engine/schedule/registry.h"
 #include "gtest/gtest.h"
 
@@ -54,6 +56,33 @@ ScheduleParams RandomAcceptedParams(const std::string& name, int max_p, std::mt1
   }
   ADD_FAILURE() << name << " accepts no m in [" << p << ", " << 3 * p << "] at p = " << p;
   return Params(p, p, batches, a);
+}
+
+namespace {
+
+// Inputs never ready: a fixed list runs regardless, a policy that waits stops early.
+class NothingReady : public RankView {
+ public:
+  bool ForwardInputReady(int, int) const override { return false; }
+  bool BackwardInputReady(int, int) const override { return false; }
+};
+
+}  // namespace
+
+std::vector<Action> ActionsOf(const Schedule& schedule, int rank) {
+  auto program = schedule.MakeProgram(rank);
+  NothingReady view;
+  std::vector<Action> actions;
+  for (Decision d = program->Next(view); d.kind == Decision::Kind::kRun; d = program->Next(view)) {
+    actions.push_back(d.action);
+    program->Started(d.action);
+  }
+  return actions;
+}
+
+std::string OrderOf(const Schedule& schedule, int rank) {
+  return absl::StrJoin(ActionsOf(schedule, rank), " ",
+                       [](std::string* out, const Action& a) { out->append(ToString(a)); });
 }
 
 }  // namespace pipebench::testing

@@ -6,7 +6,9 @@
 #include <string>
 #include <vector>
 
+#include "engine/schedule/action.h"
 #include "engine/schedule/params.h"
+#include "engine/schedule/schedule.h"
 
 namespace pipebench::testing {
 
@@ -28,6 +30,12 @@ ScheduleParams Accepted(const std::string& name, ScheduleParams params, int max_
 // counts, batches in [1, 3], accumulation in [1, 8]; m is drawn again until the schedule takes
 // the settings (a test failure if 1000 draws find none).
 ScheduleParams RandomAcceptedParams(const std::string& name, int max_p, std::mt19937& gen);
+
+// The actions `rank` of `schedule` runs, in order, for a schedule whose programs do not wait on
+// their inputs to decide (a fixed list); each as ToString writes it ("F3", "I0.1", "U"), one
+// space between.
+std::vector<Action> ActionsOf(const Schedule& schedule, int rank);
+std::string OrderOf(const Schedule& schedule, int rank);
 
 }  // namespace pipebench::testing
 
