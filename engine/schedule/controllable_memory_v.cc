@@ -132,18 +132,27 @@ int PeakMemory(const RankSlots& rank) {
   return peak;
 }
 
+// The latest of `times` over what pass (r, kind, k) waits for: the same pass of the micro-batch on
+// the neighbouring rank it comes from (F0 and B1 flow down the ranks, F1 and B0 up), the micro-
+// batch's previous compute pass on this rank (F0 -> F1 -> B1 -> B0), and its own previous pass;
+// -1 when it waits for nothing.
+int LatestInput(const Slots& times, int r, int kind, int k) {
+  const int p = static_cast<int>(times.size());
+  int latest = -1;
+  if ((kind == kF0 || kind == kB1) && r > 0) latest = std::max(latest, times[r - 1][kind][k]);
+  if ((kind == kF1 || kind == kB0) && r + 1 < p) latest = std::max(latest, times[r + 1][kind][k]);
+  if (kind > kF0 && kind < kComputeKinds) latest = std::max(latest, times[r][kind - 1][k]);
+  if (k > 0) latest = std::max(latest, times[r][kind][k - 1]);
+  return latest;
+}
+
 // Start times of every pass at unit cost with free messages, each rank keeping its slot order:
 // the slots compacted.
 Slots Compact(Slots slots) {
-  const int p = static_cast<int>(slots.size());
   Slots end = slots;
-  std::vector<int> rank_free(p, 0);
+  std::vector<int> rank_free(slots.size(), 0);
   ForEachPassInSlotOrder(slots, [&](int r, int kind, int k, int) {
-    int ready = rank_free[r];
-    if ((kind == kF0 || kind == kB1) && r > 0) ready = std::max(ready, end[r - 1][kind][k]);
-    if ((kind == kF1 || kind == kB0) && r + 1 < p) ready = std::max(ready, end[r + 1][kind][k]);
-    if (kind > kF0 && kind < kComputeKinds) ready = std::max(ready, end[r][kind - 1][k]);
-    if (k > 0) ready = std::max(ready, end[r][kind][k - 1]);
+    const int ready = std::max(rank_free[r], LatestInput(end, r, kind, k));
     end[r][kind][k] = rank_free[r] = ready + 1;
   });
   for (RankSlots& rank : end) {
@@ -156,18 +165,13 @@ Slots Compact(Slots slots) {
 
 // The earliest slot pass (r, kind, k) may take: after its inputs and its own previous pass.
 int EarliestSlot(const Slots& slots, int r, int kind, int k) {
-  const int p = static_cast<int>(slots.size());
-  int after = -1;
-  if ((kind == kF0 || kind == kB1) && r > 0) after = std::max(after, slots[r - 1][kind][k]);
-  if ((kind == kF1 || kind == kB0) && r + 1 < p) after = std::max(after, slots[r + 1][kind][k]);
-  if (kind > kF0 && kind < kComputeKinds) after = std::max(after, slots[r][kind - 1][k]);
+  int after = LatestInput(slots, r, kind, k);
   if (kind == kW1) {  // the k-th W follows the rank's k-th B, of either chunk
     std::vector<int> inputs = slots[r][kB1];
     inputs.insert(inputs.end(), slots[r][kB0].begin(), slots[r][kB0].end());
     std::nth_element(inputs.begin(), inputs.begin() + k, inputs.end());
     after = std::max(after, inputs[k]);
   }
-  if (k > 0) after = std::max(after, slots[r][kind][k - 1]);
   return after + 1;
 }
 
