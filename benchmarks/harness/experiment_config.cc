@@ -12,6 +12,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "benchmarks/harness/field_reader.h"
 #include "engine/model/gpt.h"
 #include "engine/platform/device.h"
 #include "engine/schedule/registry.h"
@@ -29,137 +30,6 @@ using nlohmann::json;
 
 constexpr char kDefaultData[] = "tinyshakespeare";
 constexpr char kDefaultModel[] = "layers=8,embed=64,heads=4,mlp_ratio=4,context=32";
-
-std::string TypeName(const json& value) { return value.type_name(); }
-
-// Reads the fields of one JSON object; the first problem is kept and reported with its path, and
-// every later read returns its default so parsing code stays linear.
-class FieldReader {
- public:
-  FieldReader(const json& object, std::string path) : object_(object), path_(std::move(path)) {
-    if (!object_.is_object()) Fail("", absl::StrCat("expected an object, got ", TypeName(object_)));
-  }
-
-  // Every key must be one of `allowed`.
-  void AllowOnly(const std::set<std::string>& allowed) {
-    if (!object_.is_object()) return;
-    for (const auto& [key, value] : object_.items()) {
-      if (allowed.count(key) == 0) {
-        Fail(key, absl::StrCat("unknown key; allowed: ", absl::StrJoin(allowed, ", ")));
-      }
-    }
-  }
-
-  bool Has(const std::string& key) const { return object_.is_object() && object_.contains(key); }
-
-  std::string String(const std::string& key, std::optional<std::string> fallback = {}) {
-    const json* value = Find(key, fallback.has_value());
-    if (value == nullptr) return fallback.value_or("");
-    if (!value->is_string()) {
-      Fail(key, absl::StrCat("expected a string, got ", TypeName(*value)));
-      return "";
-    }
-    return value->get<std::string>();
-  }
-
-  int Int(const std::string& key, int minimum, std::optional<int> fallback = {}) {
-    const json* value = Find(key, fallback.has_value());
-    if (value == nullptr) return fallback.value_or(minimum);
-    return IntValue(*value, key, minimum);
-  }
-
-  double Number(const std::string& key, double minimum, std::optional<double> fallback = {}) {
-    const json* value = Find(key, fallback.has_value());
-    if (value == nullptr) return fallback.value_or(minimum);
-    if (!value->is_number() || value->get<double>() < minimum) {
-      Fail(key, absl::StrCat("expected a number >= ", minimum, ", got ", value->dump()));
-      return minimum;
-    }
-    return value->get<double>();
-  }
-
-  std::vector<int> IntList(const std::string& key, int minimum,
-                           std::optional<std::vector<int>> fallback = {}) {
-    std::vector<int> out;
-    const json* value = Find(key, fallback.has_value());
-    if (value == nullptr) return fallback.value_or(out);
-    if (!NonEmptyList(*value, key)) return out;
-    for (size_t i = 0; i < value->size(); ++i) {
-      out.push_back(IntValue((*value)[i], absl::StrCat(key, "[", i, "]"), minimum));
-    }
-    return out;
-  }
-
-  std::vector<std::string> StringList(const std::string& key,
-                                      const std::set<std::string>& allowed = {},
-                                      std::optional<std::vector<std::string>> fallback = {}) {
-    std::vector<std::string> out;
-    const json* value = Find(key, fallback.has_value());
-    if (value == nullptr) return fallback.value_or(out);
-    if (!NonEmptyList(*value, key)) return out;
-    for (size_t i = 0; i < value->size(); ++i) {
-      const std::string where = absl::StrCat(key, "[", i, "]");
-      if (!(*value)[i].is_string()) {
-        Fail(where, absl::StrCat("expected a string, got ", TypeName((*value)[i])));
-        continue;
-      }
-      const std::string item = (*value)[i].get<std::string>();
-      if (!allowed.empty() && allowed.count(item) == 0) {
-        Fail(where, absl::StrCat("'", item, "' is not one of ", absl::StrJoin(allowed, ", ")));
-      }
-      out.push_back(item);
-    }
-    return out;
-  }
-
-  // A non-empty list, returned as is for element-wise parsing by the caller.
-  json List(const std::string& key) {
-    const json* value = Find(key, false);
-    if (value == nullptr || !NonEmptyList(*value, key)) return json::array();
-    return *value;
-  }
-
-  const json* Raw(const std::string& key) const {
-    return Has(key) ? &object_.at(key) : nullptr;
-  }
-
-  void Fail(const std::string& key, const std::string& message) {
-    if (!status_.ok()) return;
-    const std::string where = key.empty() ? path_ : (path_.empty() ? key : path_ + "." + key);
-    status_ = absl::InvalidArgumentError(absl::StrCat(where, ": ", message));
-  }
-
-  std::string Path(const std::string& key) const { return path_.empty() ? key : path_ + "." + key; }
-  const absl::Status& status() const { return status_; }
-
- private:
-  const json* Find(const std::string& key, bool optional) {
-    if (Has(key)) return &object_.at(key);
-    if (!optional) Fail(key, "required");
-    return nullptr;
-  }
-
-  bool NonEmptyList(const json& value, const std::string& key) {
-    if (!value.is_array() || value.empty()) {
-      Fail(key, absl::StrCat("expected a non-empty list, got ", value.dump()));
-      return false;
-    }
-    return true;
-  }
-
-  int IntValue(const json& value, const std::string& where, int minimum) {
-    if (!value.is_number_integer() || value.get<long long>() < minimum ||
-        value.get<long long>() > (1 << 30)) {
-      Fail(where, absl::StrCat("expected an integer >= ", minimum, ", got ", value.dump()));
-      return minimum;
-    }
-    return value.get<int>();
-  }
-
-  const json& object_;
-  std::string path_;
-  absl::Status status_;
-};
 
 struct ScheduleVariant {
   std::string name;
