@@ -32,6 +32,7 @@ ABSL_FLAG(int, repeats, 5,
           "Measurements of every cut, taken in turn; each field keeps its median.");
 ABSL_FLAG(std::string, data, "tinyshakespeare", "Data whose vocabulary sizes the model.");
 ABSL_FLAG(std::string, device, "cpu", "Where the stages compute.");
+ABSL_FLAG(int, threads, 1, "Compute threads while measuring (harness cells run with one).");
 ABSL_FLAG(std::string, description, "", "What the file is for (kept in it).");
 ABSL_FLAG(std::string, out, "", "The cost file to write (configs/costs/<name>.json).");
 
@@ -56,7 +57,8 @@ std::string Command() {
       " --micro_batch_size=", absl::GetFlag(FLAGS_micro_batch_size),
       " --cuts=", absl::GetFlag(FLAGS_cuts), " --partition=", absl::GetFlag(FLAGS_partition),
       " --repeats=", absl::GetFlag(FLAGS_repeats), " --data=", absl::GetFlag(FLAGS_data),
-      " --device=", absl::GetFlag(FLAGS_device), " --out=", absl::GetFlag(FLAGS_out));
+      " --device=", absl::GetFlag(FLAGS_device), " --threads=", absl::GetFlag(FLAGS_threads),
+      " --out=", absl::GetFlag(FLAGS_out));
 }
 
 absl::Status Run() {
@@ -71,6 +73,7 @@ absl::Status Run() {
   request.repeats = absl::GetFlag(FLAGS_repeats);
   request.data = absl::GetFlag(FLAGS_data);
   request.device = absl::GetFlag(FLAGS_device);
+  request.threads = absl::GetFlag(FLAGS_threads);
   request.description = absl::GetFlag(FLAGS_description);
   const std::string out = ResolveOutputPath(absl::GetFlag(FLAGS_out));
   PB_ASSIGN_OR_RETURN(PinnedCosts pinned, MeasurePinnedCosts(request));

@@ -8,6 +8,7 @@
 #include "engine/model/dataset.h"
 #include "engine/model/gpt.h"
 #include "engine/model/partition.h"
+#include "engine/platform/blas_info.h"
 #include "engine/platform/device.h"
 #include "engine/util/status_macros.h"
 
@@ -51,6 +52,7 @@ PinnedCut Summarize(int model_stages, const std::vector<CostModel>& repeats) {
 }  // namespace
 
 absl::StatusOr<PinnedCosts> MeasurePinnedCosts(const PinRequest& request) {
+  if (request.threads < 1) return absl::InvalidArgumentError("threads must be at least 1");
   if (request.repeats < 1) return absl::InvalidArgumentError("repeats must be at least 1");
   if (request.partition != "layers" && request.partition != "time") {
     return absl::InvalidArgumentError(
@@ -61,6 +63,8 @@ absl::StatusOr<PinnedCosts> MeasurePinnedCosts(const PinRequest& request) {
     if (cut < 1) return absl::InvalidArgumentError(absl::StrCat("cut ", cut, " is not >= 1"));
     cuts.insert(cut);
   }
+  PB_RETURN_IF_ERROR(CheckFastBlas(DetectBlas()));
+  SetComputeThreads(request.threads);
   PB_ASSIGN_OR_RETURN(TokenDataset data, LoadTokenData(request.data));
   PB_ASSIGN_OR_RETURN(GptConfig gpt, ParseGptConfig(request.model, data.vocab_size()));
   const GptModel model(std::move(gpt));

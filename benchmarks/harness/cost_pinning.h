@@ -20,6 +20,8 @@ struct PinRequest {
   std::string partition = "layers";  // or "time" (balanced by measured unit costs)
   int repeats = 5;
   std::string device = "cpu";
+  // Compute threads while measuring: one, as every harness cell runs (one core each).
+  int threads = 1;
   std::string description;
 };
 
