@@ -97,14 +97,16 @@ absl::StatusOr<SimulateCellParams> SimulateCellOf(const json& params) {
     }
     cell.inline_costs = *costs;
   } else {
-    cell.model = reader.Get<std::string>("model");
-    cell.micro_batch_size = reader.Get<int>("micro_batch_size");
     const json link = reader.Get<json>("link");
     PB_RETURN_IF_ERROR(reader.status());
     CellReader link_reader("sim link", link);
     cell.link_latency_seconds = link_reader.Get<double>("latency_seconds");
     cell.link_bandwidth_bytes_per_second = link_reader.Get<double>("bandwidth_bytes_per_second");
     PB_RETURN_IF_ERROR(link_reader.status());
+  }
+  if (!cell.inline_costs || reader.Has("model")) {
+    cell.model = reader.Get<std::string>("model");
+    cell.micro_batch_size = reader.Get<int>("micro_batch_size");
   }
   PB_RETURN_IF_ERROR(reader.status());
   return cell;

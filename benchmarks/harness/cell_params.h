@@ -29,13 +29,14 @@ struct CostsCellParams {
 };
 
 // Simulates a schedule: on its costs cell's measured costs and the study's link, or on costs
-// given inline.
+// given inline (a cost file's model, or a pinned file's cut with the study's link).
 struct SimulateCellParams {
   std::string schedule;
   std::string variant;
   ScheduleParams schedule_params;
   std::optional<CostModel> inline_costs;
-  std::string model;  // with measured costs: tokens per micro-batch come from its context
+  // With measured or pinned costs: the GPT whose context gives the tokens per micro-batch.
+  std::string model;
   int micro_batch_size = 0;
   double link_latency_seconds = 0;
   double link_bandwidth_bytes_per_second = 0;

@@ -74,6 +74,8 @@ absl::StatusOr<json> RunSimulation(const SimulateCellParams& cell, const CellInp
     costs = *inputs.costs;
     costs.p2p_latency = cell.link_latency_seconds;
     costs.p2p_bandwidth = cell.link_bandwidth_bytes_per_second;
+  }
+  if (!cell.model.empty()) {
     // The vocabulary does not change the context; any size parses the spec.
     PB_ASSIGN_OR_RETURN(GptConfig model, ParseGptConfig(cell.model, /*vocab_size=*/65));
     tokens_per_microbatch = static_cast<std::int64_t>(cell.micro_batch_size) * model.context;

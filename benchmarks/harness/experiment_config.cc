@@ -13,10 +13,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "benchmarks/harness/field_reader.h"
+#include "benchmarks/harness/study_costs.h"
 #include "engine/model/gpt.h"
 #include "engine/platform/device.h"
 #include "engine/schedule/registry.h"
-#include "engine/sim/cost_model.h"
 #include "engine/util/json_text.h"
 #include "engine/util/status_macros.h"
 #include "engine/util/workspace.h"
@@ -300,36 +300,15 @@ class Expander {
               {"bandwidth_bytes_per_second", reader.Number("bandwidth_bytes_per_second", 0, 0.0)}};
       PB_RETURN_IF_ERROR(reader.status());
     }
-    json inline_costs;
-    if (const json* raw = study.Raw("costs")) {
-      if (raw->is_string() && raw->get<std::string>() == "measured") {
-        // the default
-      } else if (raw->is_string()) {
-        // A cost file (e.g. configs/costs/: an analytic model of a larger machine), inlined so
-        // the cells' keys cover its content.
-        auto loaded = LoadCostModel(RepositoryPath(raw->get<std::string>()));
-        if (!loaded.ok()) {
-          return absl::InvalidArgumentError(
-              absl::StrCat(study.Path("costs"), ": ", loaded.status().message()));
-        }
-        inline_costs = json::parse(CostModelToJson(*loaded));
-      } else if (raw->is_object()) {
-        auto parsed = ParseCostModelJson(raw->dump());
-        if (!parsed.ok()) {
-          return absl::InvalidArgumentError(
-              absl::StrCat(study.Path("costs"), ": ", parsed.status().message()));
-        }
-        inline_costs = *raw;
-      } else {
-        study.Fail("costs", "expected \"measured\", a cost file or a cost model object");
-      }
-    }
+    PB_ASSIGN_OR_RETURN(const StudyCosts costs,
+                        ReadStudyCosts(study.Raw("costs"), study.Path("costs")));
     PB_RETURN_IF_ERROR(study.status());
-    if (!inline_costs.is_null() && backends != std::vector<std::string>{kSimulateCell}) {
+    if (!costs.measured() && backends != std::vector<std::string>{kSimulateCell}) {
       return absl::InvalidArgumentError(absl::StrCat(
-          path, ".costs: inline costs only time simulations; executor and distributed backends "
-                "need the measured model"));
+          path, ".costs: cost files and inline costs only time simulations; executor and "
+                "distributed backends need the measured model"));
     }
+    absl::Status cell_status;
     const absl::Status status = ForEachSchedule(
         grid, batches, path,
         [&](const std::string& model, const ScheduleVariant& variant,
@@ -342,11 +321,19 @@ class Expander {
         std::string costs_key;
         if (backend == kSimulateCell) {
           cell["batches"] = batches;
-          if (inline_costs.is_null()) {
+          if (costs.measured()) {
             cell["link"] = link;
             costs_key = CostsCell(name, grid, model, params.model_stages());
+          } else if (costs.pinned) {
+            absl::StatusOr<json> cut =
+                PinnedCellCosts(costs, study.Path("costs"), model, grid.micro_batch_size,
+                                params.model_stages(), link);
+            if (!cut.ok() && cell_status.ok()) cell_status = cut.status();
+            cell["costs"] = cut.value_or(json());
+            cell["costs_file"] = costs.file;
           } else {
-            cell["costs"] = inline_costs;
+            cell["costs"] = costs.model;
+            if (!costs.file.empty()) cell["costs_file"] = costs.file;
             cell.erase("model");
             cell.erase("micro_batch_size");
           }
@@ -388,6 +375,7 @@ class Expander {
                        [&](const Cell& a, const Cell& b) { return pairing(a) < pairing(b); });
       for (size_t k = 0; k < slots.size(); ++k) config_.cells[slots[k]] = distributed[k];
     }
+    PB_RETURN_IF_ERROR(cell_status);
     return status;
   }
 

@@ -331,6 +331,50 @@ TEST(ExperimentConfigTest, NasInPipelinesRefusesWhatItCannotRun) {
   }
 }
 
+constexpr char kPinnedStudy[] = R"({
+  "experiment": "pinned", "description": "pinned costs", "seeds": [0],
+  "studies": [{"name": "throughput", "kind": "pipeline",
+               "schedules": ["1f1b_flush", {"name": "interleaved_1f1b", "chunks": [2]}],
+               "stages": [4], "microbatches": [8], "batches": 4,
+               "model": "layers=16,embed=64,heads=4,mlp_ratio=4,context=32",
+               "link": {"latency_seconds": 0.001, "bandwidth_bytes_per_second": 1e9},
+               "costs": "configs/costs/char_gpt_l16_e64_mb8.json"}]})";
+
+TEST(ExperimentConfigTest, APinnedCostFileGivesEachSimulationItsCutAndNoCostsCell) {
+  auto config = ParseExperimentConfig(kPinnedStudy);
+  ASSERT_TRUE(config.ok()) << config.status();
+  ASSERT_EQ(config->cells.size(), 2u);  // nothing measured
+  for (const Cell& cell : config->cells) {
+    EXPECT_EQ(cell.kind, "sim");
+    EXPECT_TRUE(cell.costs_key.empty());
+    EXPECT_EQ(cell.params["costs_file"], "configs/costs/char_gpt_l16_e64_mb8.json");
+    // The cut of the cell's model stages (4, or 8 chunks), with the study's link.
+    const int model_stages = 4 * cell.params["chunks"].get<int>();
+    EXPECT_EQ(cell.params["costs"]["stages"].size(), static_cast<size_t>(model_stages));
+    EXPECT_EQ(cell.params["costs"]["p2p"]["latency"], 0.001);
+    // Kept for tokens per second.
+    EXPECT_EQ(cell.params["micro_batch_size"], 8);
+  }
+}
+
+TEST(ExperimentConfigTest, APinnedCostFileMustHoldTheStudysModelAndCuts) {
+  auto other_model = ParseExperimentConfig(Replace(kPinnedStudy, "layers=16", "layers=8"));
+  EXPECT_THAT(std::string(other_model.status().message()),
+              HasSubstr("studies[0].costs: configs/costs/char_gpt_l16_e64_mb8.json pins model "
+                        "'layers=16,embed=64,heads=4,mlp_ratio=4,context=32' at micro-batch "
+                        "size 8, not 'layers=8"));
+  auto no_cut =
+      ParseExperimentConfig(Replace(kPinnedStudy, "\"stages\": [4]", "\"stages\": [3]"));
+  EXPECT_THAT(std::string(no_cut.status().message()),
+              HasSubstr("has no cut into 3 stages (it has 1, 4, 8, 16)"));
+  auto executed = ParseExperimentConfig(
+      Replace(kPinnedStudy, "\"batches\": 4,", "\"batches\": 4, \"backends\": [\"executor\"],"));
+  EXPECT_THAT(std::string(executed.status().message()), HasSubstr("only time simulations"));
+  auto missing = ParseExperimentConfig(Replace(kPinnedStudy, "char_gpt_l16", "no_such"));
+  EXPECT_THAT(std::string(missing.status().message()), HasSubstr("studies[0].costs: "));
+  EXPECT_THAT(std::string(missing.status().message()), HasSubstr("no_such"));
+}
+
 TEST(ExperimentConfigTest, MissingConfigFileIsNamed) {
   auto config = LoadExperimentConfig("/nonexistent/experiment.json");
   ASSERT_FALSE(config.ok());

@@ -76,7 +76,8 @@ class Report(PipelineSections, TrainingSections, ConvergenceSections, NasSection
             "schedule": params.get("schedule", params.get("optimizer", "")),
             "stages": params.get("stages", ""), "microbatches": params.get("microbatches", ""),
             "accumulation": params.get("accumulation", ""), "chunks": params.get("chunks", ""),
-            "storage": params.get("storage", ""), "metric": metric,
+            "storage": params.get("storage", ""), "costs": costs_source(kind, params),
+            "metric": metric,
             "mean": f"{mean:.6g}", "std": f"{std:.6g}", "n": n})
 
     def plot(self, fig, name):
@@ -124,7 +125,8 @@ class Report(PipelineSections, TrainingSections, ConvergenceSections, NasSection
             f.write("\n".join(self.md) + "\n")
         with open(os.path.join(self.out_dir, "summary.csv"), "w", newline="") as f:
             fields = ["study", "kind", "model", "variant", "schedule", "stages", "microbatches",
-                      "accumulation", "chunks", "storage", "metric", "mean", "std", "n"]
+                      "accumulation", "chunks", "storage", "costs", "metric", "mean", "std",
+                      "n"]
             writer = csv.DictWriter(f, fieldnames=fields)
             writer.writeheader()
             writer.writerows(self.rows)

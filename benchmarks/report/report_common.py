@@ -23,6 +23,25 @@ PIPELINE_KINDS = ("sim", "executor", "training", "distributed")
 SUMMARY_KINDS = PIPELINE_KINDS + ("nas_pipeline",)
 
 
+def costs_source(kind, params):
+    """What a simulated cell was priced with: its cost file, "inline" or "measured" ("" for
+    cells that are not simulations)."""
+    if kind != "sim":
+        return ""
+    return params.get("costs_file") or ("inline" if "costs" in params else "measured")
+
+
+def repository_file(path):
+    """A file the repository holds (a cost file a config names), or None where this run cannot
+    see the repository."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    for root in (os.environ.get("BUILD_WORKSPACE_DIRECTORY"), os.getcwd(),
+                 os.path.join(here, "..", "..")):
+        if root and os.path.isfile(os.path.join(root, path)):
+            return os.path.join(root, path)
+    return None
+
+
 def summary(record):
     """A pipeline cell's run summary: the one schema simulate, train, launch and the harness
     write."""

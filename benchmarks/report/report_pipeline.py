@@ -17,6 +17,7 @@ class PipelineSections:
     def pipeline_of_model(self, name):
         sims = self.ok(name, "sim")
         if sims:
+            self.costs_note(sims)
             self.throughput_section(name, sims)
             self.memory_section(name, sims)
             self.drift_section(name, sims)
@@ -26,6 +27,49 @@ class PipelineSections:
         distributed = self.ok(name, "distributed")
         if distributed:
             self.distributed_section(name, distributed, sims)
+
+    def costs_note(self, sims):
+        """Says what the simulations were priced with: pinned costs (with who measured them and
+        their noise), another cost file, or costs measured by this run."""
+        sources = sorted({costs_source("sim", r["params"]) for r in sims})
+        for source in sources:
+            if source == "measured":
+                self.md.append("Priced with costs measured on the machine running this report "
+                               "(its costs cells): they move from machine to machine, so the "
+                               "reproduction check allows them a tolerance.\n")
+                continue
+            if source == "inline":
+                self.md.append("Priced with the cost model written in the config.\n")
+                continue
+            path = repository_file(source)
+            pinned = None
+            if path:
+                with open(path) as f:
+                    pinned = json.load(f)
+            if not pinned or "cuts" not in pinned:
+                self.md.append(f"Priced with the cost file `{source}`, the same on every "
+                               "machine.\n")
+                continue
+            made = pinned.get("made_by", {})
+            noise = ", ".join(f"{c['model_stages']}: {c['spread']:.1%}" for c in pinned["cuts"])
+            self.md.append(
+                f"Priced with pinned costs `{source}`, the same on every machine: measured by "
+                f"`//:pin_costs` at commit `{made.get('git_commit', '?')[:12]}` on "
+                f"{made.get('cpu_count', '?')} x {made.get('cpu_model', '?')}, "
+                f"{made.get('created_utc', '?')}; spread of each cut's whole-model compute over "
+                f"{pinned.get('repeats')} repeats, by stage count: {noise}.")
+            whole = next((c for c in pinned["cuts"] if c["model_stages"] == 1), None)
+            for cut in pinned["cuts"]:
+                if not whole or cut is whole:
+                    continue
+                change = cut["compute_seconds"] / whole["compute_seconds"] - 1
+                if abs(change) > cut["spread"] + whole["spread"]:
+                    self.md.append(
+                        f"Cut into {cut['model_stages']} stages, the model measures "
+                        f"{change:+.1%} against the uncut model, more than the two measurements' "
+                        "noise: each stage's costs were timed alone, so a stage small enough to "
+                        "stay in cache is cheaper than its share of the whole model.")
+            self.md.append("")
 
     def throughput_section(self, name, sims):
         by_variant = collections.defaultdict(dict)

@@ -5,8 +5,11 @@ compared within a stated tolerance and called "reproduced" or "differs by X"; ab
 rates are shown beside them but never judged, since they depend on the machine.
 
 Tolerances (relative unless marked absolute), and why:
-- simulated speedups over 1F1B-flush: 10% (they come from costs measured on each machine; the
-  balance between stages moves them by a few percent);
+- simulated speedups and memory ratios priced from a cost file (pinned measurements in
+  configs/costs/, or an analytic model): exact (tolerance 0; the simulator is deterministic, so
+  any difference is a change in code or in the file);
+- simulated speedups over 1F1B-flush from costs measured on each machine: 10% (the balance
+  between stages moves them by a few percent);
 - memory ratios, drift, NAS supernet memory ratio: exact up to 1% (they follow from the model and
   the schedule, not from timing);
 - time-to-target speedups and steps-to-target ratios: 15% (interpolated between evaluations);
@@ -27,7 +30,9 @@ BASELINE = "1f1b_flush"
 # kind -> (description, tolerance, relative?)
 TOLERANCES = {
     "sim_speedup": ("simulated throughput over 1F1B-flush", 0.10, True),
+    "pinned_sim_speedup": ("simulated throughput over 1F1B-flush (cost file)", 0.0, True),
     "memory_ratio": ("peak memory over 1F1B-flush", 0.01, True),
+    "pinned_memory_ratio": ("peak memory over 1F1B-flush (cost file)", 0.0, True),
     "max_drift": ("max version drift (updates)", 0.0, False),
     "tta_speedup": ("time-to-target speedup", 0.15, True),
     "throughput_ratio": ("training throughput over flush (simulated)", 0.10, True),
@@ -76,8 +81,17 @@ QUANTITIES = {
 }
 
 # Quantities that are 1 (or 0) for the baseline by definition.
-RELATIVE_TO_BASELINE = {"sim_speedup", "tta_speedup", "throughput_ratio", "steps_ratio",
-                        "loss_gap"}
+RELATIVE_TO_BASELINE = {"sim_speedup", "pinned_sim_speedup", "tta_speedup", "throughput_ratio",
+                        "steps_ratio", "loss_gap"}
+
+
+def from_cost_file(row):
+    """Whether a simulated row was priced from a cost file (pinned or analytic), not measured."""
+    return row["kind"] == "sim" and row.get("costs", "measured") not in ("", "measured")
+
+
+def _pinned(kind, row):
+    return "pinned_" + kind if from_cost_file(row) else kind
 
 
 def headline(rows):
@@ -87,6 +101,7 @@ def headline(rows):
     for row in rows:
         models[row["study"]].add(row.get("model", ""))
     metric = collections.defaultdict(dict)  # (study, kind, model, p, m) -> {variant: {metric: v}}
+    priced = {}  # the same -> a row of the group, for how it was priced
     nas = collections.defaultdict(dict)  # (study, optimizer) -> {storage: {metric: v}}
     for row in rows:
         value = float(row["mean"])
@@ -94,9 +109,12 @@ def headline(rows):
         group = (row["study"], row["kind"], row.get("model", "") if with_model else "",
                  row["stages"], row["microbatches"])
         metric[group].setdefault(row["variant"], {})[row["metric"]] = value
+        priced[group] = row
         if row["kind"] == "nas":
             nas[(row["study"], row["schedule"])].setdefault(row["storage"], {})[row["metric"]] = value
         kind = QUANTITIES.get((row["kind"], row["metric"]))
+        if kind == "sim_speedup":
+            kind = _pinned(kind, row)
         if kind is None or (kind in RELATIVE_TO_BASELINE and row["variant"] == BASELINE):
             continue
         name = (f"{row['study']} {row['schedule']} {row['storage']}" if row["kind"] == "nas"
@@ -110,8 +128,9 @@ def headline(rows):
             where = f"{study} {model + ' ' if model else ''}{variant} p={p} m={m}"
             if kind == "sim" and "peak_memory_max_bytes" in values and flush.get(
                     "peak_memory_max_bytes"):
-                out[f"{TOLERANCES['memory_ratio'][0]}: {where}"] = (
-                    "memory_ratio", values["peak_memory_max_bytes"] / flush["peak_memory_max_bytes"])
+                ratio = _pinned("memory_ratio", priced[(study, kind, model, p, m)])
+                out[f"{TOLERANCES[ratio][0]}: {where}"] = (
+                    ratio, values["peak_memory_max_bytes"] / flush["peak_memory_max_bytes"])
             if kind == "distributed" and "tokens_per_second" in values and flush.get(
                     "tokens_per_second"):
                 out[f"{TOLERANCES['measured_ratio'][0]}: {where}"] = (
@@ -132,7 +151,7 @@ def verdict(kind, value, reference):
         return "not judged (absolute)", False
     if relative:
         change = value / reference - 1 if reference else (0.0 if value == 0 else float("inf"))
-        text = f"{change:+.1%}"
+        text = f"{change:+.1%}" if tolerance > 0 else f"{change:+.2g}x"
     else:
         change = value - reference
         text = f"{change:+.3g}"
@@ -180,6 +199,15 @@ def _table(rows):
     return lines
 
 
+def shown_path(path):
+    """`path` relative to the repository (or the working folder) when inside it: reports carry no
+    absolute paths of the machine that made them."""
+    for root in (os.environ.get("BUILD_WORKSPACE_DIRECTORY"), os.getcwd()):
+        if root and os.path.abspath(path).startswith(os.path.abspath(root) + os.sep):
+            return os.path.relpath(os.path.abspath(path), os.path.abspath(root))
+    return os.path.basename(os.path.normpath(path)) if os.path.isabs(path) else path
+
+
 def markdown(comparison, reference_dir, reference_manifest):
     judged = [r for r in comparison if r["judged"]]
     reproduced = [r for r in judged if r["verdict"] == "reproduced"]
@@ -188,7 +216,7 @@ def markdown(comparison, reference_dir, reference_manifest):
     m = reference_manifest
     lines = [
         "## Reproduction check\n",
-        f"Against `{reference_dir}`: commit `{m.get('git_commit', 'unknown')[:12]}`, "
+        f"Against `{shown_path(reference_dir)}`: commit `{m.get('git_commit', 'unknown')[:12]}`, "
         f"{m.get('created_utc', '?')}, {m.get('cpu_count', '?')} x {m.get('cpu_model', '?')}. "
         f"**{len(reproduced)} of {len(judged)} judged ratios reproduced** within their "
         "tolerances (stated per row; the reasons for each are in "
@@ -214,7 +242,7 @@ def check(out_dir, rows, reference_dir):
         reference_manifest = json.load(f)
     comparison = compare(rows, read_summary(reference_dir))
     with open(os.path.join(out_dir, "reproduction.json"), "w") as f:
-        json.dump({"reference": reference_dir,
+        json.dump({"reference": shown_path(reference_dir),
                    "reference_commit": reference_manifest.get("git_commit"),
                    "quantities": comparison}, f, indent=1)
     return markdown(comparison, reference_dir, reference_manifest)

@@ -107,6 +107,30 @@ class ReproductionTest(unittest.TestCase):
                 saved = json.load(f)
             self.assertEqual(saved["reference_commit"], "abc123def4567890")
             self.assertEqual(len(saved["quantities"]), 7)
+            # No absolute path of this machine: the folder's name (it is outside the working
+            # folder here).
+            self.assertEqual(saved["reference"], os.path.basename(reference))
+            self.assertNotIn(reference, text)
+
+    def test_cost_file_quantities_are_judged_exactly(self):
+        def priced(rows):
+            return [dict(r, costs="configs/costs/x.json") if r["kind"] == "sim" else r
+                    for r in rows]
+        ours = by_quantity(reproduction.compare(priced(report(paci_speedup=1.3501,
+                                                              paci_memory=100.01)),
+                                                priced(report(paci_speedup=1.35))))
+        speedup = ours["simulated throughput over 1F1B-flush (cost file): throughput paci p=4 m=8"]
+        self.assertEqual(speedup["tolerance"], "±0%")
+        self.assertEqual(speedup["verdict"], "differs by +7.4e-05x")  # any change is one
+        memory = ours["peak memory over 1F1B-flush (cost file): throughput paci p=4 m=8"]
+        self.assertTrue(memory["verdict"].startswith("differs"))
+        same = reproduction.compare(priced(report()), priced(report()))
+        self.assertTrue(all(r["verdict"] == "reproduced" for r in same if r["judged"]))
+        # Measured costs keep their tolerance.
+        measured = [dict(r, costs="measured") for r in report(paci_speedup=1.36)]
+        kept = by_quantity(reproduction.compare(measured, report()))
+        self.assertEqual(kept["simulated throughput over 1F1B-flush: throughput paci p=4 m=8"]
+                         ["verdict"], "reproduced")
 
 
 if __name__ == "__main__":
