@@ -1,5 +1,6 @@
 // Simulator speed: simulated actions per second, and the 1024-stage x 4096-micro-batch 1F1B-flush
-// run (targets: >= 30M actions/s on one core, the large run in under 1.5 s).
+// run (targets: >= 30M actions/s on one core, the large run in under 1.5 s); and the planning time
+// of the schedules that plan their order when made (target: under one second at p = 32, m = 96).
 //
 //   bazel run //engine/sim:simulator_benchmark
 #include <string>
@@ -56,6 +57,40 @@ BENCHMARK_CAPTURE(BM_Simulate, zb_h1, std::string("zb_h1"))
     ->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(BM_Simulate, pipedream, std::string("pipedream"))
     ->Args({8, 32, 64})
+    ->Unit(benchmark::kMillisecond);
+
+// Making a schedule that plans: ZB-1p / ZB-2p run their cost-aware greedy over the (stage,
+// micro-batch) graph (unequal F, B, W and a message latency, so the costs matter); V-Half / V-Min
+// build their slot pattern, place the Ws and squeeze.
+void BM_Plan(benchmark::State& state, const std::string& name, int chunks) {
+  ScheduleParams params;
+  params.stages = static_cast<int>(state.range(0));
+  params.microbatches = static_cast<int>(state.range(1));
+  params.chunks = chunks;
+  CostModel costs;
+  costs.stages = {{.forward = 1.0, .backward_input = 1.1, .backward_weight = 0.9}};
+  costs.p2p_latency = 0.05;
+  for (auto _ : state) {
+    auto schedule = MakeSchedule(name, params, costs);
+    if (!schedule.ok()) {
+      state.SkipWithError(std::string(schedule.status().message()).c_str());
+      return;
+    }
+    benchmark::DoNotOptimize(schedule->get());
+  }
+}
+
+BENCHMARK_CAPTURE(BM_Plan, zb_1p, std::string("zb_1p"), 1)
+    ->Args({32, 96})
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_Plan, zb_2p, std::string("zb_2p"), 1)
+    ->Args({32, 96})
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_Plan, v_half, std::string("v_half"), 2)
+    ->Args({32, 96})
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_Plan, v_min, std::string("v_min"), 2)
+    ->Args({32, 96})
     ->Unit(benchmark::kMillisecond);
 
 // The scale target: 1024 stages x 4096 micro-batches in one batch.
