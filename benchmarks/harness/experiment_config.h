@@ -7,7 +7,8 @@
 //    "studies": [{"name": "...", "kind": "pipeline" | "training" | "nas", ...}]}
 //
 // pipeline: models x schedules x stages x micro-batches x backends (sim, executor, distributed),
-//   timed by costs measured from each model (or given inline); records throughput, bubble,
+//   timed by costs measured from each model, or by the study's "costs" (a pinned cost file, a
+//   cost file or an inline model: benchmarks/harness/study_costs.h); records throughput, bubble,
 //   memory per stage and version drift. "model" is one GPT spec or a list (a model-size axis).
 // training: models x schedules x stages x micro-batches x seeds, the GPT trained by the
 //   single-process executor; records the validation loss against the time simulated from
