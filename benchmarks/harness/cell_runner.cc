@@ -52,7 +52,7 @@ absl::StatusOr<json> RunCosts(const CostsCellParams& cell, const CellInputs& inp
   const GptModel model(std::move(gpt));
   MeasurementOptions options;
   options.micro_batch_size = cell.micro_batch_size;
-  options.repeats = 25;
+  options.repeats = kHarnessMeasurementRepeats;
   PB_ASSIGN_OR_RETURN(options.device, ParseDevice(cell.device));
   std::vector<UnitRange> partition;
   if (cell.balance_by_time) {

@@ -15,12 +15,6 @@
 namespace pipebench {
 namespace {
 
-double Median(std::vector<double> values) {
-  std::sort(values.begin(), values.end());
-  const size_t n = values.size();
-  return n % 2 == 1 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
-}
-
 double ComputeSeconds(const CostModel& costs) {
   double total = 0;
   for (const StageCost& stage : costs.stages) total += stage.forward + stage.backward();
@@ -70,7 +64,7 @@ absl::StatusOr<PinnedCosts> MeasurePinnedCosts(const PinRequest& request) {
   const GptModel model(std::move(gpt));
   MeasurementOptions options;
   options.micro_batch_size = request.micro_batch_size;
-  options.repeats = 25;  // as a costs cell measures (benchmarks/harness/cell_runner.cc)
+  options.repeats = kHarnessMeasurementRepeats;
   PB_ASSIGN_OR_RETURN(options.device, ParseDevice(request.device));
   std::vector<std::vector<UnitRange>> partitions;
   for (int cut : cuts) {

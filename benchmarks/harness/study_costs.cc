@@ -24,8 +24,7 @@ absl::Status AtPath(const std::string& path, const absl::Status& status) {
 absl::StatusOr<StudyCosts> ReadCostFile(const std::string& file, const std::string& path) {
   StudyCosts costs;
   costs.file = file;
-  const std::string where = RepositoryPath(file);
-  absl::StatusOr<std::string> text = ReadTextFile(where);
+  absl::StatusOr<std::string> text = ReadTextFile(RepositoryPath(file));
   if (!text.ok()) return AtPath(path, text.status());
   absl::StatusOr<json> parsed = ParseJsonText(*text);
   if (!parsed.ok())
@@ -40,8 +39,11 @@ absl::StatusOr<StudyCosts> ReadCostFile(const std::string& file, const std::stri
     costs.pinned = *std::move(pinned);
     return costs;
   }
-  absl::StatusOr<CostModel> model = LoadCostModel(where);
-  if (!model.ok()) return AtPath(path, model.status());
+  absl::StatusOr<CostModel> model = ParseCostModelJson(*text);
+  if (!model.ok()) {
+    return AtPath(path, absl::InvalidArgumentError(
+                            absl::StrCat(file, ": ", model.status().message())));
+  }
   costs.model = json::parse(CostModelToJson(*model));
   return costs;
 }

@@ -13,12 +13,13 @@
 #include "engine/util/status_macros.h"
 
 namespace pipebench {
-namespace {
 
 double Median(std::vector<double> values) {
   std::nth_element(values.begin(), values.begin() + values.size() / 2, values.end());
   return values[values.size() / 2];
 }
+
+namespace {
 
 double Seconds(const std::function<void()>& run, const torch::Device& device) {
   const auto start = std::chrono::steady_clock::now();

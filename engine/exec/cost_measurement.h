@@ -14,6 +14,13 @@
 
 namespace pipebench {
 
+// Timed rounds of the experiment harness's cost measurements: its costs cells and the pinned cost
+// files of //:pin_costs.
+inline constexpr int kHarnessMeasurementRepeats = 25;
+
+// The middle value (the upper of the two middle ones for an even count); `values` non-empty.
+double Median(std::vector<double> values);
+
 struct MeasurementOptions {
   int micro_batch_size = 8;
   int warmup = 3;    // untimed rounds first
